@@ -1,0 +1,198 @@
+using System.Net;
+
+namespace LlmObservability.Capture;
+
+/// <summary>
+/// Wraps a response body stream: every read is passed straight through (same bytes, same sizes, same moment, same
+/// exceptions) and shown to the <see cref="ResponseCapture"/> on the way. Nothing is read ahead or buffered.
+/// </summary>
+internal sealed class ObservingStream(Stream inner, ResponseCapture capture) : Stream
+{
+    public override bool CanRead => inner.CanRead;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => false;
+
+    public override bool CanTimeout => inner.CanTimeout;
+
+    public override int ReadTimeout
+    {
+        get => inner.ReadTimeout;
+        set => inner.ReadTimeout = value;
+    }
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position
+    {
+        get => throw new NotSupportedException();
+        set => throw new NotSupportedException();
+    }
+
+    public override int Read(byte[] buffer, int offset, int count)
+    {
+        ValidateBufferArguments(buffer, offset, count);
+        return Read(buffer.AsSpan(offset, count));
+    }
+
+    public override int Read(Span<byte> buffer)
+    {
+        int read;
+        try
+        {
+            read = inner.Read(buffer);
+        }
+        catch (Exception ex)
+        {
+            Fail(ex, CancellationToken.None);
+            throw;
+        }
+        Observe(buffer[..read], buffer.Length);
+        return read;
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+    {
+        ValidateBufferArguments(buffer, offset, count);
+        return ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+    }
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        int read;
+        try
+        {
+            read = await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            Fail(ex, cancellationToken);
+            throw;
+        }
+        Observe(buffer.Span[..read], buffer.Length);
+        return read;
+    }
+
+    private void Observe(ReadOnlySpan<byte> bytes, int requested)
+    {
+        if (bytes.Length > 0) capture.OnBytes(bytes);
+        else if (requested > 0) capture.Complete(CallEnd.Completed);
+    }
+
+    private void Fail(Exception exception, CancellationToken cancellationToken)
+    {
+        var end = exception is OperationCanceledException && cancellationToken.IsCancellationRequested ? CallEnd.Cancelled : CallEnd.Exception;
+        capture.Complete(end, exception);
+    }
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            capture.Complete(CallEnd.Disposed);
+            inner.Dispose();
+        }
+        base.Dispose(disposing);
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        capture.Complete(CallEnd.Disposed);
+        await inner.DisposeAsync().ConfigureAwait(false);
+        await base.DisposeAsync().ConfigureAwait(false);
+    }
+}
+
+/// <summary>
+/// Replaces a response's <see cref="HttpContent"/> so that however the caller reads it (stream, string, bytes, copy,
+/// HttpClient's own buffering) the bytes flow through one <see cref="ObservingStream"/>. Headers are copied as they are.
+/// </summary>
+internal sealed class ObservedContent : HttpContent
+{
+    private readonly HttpContent _inner;
+    private readonly ResponseCapture _capture;
+
+    public ObservedContent(HttpContent inner, ResponseCapture capture)
+    {
+        _inner = inner;
+        _capture = capture;
+        foreach (var header in inner.Headers) Headers.TryAddWithoutValidation(header.Key, header.Value);
+    }
+
+    protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
+        SerializeToStreamAsync(stream, context, CancellationToken.None);
+
+    protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
+    {
+        var source = await CreateContentReadStreamAsync(cancellationToken).ConfigureAwait(false);
+        await using (source.ConfigureAwait(false))
+        {
+            await source.CopyToAsync(stream, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    protected override void SerializeToStream(Stream stream, TransportContext? context, CancellationToken cancellationToken)
+    {
+        using var source = CreateContentReadStream(cancellationToken);
+        source.CopyTo(stream);
+    }
+
+    protected override Task<Stream> CreateContentReadStreamAsync() => CreateContentReadStreamAsync(CancellationToken.None);
+
+    protected override async Task<Stream> CreateContentReadStreamAsync(CancellationToken cancellationToken)
+    {
+        Stream inner;
+        try
+        {
+            inner = await _inner.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            _capture.Complete(ex is OperationCanceledException && cancellationToken.IsCancellationRequested ? CallEnd.Cancelled : CallEnd.Exception, ex);
+            throw;
+        }
+        return new ObservingStream(inner, _capture);
+    }
+
+    protected override Stream CreateContentReadStream(CancellationToken cancellationToken)
+    {
+        Stream inner;
+        try
+        {
+            inner = _inner.ReadAsStream(cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            _capture.Complete(ex is OperationCanceledException && cancellationToken.IsCancellationRequested ? CallEnd.Cancelled : CallEnd.Exception, ex);
+            throw;
+        }
+        return new ObservingStream(inner, _capture);
+    }
+
+    protected override bool TryComputeLength(out long length)
+    {
+        length = 0;
+        return false; // the copied Content-Length header, if any, already answers
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _capture.Complete(CallEnd.Disposed);
+            _inner.Dispose();
+        }
+        base.Dispose(disposing);
+    }
+}

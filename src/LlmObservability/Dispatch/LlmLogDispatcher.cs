@@ -1,0 +1,283 @@
+using System.Threading.Channels;
+using LlmObservability.Payload;
+using LlmObservability.Sinks;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace LlmObservability.Dispatch;
+
+/// <summary>
+/// Carries records from the handler to the sinks, off the caller's path. The handler's only cost is a non-blocking
+/// enqueue; a background loop builds each payload once (parsing, cost, redaction) and offers it to every sink's own
+/// bounded queue, and one loop per sink sends batches by size and interval with retries and backoff. Nothing here ever
+/// throws into a caller or waits for a sink: a full queue drops the record and counts it.
+/// </summary>
+/// <remarks>
+/// Apps with a host get flushing on shutdown from the hosted service that <c>AddLlmObservability</c> registers. Apps
+/// without one call <see cref="FlushAsync"/> or <see cref="DisposeAsync"/> before exiting.
+/// </remarks>
+public sealed partial class LlmLogDispatcher : IAsyncDisposable
+{
+    private readonly Channel<PendingRecord> _intake;
+    private readonly SinkWorker[] _sinks;
+    private readonly LlmObservabilityOptions _options;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _hardStop = new();
+    private readonly Task _intakeLoop;
+    private readonly ProgressCounter _intakeProcessed = new();
+    private long _intakeAccepted;
+    private long _intakeDropped;
+    private long _buildFailed;
+    private int _disposed;
+
+    /// <summary>Creates a dispatcher that feeds the given sinks, each with default <see cref="LlmSinkOptions"/>.</summary>
+    public LlmLogDispatcher(params ILlmLogSink[] sinks)
+        : this(sinks.Select(s => new LlmSinkRegistration(s)))
+    {
+    }
+
+    /// <summary>Creates a dispatcher that feeds the given sinks.</summary>
+    /// <param name="sinks">The sinks, each with its own options.</param>
+    /// <param name="options">Queue capacity and shutdown timeout; defaults when null.</param>
+    /// <param name="timeProvider">The clock for batching and retries; <see cref="TimeProvider.System"/> when null.</param>
+    /// <param name="loggerFactory">Where the dispatcher reports its own problems; nothing is logged when null.</param>
+    public LlmLogDispatcher(
+        IEnumerable<LlmSinkRegistration> sinks,
+        LlmObservabilityOptions? options = null,
+        TimeProvider? timeProvider = null,
+        ILoggerFactory? loggerFactory = null)
+    {
+        ArgumentNullException.ThrowIfNull(sinks);
+        _options = options ?? new LlmObservabilityOptions();
+        _options.Validate();
+        _timeProvider = timeProvider ?? TimeProvider.System;
+        _logger = (ILogger?)loggerFactory?.CreateLogger<LlmLogDispatcher>() ?? NullLogger.Instance;
+
+        var registrations = sinks.ToArray();
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        _sinks = new SinkWorker[registrations.Length];
+        for (var i = 0; i < registrations.Length; i++)
+        {
+            var registration = registrations[i] ?? throw new ArgumentException("A sink registration is null.", nameof(sinks));
+            var sinkOptions = registration.Options.Clone();
+            var name = sinkOptions.Name ?? registration.Sink.GetType().Name;
+            if (!names.Add(name)) name = $"{name}#{i}";
+            sinkOptions.Validate(name);
+            _sinks[i] = new SinkWorker(name, registration.Sink, sinkOptions, this);
+        }
+
+        _intake = Channel.CreateBounded<PendingRecord>(new BoundedChannelOptions(_options.QueueCapacity)
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait, // TryWrite returns false when full; nothing waits.
+        });
+        _intakeLoop = Task.Run(IntakeLoopAsync);
+        foreach (var sink in _sinks) sink.Start();
+    }
+
+    /// <summary>Queues an already built payload for every sink. Returns false (and counts a drop) when the queue is full or the dispatcher is stopping.</summary>
+    public bool TryEnqueue(StandardLoggingPayload payload)
+    {
+        ArgumentNullException.ThrowIfNull(payload);
+        return TryEnqueue(new ReadyRecord(payload));
+    }
+
+    internal bool TryEnqueue(PendingRecord record)
+    {
+        if (Volatile.Read(ref _disposed) == 0 && _intake.Writer.TryWrite(record))
+        {
+            Interlocked.Increment(ref _intakeAccepted);
+            return true;
+        }
+        Interlocked.Increment(ref _intakeDropped);
+        record.Release();
+        return false;
+    }
+
+    /// <summary>
+    /// Completes when every record queued before the call has been delivered to, or given up by, every sink.
+    /// Batches waiting for their interval are sent at once.
+    /// </summary>
+    public async Task FlushAsync(CancellationToken cancellationToken = default)
+    {
+        await _intakeProcessed.WaitForAsync(Interlocked.Read(ref _intakeAccepted), cancellationToken).ConfigureAwait(false);
+        var waits = new Task[_sinks.Length];
+        for (var i = 0; i < _sinks.Length; i++) waits[i] = _sinks[i].FlushAsync(cancellationToken);
+        await Task.WhenAll(waits).ConfigureAwait(false);
+    }
+
+    /// <summary>A snapshot of what the dispatcher and each sink have received, delivered, failed and dropped.</summary>
+    public LlmDispatcherStatistics GetStatistics() => new()
+    {
+        Accepted = Interlocked.Read(ref _intakeAccepted),
+        Dropped = Interlocked.Read(ref _intakeDropped),
+        BuildFailed = Interlocked.Read(ref _buildFailed),
+        QueueDepth = _intake.Reader.Count,
+        Sinks = [.. _sinks.Select(s => s.GetStatistics())],
+    };
+
+    /// <summary>
+    /// Stops accepting records, then sends everything queued, waiting at most
+    /// <see cref="LlmObservabilityOptions.ShutdownTimeout"/>; what is still queued after that is counted as dropped.
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        _intake.Writer.TryComplete();
+        using var timeout = new CancellationTokenSource(_options.ShutdownTimeout, _timeProvider);
+        try
+        {
+            await _intakeLoop.WaitAsync(timeout.Token).ConfigureAwait(false);
+            foreach (var sink in _sinks) sink.Complete();
+            await Task.WhenAll(_sinks.Select(s => s.Completion)).WaitAsync(timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            LogShutdownTimeout(_logger, _options.ShutdownTimeout);
+        }
+        finally
+        {
+            await _hardStop.CancelAsync().ConfigureAwait(false);
+            foreach (var sink in _sinks) sink.Complete();
+            try
+            {
+                // Loops end promptly once hard-stopped; records they still held are counted as dropped.
+                await Task.WhenAll(_sinks.Select(s => s.Completion).Append(_intakeLoop)).WaitAsync(TimeSpan.FromSeconds(5), _timeProvider).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // A sink that ignores cancellation keeps its own task; we do not wait for it forever.
+            }
+            _hardStop.Dispose();
+        }
+    }
+
+    private async Task IntakeLoopAsync()
+    {
+        var reader = _intake.Reader;
+        try
+        {
+            while (await reader.WaitToReadAsync(_hardStop.Token).ConfigureAwait(false))
+            {
+                while (reader.TryRead(out var record))
+                {
+                    try
+                    {
+                        Process(record);
+                    }
+                    finally
+                    {
+                        _intakeProcessed.Advance();
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException) when (_hardStop.IsCancellationRequested)
+        {
+            while (reader.TryRead(out var record))
+            {
+                Interlocked.Increment(ref _intakeDropped);
+                record.Release();
+                _intakeProcessed.Advance();
+            }
+        }
+    }
+
+    private void Process(PendingRecord record)
+    {
+        StandardLoggingPayload? payload;
+        try
+        {
+            payload = record.Build();
+        }
+        catch (Exception ex)
+        {
+            Interlocked.Increment(ref _buildFailed);
+            LogBuildFailed(_logger, ex);
+            return;
+        }
+        finally
+        {
+            record.Release();
+        }
+        if (payload is null) return;
+        foreach (var sink in _sinks) sink.Offer(payload);
+    }
+
+    internal TimeProvider TimeProvider => _timeProvider;
+
+    internal ILogger Logger => _logger;
+
+    internal CancellationToken HardStopToken => _hardStop.Token;
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Error, Message = "LlmObservability could not build a payload; the record is lost.")]
+    private static partial void LogBuildFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "LlmObservability did not deliver every queued record within the shutdown timeout of {Timeout}; the rest are counted as dropped.")]
+    private static partial void LogShutdownTimeout(ILogger logger, TimeSpan timeout);
+}
+
+/// <summary>A sink together with how the dispatcher feeds it.</summary>
+public sealed class LlmSinkRegistration
+{
+    /// <summary>Pairs a sink with its options (defaults when null).</summary>
+    public LlmSinkRegistration(ILlmLogSink sink, LlmSinkOptions? options = null)
+    {
+        Sink = sink ?? throw new ArgumentNullException(nameof(sink));
+        Options = options ?? new LlmSinkOptions();
+    }
+
+    /// <summary>The sink.</summary>
+    public ILlmLogSink Sink { get; }
+
+    /// <summary>Its queue, batching, retry and filter settings.</summary>
+    public LlmSinkOptions Options { get; }
+}
+
+/// <summary>Counters for the dispatcher as a whole.</summary>
+public sealed record LlmDispatcherStatistics
+{
+    /// <summary>Records accepted from the handler (or <see cref="LlmLogDispatcher.TryEnqueue(StandardLoggingPayload)"/>).</summary>
+    public long Accepted { get; init; }
+
+    /// <summary>Records refused because the intake queue was full or the dispatcher was stopping.</summary>
+    public long Dropped { get; init; }
+
+    /// <summary>Records whose payload could not be built (a bug: reported through ILogger).</summary>
+    public long BuildFailed { get; init; }
+
+    /// <summary>Records waiting to be built right now.</summary>
+    public int QueueDepth { get; init; }
+
+    /// <summary>Per-sink counters.</summary>
+    public required IReadOnlyList<LlmSinkStatistics> Sinks { get; init; }
+}
+
+/// <summary>Counters for one sink. <c>Enqueued == Delivered + Failed + Dropped-after-enqueue + QueueDepth + in flight</c>.</summary>
+public sealed record LlmSinkStatistics
+{
+    /// <summary>The sink's name.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>Payloads placed in the sink's queue.</summary>
+    public long Enqueued { get; init; }
+
+    /// <summary>Payloads the sink accepted.</summary>
+    public long Delivered { get; init; }
+
+    /// <summary>Payloads given up after the sink failed every retry.</summary>
+    public long Failed { get; init; }
+
+    /// <summary>Payloads dropped because the queue was full, or still queued when shutdown timed out.</summary>
+    public long Dropped { get; init; }
+
+    /// <summary>Payloads skipped by the sink's <see cref="LlmSinkOptions.Events"/> filter.</summary>
+    public long Filtered { get; init; }
+
+    /// <summary>Payloads waiting in the queue right now.</summary>
+    public int QueueDepth { get; init; }
+
+    /// <summary>The deepest the queue has been.</summary>
+    public int MaxQueueDepth { get; init; }
+}

@@ -1,0 +1,23 @@
+using LlmObservability.Payload;
+
+namespace LlmObservability.Dispatch;
+
+/// <summary>
+/// What the handler hands the dispatcher: the raw facts of a call, turned into a payload later, off the caller's path.
+/// </summary>
+internal abstract class PendingRecord
+{
+    /// <summary>Builds the payload (parsing, cost, redaction). Null means nothing is to be logged.</summary>
+    public abstract StandardLoggingPayload? Build();
+
+    /// <summary>Returns pooled buffers; called once, whether or not <see cref="Build"/> ran.</summary>
+    public virtual void Release()
+    {
+    }
+}
+
+/// <summary>A payload built elsewhere, passed through as it is.</summary>
+internal sealed class ReadyRecord(StandardLoggingPayload payload) : PendingRecord
+{
+    public override StandardLoggingPayload Build() => payload;
+}

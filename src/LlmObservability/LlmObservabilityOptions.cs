@@ -1,0 +1,73 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace LlmObservability;
+
+/// <summary>
+/// Options for capture and payload building. Bound from the <c>LlmObservability</c> configuration section by
+/// <c>AddLlmObservability(IConfigurationSection)</c>; validated at start-up.
+/// </summary>
+public sealed class LlmObservabilityOptions
+{
+    /// <summary>Turns capture off without removing the handler: calls pass through untouched. Default: true.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>The name of the calling service, written to every payload's <c>service_name</c>. Default: null.</summary>
+    public string? ServiceName { get; set; }
+
+    /// <summary>The deployment environment (e.g. <c>production</c>), written to <c>environment</c>. Default: null.</summary>
+    public string? Environment { get; set; }
+
+    /// <summary>
+    /// Whether request messages, response text and tool calls are recorded. When false, payloads keep metadata only
+    /// (tokens, cost, timing, status). Default: true.
+    /// </summary>
+    public bool LogMessages { get; set; } = true;
+
+    /// <summary>Largest request body, in bytes, that is read for logging; larger bodies pass through unread. Default: 1 MiB.</summary>
+    [Range(0, int.MaxValue)]
+    public int MaxRequestCaptureBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>
+    /// Largest non-streamed response body, in bytes, kept for parsing; the caller still receives every byte.
+    /// Default: 1 MiB.
+    /// </summary>
+    [Range(0, int.MaxValue)]
+    public int MaxResponseCaptureBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>Longest text, in characters, kept for one message, the response text, or one tool call's arguments. Default: 256 KiB.</summary>
+    [Range(0, int.MaxValue)]
+    public int MaxContentChars { get; set; } = 256 * 1024;
+
+    /// <summary>Longest error body, in characters, kept in <c>error.body</c>. Default: 4,096.</summary>
+    [Range(0, int.MaxValue)]
+    public int MaxErrorBodyChars { get; set; } = 4096;
+
+    /// <summary>Records awaiting payload building before new ones are dropped (and counted). Default: 10,000.</summary>
+    [Range(1, int.MaxValue)]
+    public int QueueCapacity { get; set; } = 10_000;
+
+    /// <summary>How long host shutdown or <c>DisposeAsync</c> waits for queued records to reach the sinks. Default: 10 seconds.</summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Adds the <c>x-llm-call-id</c> response header carrying the call ID. Default: true.</summary>
+    public bool AddCallIdResponseHeader { get; set; } = true;
+
+    /// <summary>Describes every invalid setting; empty when the options are valid.</summary>
+    public IReadOnlyList<string> GetValidationErrors()
+    {
+        var errors = new List<string>();
+        if (MaxRequestCaptureBytes < 0) errors.Add($"MaxRequestCaptureBytes must not be negative (was {MaxRequestCaptureBytes}).");
+        if (MaxResponseCaptureBytes < 0) errors.Add($"MaxResponseCaptureBytes must not be negative (was {MaxResponseCaptureBytes}).");
+        if (MaxContentChars < 0) errors.Add($"MaxContentChars must not be negative (was {MaxContentChars}).");
+        if (MaxErrorBodyChars < 0) errors.Add($"MaxErrorBodyChars must not be negative (was {MaxErrorBodyChars}).");
+        if (QueueCapacity < 1) errors.Add($"QueueCapacity must be at least 1 (was {QueueCapacity}).");
+        if (ShutdownTimeout < TimeSpan.Zero) errors.Add($"ShutdownTimeout must not be negative (was {ShutdownTimeout}).");
+        return errors;
+    }
+
+    internal void Validate()
+    {
+        var errors = GetValidationErrors();
+        if (errors.Count > 0) throw new ArgumentException($"Invalid LlmObservability options: {string.Join(" ", errors)}");
+    }
+}

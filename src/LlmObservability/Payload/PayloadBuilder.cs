@@ -1,0 +1,259 @@
+using System.IO.Compression;
+using System.Net;
+using System.Net.Http;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using LlmObservability.Capture;
+using LlmObservability.Providers;
+
+namespace LlmObservability.Payload;
+
+/// <summary>
+/// Turns a <see cref="CallRecord"/> into the immutable payload, on the dispatcher's loop: parses the request and any
+/// whole response body with the provider's adapter, decides the outcome, computes timings, and applies the
+/// message-logging policy. Never called on the caller's path.
+/// </summary>
+internal sealed class PayloadBuilder(LlmObservabilityOptions options, CaptureLimits limits, TimeProvider time)
+{
+    public StandardLoggingPayload Build(CallRecord record)
+    {
+        var adapter = record.Route.Adapter;
+        ParseRequest(record, adapter);
+        ParseResponseBody(record, adapter);
+
+        var status = DecideStatus(record);
+        var logMessages = record.Scope?.LogMessages ?? options.LogMessages;
+        var frequency = (double)time.TimestampFrequency;
+        double Ms(long from, long to) => Math.Round((to - from) * 1000.0 / frequency, 3);
+
+        var latency = Ms(record.StartTimestamp, record.EndTimestamp);
+        long? contentStamp = status == LlmCallStatus.Success || record.IsEventStream ? record.FirstContentTimestamp : null;
+        double? ttft = contentStamp is long stamp ? Ms(record.StartTimestamp, stamp) : null;
+        double? tokensPerSecond = null;
+        if (record.CompletionTokens is long completion && completion > 0)
+        {
+            // Streams: generation time after the first chunk. Whole bodies arrive at once, so the whole latency.
+            var generationMs = record.IsEventStream && contentStamp is long first ? Ms(first, record.EndTimestamp) : latency;
+            if (generationMs > 0) tokensPerSecond = Math.Round(completion * 1000.0 / generationMs, 2);
+        }
+
+        var toolCalls = record.ToolCalls is { Count: > 0 } ? record.ToolCalls.ToList() : null;
+        LlmResponseOutput? output = null;
+        if (record.OutputText is not null || record.ReasoningText is not null || record.RefusalText is not null)
+        {
+            output = new LlmResponseOutput
+            {
+                Text = record.OutputText?.ToString(),
+                Reasoning = record.ReasoningText?.ToString(),
+                Refusal = record.RefusalText?.ToString(),
+            };
+        }
+        else if (status == LlmCallStatus.Success && toolCalls is null)
+        {
+            output = new LlmResponseOutput { Text = string.Empty };
+        }
+
+        return new StandardLoggingPayload
+        {
+            Id = record.Id,
+            TraceId = record.TraceId,
+            SpanId = record.SpanId,
+            ParentSpanId = record.ParentSpanId,
+            Attempt = record.Attempt,
+            CallType = adapter.CallType,
+            Provider = record.Route.Provider,
+            ApiBase = record.Route.ApiBase,
+            Endpoint = record.Route.Endpoint,
+            Stream = record.Stream || record.IsEventStream,
+            RequestedModel = record.RequestedModel,
+            ResponseModel = record.ResponseModel,
+            ModelParameters = record.ModelParameters,
+            StartTime = record.StartTime,
+            CompletionStartTime = contentStamp is long c ? record.StartTime.AddMilliseconds(Ms(record.StartTimestamp, c)) : null,
+            EndTime = record.StartTime.AddMilliseconds(latency),
+            TtftMs = ttft,
+            LatencyMs = latency,
+            OutputTokensPerSecond = tokensPerSecond,
+            PromptTokens = record.PromptTokens,
+            CompletionTokens = record.CompletionTokens,
+            TotalTokens = record.TotalTokens ?? Json.Add(record.PromptTokens, record.CompletionTokens),
+            CachedPromptTokens = record.CachedPromptTokens,
+            CacheCreationTokens = record.CacheCreationTokens,
+            ReasoningTokens = record.ReasoningTokens,
+            UsageEstimated = false,
+            Cost = null,
+            Status = status,
+            HttpStatus = record.HttpStatus,
+            FinishReasons = record.FinishReasons,
+            Error = BuildError(record, status),
+            Messages = logMessages ? record.Messages : null,
+            Response = logMessages ? output : null,
+            ToolCalls = logMessages ? toolCalls : null,
+            Metadata = BuildMetadata(record.Scope),
+            ServiceName = options.ServiceName,
+            Environment = options.Environment,
+            RequestId = record.RequestId,
+            RateLimit = record.RateLimit,
+            ApiKey = DescribeKey(record.ApiKey),
+            Redaction = new LlmRedactionSummary { MessageLogging = logMessages, Entities = new Dictionary<string, int>() },
+        };
+    }
+
+    private void ParseRequest(CallRecord record, ProviderAdapter adapter)
+    {
+        if (record.RequestBody is not { } body) return;
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            adapter.ParseRequest(document.RootElement, record, limits);
+        }
+        catch (JsonException)
+        {
+            record.AddNote("request body is not valid JSON");
+        }
+    }
+
+    private void ParseResponseBody(CallRecord record, ProviderAdapter adapter)
+    {
+        if (record.ResponseBody is null) return;
+        var bytes = Decode(record);
+        if (bytes.IsEmpty) return;
+        var success = record.HttpStatus is >= 200 and < 300;
+        if (!success) record.ErrorBody = Cap(Encoding.UTF8.GetString(bytes.Span), limits.MaxErrorBodyChars);
+        try
+        {
+            using var document = JsonDocument.Parse(bytes);
+            if (success) adapter.ParseResponse(document.RootElement, record, limits);
+            else adapter.ParseError(document.RootElement, record);
+            // An unknown-length body that parsed as whole JSON was read in full, even if the caller skipped the final read.
+            if (record.End == CallEnd.Disposed && !record.ResponseBodyTruncated) record.End = CallEnd.Completed;
+        }
+        catch (JsonException)
+        {
+            if (record.ResponseBodyTruncated) record.AddNote($"response body is over the capture cap of {options.MaxResponseCaptureBytes} bytes; not parsed");
+            else if (record.End == CallEnd.Completed || !success) record.AddNote("response body is not valid JSON");
+        }
+    }
+
+    private ReadOnlyMemory<byte> Decode(CallRecord record)
+    {
+        var raw = record.ResponseBodyMemory;
+        if (record.ContentEncoding is not { } encoding || encoding.Equals("identity", StringComparison.OrdinalIgnoreCase)) return raw;
+        try
+        {
+            using var input = new MemoryStream(raw.ToArray());
+            using Stream decoder = encoding.ToUpperInvariant() switch
+            {
+                "GZIP" or "X-GZIP" => new GZipStream(input, CompressionMode.Decompress),
+                "BR" => new BrotliStream(input, CompressionMode.Decompress),
+                "DEFLATE" => new ZLibStream(input, CompressionMode.Decompress),
+                _ => throw new InvalidDataException($"unsupported content encoding '{encoding}'"),
+            };
+            using var output = new MemoryStream();
+            var buffer = new byte[8192];
+            int read;
+            while ((read = decoder.Read(buffer)) > 0)
+            {
+                if (output.Length + read > options.MaxResponseCaptureBytes)
+                {
+                    record.AddNote("decoded response body is over the capture cap; not parsed");
+                    return default;
+                }
+                output.Write(buffer, 0, read);
+            }
+            return output.ToArray();
+        }
+        catch (Exception ex) when (ex is InvalidDataException or IOException)
+        {
+            record.AddNote($"response body could not be decoded ({encoding}): {ex.Message}");
+            return default;
+        }
+    }
+
+    private static LlmCallStatus DecideStatus(CallRecord record)
+    {
+        if (record.End is CallEnd.Exception or CallEnd.Cancelled or CallEnd.Disposed or CallEnd.Pending) return LlmCallStatus.Failure;
+        if (record.HttpStatus is not (>= 200 and < 300)) return LlmCallStatus.Failure;
+        if (record.ErrorType is not null || record.ErrorMessage is not null) return LlmCallStatus.Failure; // an error event inside a 200 stream
+        return LlmCallStatus.Success;
+    }
+
+    private LlmError? BuildError(CallRecord record, LlmCallStatus status)
+    {
+        var notes = record.Notes is { Count: > 0 } ? string.Join("; ", record.Notes) : null;
+        if (status == LlmCallStatus.Success)
+        {
+            // A successful call can still carry notes on what could not be read.
+            return notes is null ? null : new LlmError { Type = "capture_note", Message = notes };
+        }
+
+        string? type = record.ErrorType;
+        var message = record.ErrorMessage;
+        var code = record.ErrorCode;
+        switch (record.End)
+        {
+            case CallEnd.Cancelled:
+                type = "cancelled";
+                message = "The caller cancelled the call.";
+                break;
+            case CallEnd.Exception when record.Exception is { } ex:
+                (type, code) = Classify(ex);
+                message = record.HttpStatus is null ? ex.Message : $"The response body failed mid-way: {ex.Message}";
+                break;
+            case CallEnd.Disposed:
+                type ??= "incomplete_response";
+                message ??= "The caller disposed the response before reading it to the end.";
+                break;
+        }
+        if (type is null && record.HttpStatus is int httpStatus) type = DefaultErrorType(httpStatus);
+        if (notes is not null) message = message is null ? notes : $"{message} ({notes})";
+        return new LlmError { Type = type, Message = Cap(message, limits.MaxErrorBodyChars), Code = code, Body = record.ErrorBody };
+    }
+
+    private static (string Type, string? Code) Classify(Exception exception) => exception switch
+    {
+        TaskCanceledException { InnerException: TimeoutException } => ("timeout", null),
+        TimeoutException => ("timeout", null),
+        HttpRequestException http => ("connection_error", http.HttpRequestError.ToString()),
+        IOException => ("stream_error", null),
+        OperationCanceledException => ("cancelled", null),
+        _ => (exception.GetType().Name, null),
+    };
+
+    private static string DefaultErrorType(int status) => status switch
+    {
+        400 => "invalid_request_error",
+        401 => "authentication_error",
+        403 => "permission_error",
+        404 => "not_found_error",
+        408 => "timeout",
+        413 => "request_too_large",
+        429 => "rate_limit_error",
+        >= 500 => "server_error",
+        _ => $"http_{status}",
+    };
+
+    private static LlmCallMetadata? BuildMetadata(LlmObservabilityScope? scope)
+    {
+        if (scope is null) return null;
+        return new LlmCallMetadata
+        {
+            UserId = scope.UserId,
+            SessionId = scope.SessionId,
+            Tags = scope.Tags.Count == 0 ? null : scope.Tags,
+            Custom = scope.Metadata.Count == 0 ? null : scope.Metadata,
+        };
+    }
+
+    /// <summary>A short prefix that identifies the key's kind (never more than a quarter of it) plus its SHA-256.</summary>
+    internal static LlmApiKeyInfo? DescribeKey(string? key)
+    {
+        if (string.IsNullOrEmpty(key)) return null;
+        var prefixLength = Math.Min(8, key.Length / 4);
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(key));
+        return new LlmApiKeyInfo { Prefix = key[..prefixLength], Sha256 = Convert.ToHexStringLower(hash) };
+    }
+
+    private static string? Cap(string? text, int max) => text is null || text.Length <= max ? text : string.Concat(text.AsSpan(0, max), "…[truncated]");
+}

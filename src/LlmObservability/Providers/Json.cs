@@ -1,0 +1,50 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace LlmObservability.Providers;
+
+/// <summary>Tolerant readers for provider JSON: a missing or differently typed field yields null, never an exception.</summary>
+internal static class Json
+{
+    public static JsonElement? Get(JsonElement obj, string name) =>
+        obj.ValueKind == JsonValueKind.Object && obj.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null ? value : null;
+
+    public static string? String(JsonElement obj, string name) =>
+        Get(obj, name) is { ValueKind: JsonValueKind.String } value ? value.GetString() : null;
+
+    /// <summary>A string, or a number/bool written as text (error codes come as either).</summary>
+    public static string? Scalar(JsonElement obj, string name) => Get(obj, name) switch
+    {
+        { ValueKind: JsonValueKind.String } v => v.GetString(),
+        { ValueKind: JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False } v => v.GetRawText(),
+        _ => null,
+    };
+
+    public static long? Long(JsonElement obj, string name)
+    {
+        if (Get(obj, name) is not { } value) return null;
+        if (value.ValueKind == JsonValueKind.Number)
+        {
+            if (value.TryGetInt64(out var l)) return l;
+            if (value.TryGetDouble(out var d) && d >= long.MinValue && d <= long.MaxValue) return (long)d;
+        }
+        if (value.ValueKind == JsonValueKind.String && long.TryParse(value.GetString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var parsed)) return parsed;
+        return null;
+    }
+
+    public static bool? Bool(JsonElement obj, string name) => Get(obj, name) switch
+    {
+        { ValueKind: JsonValueKind.True } => true,
+        { ValueKind: JsonValueKind.False } => false,
+        _ => null,
+    };
+
+    public static JsonElement? Object(JsonElement obj, string name) =>
+        Get(obj, name) is { ValueKind: JsonValueKind.Object } value ? value : null;
+
+    public static JsonElement? Array(JsonElement obj, string name) =>
+        Get(obj, name) is { ValueKind: JsonValueKind.Array } value ? value : null;
+
+    /// <summary>Adds long values, treating null as "not reported" unless either side has a value.</summary>
+    public static long? Add(long? a, long? b) => a is null && b is null ? null : (a ?? 0) + (b ?? 0);
+}

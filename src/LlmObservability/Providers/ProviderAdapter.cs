@@ -1,0 +1,81 @@
+using System.Net.Http.Headers;
+using System.Text.Json;
+using LlmObservability.Capture;
+
+namespace LlmObservability.Providers;
+
+/// <summary>
+/// Knows one wire format: how to read its request, its response (whole or streamed) and its errors into a
+/// <see cref="CallRecord"/>. Adapters are stateless singletons; per-call stream state lives in a <see cref="StreamParser"/>.
+/// A new provider is one subclass in this folder plus a line in <see cref="ProviderDetector"/>.
+/// </summary>
+internal abstract class ProviderAdapter
+{
+    /// <summary>The payload's <c>call_type</c>.</summary>
+    public abstract string CallType { get; }
+
+    /// <summary>Reads model, parameters and input messages from the request body.</summary>
+    public abstract void ParseRequest(JsonElement root, CallRecord record, CaptureLimits limits);
+
+    /// <summary>Reads a whole (non-streamed) success body.</summary>
+    public abstract void ParseResponse(JsonElement root, CallRecord record, CaptureLimits limits);
+
+    /// <summary>Starts parsing one streamed response.</summary>
+    public abstract StreamParser CreateStreamParser(CallRecord record, CaptureLimits limits);
+
+    /// <summary>Reads an error body. The default understands <c>{"error": {"type", "code", "message"}}</c>.</summary>
+    public virtual void ParseError(JsonElement root, CallRecord record)
+    {
+        var error = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("error", out var e) ? e : root;
+        if (error.ValueKind == JsonValueKind.String)
+        {
+            record.ErrorMessage = error.GetString();
+            return;
+        }
+        if (error.ValueKind != JsonValueKind.Object) return;
+        record.ErrorType = Json.String(error, "type") ?? record.ErrorType;
+        record.ErrorCode = Json.Scalar(error, "code") ?? record.ErrorCode;
+        record.ErrorMessage = Json.String(error, "message") ?? record.ErrorMessage;
+    }
+
+    /// <summary>Reads the provider's request ID and rate-limit headers. The default knows the common names.</summary>
+    public virtual void ReadResponseHeaders(HttpResponseHeaders headers, CallRecord record)
+    {
+        record.RequestId = First(headers, "x-request-id") ?? First(headers, "request-id") ?? First(headers, "x-amzn-requestid");
+        foreach (var header in headers)
+        {
+            var name = header.Key;
+            if (name.StartsWith("x-ratelimit-", StringComparison.OrdinalIgnoreCase)
+                || name.StartsWith("anthropic-ratelimit-", StringComparison.OrdinalIgnoreCase)
+                || name.Equals("retry-after", StringComparison.OrdinalIgnoreCase)
+                || name.Equals("retry-after-ms", StringComparison.OrdinalIgnoreCase))
+            {
+                (record.RateLimit ??= new Dictionary<string, string>(StringComparer.Ordinal))[name.ToLowerInvariant()] = string.Join(",", header.Value);
+            }
+        }
+    }
+
+    private static string? First(HttpResponseHeaders headers, string name) =>
+        headers.TryGetValues(name, out var values) ? values.FirstOrDefault() : null;
+}
+
+/// <summary>Per-call state for one streamed response.</summary>
+internal abstract class StreamParser : ISseEventHandler
+{
+    /// <summary>Set when the last event carried content (text, tool call, reasoning): the first one marks TTFT.</summary>
+    public bool LastEventHadContent { get; protected set; }
+
+    /// <summary>Set when the stream's own end marker arrived (<c>[DONE]</c>, <c>message_stop</c>, ...).</summary>
+    public bool SawEnd { get; protected set; }
+
+    /// <inheritdoc/>
+    public abstract void OnEvent(string? eventType, ReadOnlyMemory<byte> data);
+
+    /// <summary>Called once when the stream ends, however it ends.</summary>
+    public virtual void OnEnd()
+    {
+    }
+}
+
+/// <summary>The caps that apply while capturing.</summary>
+internal sealed record CaptureLimits(int MaxContentChars, int MaxErrorBodyChars);
