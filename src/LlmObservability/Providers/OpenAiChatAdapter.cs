@@ -47,7 +47,7 @@ internal sealed class OpenAiChatAdapter : ProviderAdapter
             {
                 record.AddFinishReason(Json.String(choice, "finish_reason"));
                 if ((Json.Long(choice, "index") ?? 0) != 0 || Json.Object(choice, "message") is not { } message) continue;
-                record.Output(limits.MaxContentChars).Append(ContentText(Json.Get(message, "content")));
+                if (ContentText(Json.Get(message, "content")) is { } content) record.Output(limits.MaxContentChars).Append(content);
                 AppendIfPresent(record, message, "refusal", limits, static r => r.RefusalText, static (r, t) => r.RefusalText = t);
                 AppendIfPresent(record, message, "reasoning_content", limits, static r => r.ReasoningText, static (r, t) => r.ReasoningText = t);
                 if (Json.Array(message, "tool_calls") is { } toolCalls)

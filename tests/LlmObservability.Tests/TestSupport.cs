@@ -1,0 +1,166 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using LlmObservability.Dispatch;
+using LlmObservability.Payload;
+using LlmObservability.Sinks;
+using Microsoft.Extensions.Time.Testing;
+
+namespace LlmObservability.Tests;
+
+internal static class Fixture
+{
+    public static string PathOf(string name) => Path.Combine(TestContext.CurrentContext.TestDirectory, "Fixtures", name);
+
+    public static byte[] Bytes(string name) => File.ReadAllBytes(PathOf(name));
+
+    public static string Text(string name) => File.ReadAllText(PathOf(name));
+}
+
+/// <summary>Keeps every payload it is given.</summary>
+internal sealed class CollectingSink : ILlmLogSink
+{
+    private readonly ConcurrentQueue<StandardLoggingPayload> _payloads = new();
+    private int _batches;
+
+    public IReadOnlyList<StandardLoggingPayload> Payloads => [.. _payloads];
+
+    public int Batches => _batches;
+
+    public List<int> BatchSizes { get; } = [];
+
+    public ValueTask WriteBatchAsync(IReadOnlyList<StandardLoggingPayload> batch, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _batches);
+        lock (BatchSizes) BatchSizes.Add(batch.Count);
+        foreach (var payload in batch) _payloads.Enqueue(payload);
+        return ValueTask.CompletedTask;
+    }
+}
+
+/// <summary>An inner handler whose answers the test scripts.</summary>
+internal sealed class StubHandler(Func<HttpRequestMessage, CancellationToken, Task<HttpResponseMessage>> respond) : HttpMessageHandler
+{
+    public List<byte[]?> RequestBodies { get; } = [];
+
+    public int Calls { get; private set; }
+
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        Calls++;
+        RequestBodies.Add(request.Content is null ? null : await request.Content.ReadAsByteArrayAsync(cancellationToken));
+        var response = await respond(request, cancellationToken);
+        response.RequestMessage = request;
+        return response;
+    }
+
+    protected override HttpResponseMessage Send(HttpRequestMessage request, CancellationToken cancellationToken) =>
+        SendAsync(request, cancellationToken).GetAwaiter().GetResult();
+
+    public static StubHandler Json(string fixture, HttpStatusCode status = HttpStatusCode.OK, Action<HttpResponseMessage>? configure = null) =>
+        new((_, _) =>
+        {
+            var response = new HttpResponseMessage(status) { Content = new ByteArrayContent(Fixture.Bytes(fixture)) };
+            response.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            configure?.Invoke(response);
+            return Task.FromResult(response);
+        });
+
+    public static StubHandler Sse(byte[] body, int chunkSize = 7) =>
+        new((_, _) => Task.FromResult(SseResponse(new ChunkedStream(Split(body, chunkSize)))));
+
+    public static HttpResponseMessage SseResponse(Stream body)
+    {
+        var response = new HttpResponseMessage(HttpStatusCode.OK) { Content = new StreamContent(body) };
+        response.Content.Headers.ContentType = new MediaTypeHeaderValue("text/event-stream");
+        return response;
+    }
+
+    public static IEnumerable<byte[]> Split(byte[] body, int size)
+    {
+        for (var i = 0; i < body.Length; i += size) yield return body.AsSpan(i, Math.Min(size, body.Length - i)).ToArray();
+    }
+}
+
+/// <summary>A read-only stream that hands out one chunk per read, optionally running a hook before each chunk, and can fail at a chosen chunk.</summary>
+internal sealed class ChunkedStream(IEnumerable<byte[]> chunks, Func<int, Task>? beforeChunk = null, int failAtChunk = -1) : Stream
+{
+    private readonly IEnumerator<byte[]> _chunks = chunks.GetEnumerator();
+    private byte[]? _current;
+    private int _offset;
+    private int _index = -1;
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        if (_current is null || _offset >= _current.Length)
+        {
+            if (!_chunks.MoveNext()) return 0;
+            _index++;
+            if (beforeChunk is not null) await beforeChunk(_index).WaitAsync(cancellationToken);
+            if (_index == failAtChunk) throw new IOException("The response ended prematurely (test).");
+            _current = _chunks.Current;
+            _offset = 0;
+        }
+        var count = Math.Min(buffer.Length, _current.Length - _offset);
+        _current.AsMemory(_offset, count).CopyTo(buffer);
+        _offset += count;
+        return count;
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+    public override void Flush() { }
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+}
+
+/// <summary>A handler in front of a stub, with a collecting sink behind a real dispatcher, and a fake clock for timings.</summary>
+internal sealed class Harness : IAsyncDisposable
+{
+    public Harness(HttpMessageHandler inner, LlmObservabilityOptions? options = null)
+    {
+        Sink = new CollectingSink();
+        Dispatcher = new LlmLogDispatcher([new LlmSinkRegistration(Sink, new LlmSinkOptions { BatchInterval = TimeSpan.Zero })]);
+        Handler = new LlmObservabilityHandler(Dispatcher, options, Time) { InnerHandler = inner };
+        Client = new HttpClient(Handler);
+    }
+
+    public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 22, 10, 0, 0, TimeSpan.Zero));
+    public CollectingSink Sink { get; }
+    public LlmLogDispatcher Dispatcher { get; }
+    public LlmObservabilityHandler Handler { get; }
+    public HttpClient Client { get; }
+
+    public const string ChatUrl = "https://api.openai.com/v1/chat/completions";
+
+    public static HttpRequestMessage ChatRequest(string body, string url = ChatUrl)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789");
+        return request;
+    }
+
+    public static string SimpleChatBody(bool stream = false) =>
+        $$"""{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hello"}],"temperature":0.5,"stream":{{(stream ? "true" : "false")}}{{(stream ? ",\"stream_options\":{\"include_usage\":true}" : "")}}}""";
+
+    /// <summary>Flushes and returns the only payload recorded so far.</summary>
+    public async Task<StandardLoggingPayload> SinglePayloadAsync()
+    {
+        await Dispatcher.FlushAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.That(Sink.Payloads, Has.Count.EqualTo(1), "exactly one payload");
+        return Sink.Payloads[0];
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await Dispatcher.DisposeAsync();
+    }
+}
