@@ -1,0 +1,249 @@
+using LlmObservability.Dispatch;
+using LlmObservability.Payload;
+using LlmObservability.Sinks;
+using Microsoft.Extensions.Time.Testing;
+
+namespace LlmObservability.Tests.Dispatch;
+
+public class DispatcherTests
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
+
+    [Test]
+    public async Task Batches_are_cut_by_size_and_flush_sends_the_partial_rest_at_once()
+    {
+        var sink = new CollectingSink();
+        await using var dispatcher = new LlmLogDispatcher([new LlmSinkRegistration(sink, new LlmSinkOptions { MaxBatchSize = 10, BatchInterval = TimeSpan.FromHours(1) })]);
+        var gate = new GateSink();
+        // Hold the sink loop on its first batch so that the rest queue up and are cut into full batches.
+        await using var held = new LlmLogDispatcher([new LlmSinkRegistration(gate, new LlmSinkOptions { MaxBatchSize = 10, BatchInterval = TimeSpan.Zero })]);
+
+        for (var i = 0; i < 25; i++) Assert.That(dispatcher.TryEnqueue(PayloadFactory.Create()), Is.True);
+        await dispatcher.FlushAsync().WaitAsync(Wait);
+        Assert.That(sink.Payloads, Has.Count.EqualTo(25));
+        Assert.That(sink.BatchSizes, Has.All.LessThanOrEqualTo(10));
+        Assert.That(sink.BatchSizes.Sum(), Is.EqualTo(25));
+
+        held.TryEnqueue(PayloadFactory.Create());
+        await gate.Entered.Task.WaitAsync(Wait);
+        for (var i = 0; i < 25; i++) held.TryEnqueue(PayloadFactory.Create());
+        await WaitUntil(() => held.GetStatistics().Sinks[0].QueueDepth == 25);
+        gate.Release.SetResult();
+        await held.FlushAsync().WaitAsync(Wait);
+        Assert.That(gate.BatchSizes, Is.EqualTo(new[] { 1, 10, 10, 5 }));
+    }
+
+    [Test]
+    public async Task A_partial_batch_is_sent_when_its_interval_has_passed()
+    {
+        var time = new FakeTimeProvider();
+        var sink = new TimedSink(time);
+        await using var dispatcher = new LlmLogDispatcher([new LlmSinkRegistration(sink, new LlmSinkOptions { MaxBatchSize = 100, BatchInterval = TimeSpan.FromSeconds(5) })], timeProvider: time);
+        var start = time.GetUtcNow();
+
+        for (var i = 0; i < 3; i++) dispatcher.TryEnqueue(PayloadFactory.Create());
+        // Move the fake clock in small steps until the batch goes; it must not go before the interval.
+        for (var step = 0; step < 200 && !sink.Delivered.Task.IsCompleted; step++)
+        {
+            await Task.WhenAny(sink.Delivered.Task, Task.Delay(5));
+            time.Advance(TimeSpan.FromMilliseconds(250));
+        }
+        var (when, count) = await sink.Delivered.Task.WaitAsync(Wait);
+        Assert.That(count, Is.EqualTo(3), "one batch with all three");
+        Assert.That(when - start, Is.GreaterThanOrEqualTo(TimeSpan.FromSeconds(5)));
+    }
+
+    [Test]
+    public async Task Each_sink_gets_only_the_events_it_asked_for()
+    {
+        var successes = new CollectingSink();
+        var failures = new CollectingSink();
+        var all = new CollectingSink();
+        await using var dispatcher = new LlmLogDispatcher([
+            new LlmSinkRegistration(successes, new LlmSinkOptions { Name = "ok", Events = LlmLogEvents.Success }),
+            new LlmSinkRegistration(failures, new LlmSinkOptions { Name = "bad", Events = LlmLogEvents.Failure }),
+            new LlmSinkRegistration(all, new LlmSinkOptions { Name = "all" }),
+        ]);
+        for (var i = 0; i < 10; i++) dispatcher.TryEnqueue(PayloadFactory.Create(i % 3 == 0 ? LlmCallStatus.Failure : LlmCallStatus.Success));
+        await dispatcher.FlushAsync().WaitAsync(Wait);
+
+        Assert.That(successes.Payloads.Select(p => p.Status), Is.EqualTo(Enumerable.Repeat(LlmCallStatus.Success, 6)));
+        Assert.That(failures.Payloads.Select(p => p.Status), Is.EqualTo(Enumerable.Repeat(LlmCallStatus.Failure, 4)));
+        Assert.That(all.Payloads, Has.Count.EqualTo(10));
+        var stats = dispatcher.GetStatistics();
+        Assert.That(stats.Sinks.Single(s => s.Name == "ok").Filtered, Is.EqualTo(4));
+        Assert.That(stats.Sinks.Single(s => s.Name == "bad").Filtered, Is.EqualTo(6));
+    }
+
+    [Test]
+    public async Task A_full_queue_drops_and_counts_without_blocking_and_the_counts_add_up()
+    {
+        var gate = new GateSink();
+        await using var dispatcher = new LlmLogDispatcher([new LlmSinkRegistration(gate, new LlmSinkOptions { QueueCapacity = 5, MaxBatchSize = 1, BatchInterval = TimeSpan.Zero })]);
+
+        dispatcher.TryEnqueue(PayloadFactory.Create());
+        await gate.Entered.Task.WaitAsync(Wait); // the loop now holds one record in a blocked write
+        for (var i = 0; i < 19; i++) dispatcher.TryEnqueue(PayloadFactory.Create());
+        await WaitUntil(() => dispatcher.GetStatistics().Sinks[0] is { } s && s.Enqueued + s.Dropped == 20);
+        var whileBlocked = dispatcher.GetStatistics().Sinks[0];
+        Assert.That(whileBlocked.Enqueued, Is.EqualTo(6), "one in the write, five in the queue");
+        Assert.That(whileBlocked.Dropped, Is.EqualTo(14));
+        Assert.That(whileBlocked.MaxQueueDepth, Is.EqualTo(5));
+
+        gate.Release.SetResult();
+        await dispatcher.FlushAsync().WaitAsync(Wait);
+        var after = dispatcher.GetStatistics().Sinks[0];
+        Assert.That(after.Delivered + after.Dropped, Is.EqualTo(20));
+        Assert.That(gate.Received, Is.EqualTo(6));
+    }
+
+    [Test]
+    public async Task A_throwing_sink_is_retried_then_counted_and_does_not_affect_its_neighbour()
+    {
+        var bad = new ThrowingSink(failures: int.MaxValue);
+        var good = new CollectingSink();
+        await using var dispatcher = new LlmLogDispatcher([
+            new LlmSinkRegistration(bad, new LlmSinkOptions { Name = "bad", MaxRetries = 2, RetryBaseDelay = TimeSpan.FromMilliseconds(1), RetryMaxDelay = TimeSpan.FromMilliseconds(5), BatchInterval = TimeSpan.Zero }),
+            new LlmSinkRegistration(good, new LlmSinkOptions { Name = "good" }),
+        ]);
+        for (var i = 0; i < 5; i++) dispatcher.TryEnqueue(PayloadFactory.Create());
+        await dispatcher.FlushAsync().WaitAsync(Wait);
+
+        var stats = dispatcher.GetStatistics();
+        Assert.That(good.Payloads, Has.Count.EqualTo(5));
+        Assert.That(stats.Sinks.Single(s => s.Name == "bad").Failed, Is.EqualTo(5));
+        Assert.That(bad.Attempts, Is.EqualTo(3 * bad.Batches), "each batch tried 1 + 2 retries");
+    }
+
+    [Test]
+    public async Task A_sink_that_fails_once_gets_the_same_batch_again_and_nothing_is_lost()
+    {
+        var flaky = new ThrowingSink(failures: 1);
+        await using var dispatcher = new LlmLogDispatcher([new LlmSinkRegistration(flaky, new LlmSinkOptions { RetryBaseDelay = TimeSpan.FromMilliseconds(1), BatchInterval = TimeSpan.FromMinutes(1) })]);
+        for (var i = 0; i < 7; i++) dispatcher.TryEnqueue(PayloadFactory.Create());
+        await dispatcher.FlushAsync().WaitAsync(Wait);
+        Assert.That(flaky.Delivered, Has.Count.EqualTo(7));
+        Assert.That(dispatcher.GetStatistics().Sinks[0].Delivered, Is.EqualTo(7));
+    }
+
+    [Test]
+    public async Task A_sink_that_hangs_and_ignores_cancellation_is_timed_out_and_its_neighbour_gets_everything()
+    {
+        var hung = new HangingSink();
+        var good = new CollectingSink();
+        await using var dispatcher = new LlmLogDispatcher([
+            new LlmSinkRegistration(hung, new LlmSinkOptions { Name = "hung", MaxRetries = 0, WriteTimeout = TimeSpan.FromMilliseconds(50), BatchInterval = TimeSpan.Zero }),
+            new LlmSinkRegistration(good, new LlmSinkOptions { Name = "good", BatchInterval = TimeSpan.Zero }),
+        ], new LlmObservabilityOptions { ShutdownTimeout = TimeSpan.FromSeconds(1) });
+
+        for (var i = 0; i < 3; i++) Assert.That(dispatcher.TryEnqueue(PayloadFactory.Create()), Is.True, "enqueue never waits");
+        await dispatcher.FlushAsync().WaitAsync(Wait);
+
+        Assert.That(good.Payloads, Has.Count.EqualTo(3));
+        var stats = dispatcher.GetStatistics().Sinks.Single(s => s.Name == "hung");
+        Assert.That(stats.Failed, Is.EqualTo(3));
+    }
+
+    [Test]
+    public async Task DisposeAsync_delivers_everything_queued()
+    {
+        var sink = new CollectingSink();
+        var dispatcher = new LlmLogDispatcher([new LlmSinkRegistration(sink, new LlmSinkOptions { BatchInterval = TimeSpan.FromHours(1), MaxBatchSize = 7 })]);
+        for (var i = 0; i < 50; i++) dispatcher.TryEnqueue(PayloadFactory.Create());
+        await dispatcher.DisposeAsync();
+        Assert.That(sink.Payloads, Has.Count.EqualTo(50));
+        Assert.That(dispatcher.TryEnqueue(PayloadFactory.Create()), Is.False, "nothing is accepted after disposal");
+        Assert.That(dispatcher.GetStatistics().Dropped, Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task DisposeAsync_gives_up_after_the_shutdown_timeout_and_counts_what_is_left_as_dropped()
+    {
+        var hung = new HangingSink();
+        var dispatcher = new LlmLogDispatcher(
+            [new LlmSinkRegistration(hung, new LlmSinkOptions { MaxBatchSize = 1, WriteTimeout = Timeout.InfiniteTimeSpan, BatchInterval = TimeSpan.Zero })],
+            new LlmObservabilityOptions { ShutdownTimeout = TimeSpan.FromMilliseconds(200) });
+        for (var i = 0; i < 4; i++) dispatcher.TryEnqueue(PayloadFactory.Create());
+        await dispatcher.DisposeAsync().AsTask().WaitAsync(Wait);
+        var stats = dispatcher.GetStatistics().Sinks[0];
+        Assert.That(stats.Delivered, Is.Zero);
+        Assert.That(stats.Dropped, Is.EqualTo(4));
+    }
+
+    [Test]
+    public void Invalid_sink_options_are_rejected_with_the_setting_named()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => _ = new LlmLogDispatcher([new LlmSinkRegistration(new CollectingSink(), new LlmSinkOptions { Name = "s3", QueueCapacity = 0, Events = LlmLogEvents.None })]));
+        Assert.That(ex!.Message, Does.Contain("'s3'").And.Contain("QueueCapacity").And.Contain("Events"));
+        Assert.Throws<ArgumentException>(() => _ = new LlmLogDispatcher([], new LlmObservabilityOptions { QueueCapacity = 0 }));
+    }
+
+    [Test]
+    public async Task Payloads_are_shared_not_copied_between_sinks()
+    {
+        var a = new CollectingSink();
+        var b = new CollectingSink();
+        await using var dispatcher = new LlmLogDispatcher(a, b);
+        var payload = PayloadFactory.Create();
+        dispatcher.TryEnqueue(payload);
+        await dispatcher.FlushAsync().WaitAsync(Wait);
+        Assert.That(a.Payloads.Single(), Is.SameAs(payload));
+        Assert.That(b.Payloads.Single(), Is.SameAs(payload));
+    }
+
+    private static async Task WaitUntil(Func<bool> condition)
+    {
+        for (var i = 0; i < 2000 && !condition(); i++) await Task.Delay(5);
+        Assert.That(condition(), Is.True, "condition not reached");
+    }
+
+    private sealed class GateSink : ILlmLogSink
+    {
+        public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public List<int> BatchSizes { get; } = [];
+        public int Received => BatchSizes.Sum();
+
+        public async ValueTask WriteBatchAsync(IReadOnlyList<StandardLoggingPayload> batch, CancellationToken cancellationToken)
+        {
+            BatchSizes.Add(batch.Count);
+            Entered.TrySetResult();
+            await Release.Task;
+        }
+    }
+
+    private sealed class TimedSink(TimeProvider time) : ILlmLogSink
+    {
+        public TaskCompletionSource<(DateTimeOffset When, int Count)> Delivered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public ValueTask WriteBatchAsync(IReadOnlyList<StandardLoggingPayload> batch, CancellationToken cancellationToken)
+        {
+            Delivered.TrySetResult((time.GetUtcNow(), batch.Count));
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    private sealed class ThrowingSink(int failures) : ILlmLogSink
+    {
+        private int _failuresLeft = failures;
+        public int Attempts { get; private set; }
+        public int Batches { get; private set; }
+        public List<StandardLoggingPayload> Delivered { get; } = [];
+        private readonly HashSet<object> _seen = [];
+
+        public ValueTask WriteBatchAsync(IReadOnlyList<StandardLoggingPayload> batch, CancellationToken cancellationToken)
+        {
+            Attempts++;
+            if (_seen.Add(batch)) Batches++;
+            if (_failuresLeft-- > 0) throw new InvalidOperationException("sink is down (test)");
+            Delivered.AddRange(batch);
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    private sealed class HangingSink : ILlmLogSink
+    {
+        public ValueTask WriteBatchAsync(IReadOnlyList<StandardLoggingPayload> batch, CancellationToken cancellationToken) =>
+            new(new TaskCompletionSource().Task); // never completes, ignores the token
+    }
+}
