@@ -18,27 +18,6 @@ internal static class Fixture
     public static string Text(string name) => File.ReadAllText(PathOf(name));
 }
 
-/// <summary>Keeps every payload it is given.</summary>
-internal sealed class CollectingSink : ILlmLogSink
-{
-    private readonly ConcurrentQueue<StandardLoggingPayload> _payloads = new();
-    private int _batches;
-
-    public IReadOnlyList<StandardLoggingPayload> Payloads => [.. _payloads];
-
-    public int Batches => _batches;
-
-    public List<int> BatchSizes { get; } = [];
-
-    public ValueTask WriteBatchAsync(IReadOnlyList<StandardLoggingPayload> batch, CancellationToken cancellationToken)
-    {
-        Interlocked.Increment(ref _batches);
-        lock (BatchSizes) BatchSizes.Add(batch.Count);
-        foreach (var payload in batch) _payloads.Enqueue(payload);
-        return ValueTask.CompletedTask;
-    }
-}
-
 /// <summary>An inner handler whose answers the test scripts.</summary>
 internal sealed class StubHandler(Func<HttpRequestMessage, CancellationToken, Task<HttpResponseMessage>> respond) : HttpMessageHandler
 {
