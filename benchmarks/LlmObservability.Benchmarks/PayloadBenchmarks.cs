@@ -1,0 +1,40 @@
+using System.Text;
+using BenchmarkDotNet.Attributes;
+using LlmObservability.Capture;
+using LlmObservability.Payload;
+using LlmObservability.Providers;
+
+namespace LlmObservability.Benchmarks;
+
+/// <summary>The off-path work per call: building a payload from a captured chat call (~2 KB each way), and serializing it.</summary>
+[MemoryDiagnoser]
+public class PayloadBenchmarks
+{
+    private static readonly byte[] RequestBody = Encoding.UTF8.GetBytes(
+        $$"""{"model":"gpt-4o-mini","temperature":0.2,"messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"{{new string('q', 1900)}}"}]}""");
+
+    private static readonly byte[] ResponseBody = Encoding.UTF8.GetBytes(
+        """{"id":"chatcmpl-1","object":"chat.completion","created":1741569952,"model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,"message":{"role":"assistant","content":" """
+        + new string('a', 1750)
+        + """ ","refusal":null},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":500,"completion_tokens":450,"total_tokens":950,"prompt_tokens_details":{"cached_tokens":0},"completion_tokens_details":{"reasoning_tokens":0}}}""");
+
+    private readonly PayloadBuilder _builder = new(new LlmObservabilityOptions(), new CaptureLimits(256 * 1024, 4096), TimeProvider.System);
+    private readonly ProviderRoute _route = new(OpenAiChatAdapter.Instance, "openai", "https://api.openai.com/v1", "/chat/completions");
+    private StandardLoggingPayload _payload = null!;
+
+    [GlobalSetup]
+    public void Setup() => _payload = BuildPayload();
+
+    [Benchmark]
+    public StandardLoggingPayload BuildPayload()
+    {
+        var record = new CallRecord(_route, _builder) { Id = "01a2042e-c44e-70b6-985f-e08986a749d5", RequestBody = RequestBody, HttpStatus = 200, End = CallEnd.Completed };
+        record.AppendResponseBody(ResponseBody, 1024 * 1024);
+        var payload = record.Build();
+        record.Release();
+        return payload;
+    }
+
+    [Benchmark]
+    public byte[] SerializePayload() => LlmPayloadJson.SerializeToUtf8Bytes(_payload);
+}
