@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using LlmObservability.Dispatch;
@@ -115,8 +114,11 @@ internal sealed class CallRecord : PendingRecord
         (FinishReasons ??= []).Add(reason);
     }
 
-    /// <summary>Keeps a copy of response body bytes up to the cap, in a pooled buffer released after the payload is built.</summary>
-    public void AppendResponseBody(ReadOnlySpan<byte> bytes, int cap)
+    /// <summary>
+    /// Keeps a copy of response body bytes up to the cap. Plain arrays, sized from Content-Length when known: the
+    /// buffer is filled on the caller's thread and dropped on the dispatcher's, which pooled arrays handle badly.
+    /// </summary>
+    public void AppendResponseBody(ReadOnlySpan<byte> bytes, int cap, long? expectedLength = null)
     {
         if (ResponseBodyTruncated) return;
         var room = cap - ResponseBodyLength;
@@ -129,12 +131,11 @@ internal sealed class CallRecord : PendingRecord
         var needed = ResponseBodyLength + bytes.Length;
         if (ResponseBody is null || ResponseBody.Length < needed)
         {
-            var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(needed, Math.Min(cap, Math.Max(4096, (ResponseBody?.Length ?? 0) * 2))));
-            if (ResponseBody is not null)
-            {
-                ResponseBody.AsSpan(0, ResponseBodyLength).CopyTo(bigger);
-                ArrayPool<byte>.Shared.Return(ResponseBody);
-            }
+            var size = ResponseBody is null && expectedLength is long expected && expected >= needed && expected <= cap
+                ? (int)expected
+                : Math.Min(cap, Math.Max(needed, Math.Max(1024, (ResponseBody?.Length ?? 0) * 2)));
+            var bigger = new byte[size];
+            ResponseBody?.AsSpan(0, ResponseBodyLength).CopyTo(bigger);
             ResponseBody = bigger;
         }
         bytes.CopyTo(ResponseBody.AsSpan(ResponseBodyLength));
@@ -147,11 +148,8 @@ internal sealed class CallRecord : PendingRecord
 
     public override void Release()
     {
-        if (ResponseBody is not null)
-        {
-            ArrayPool<byte>.Shared.Return(ResponseBody);
-            ResponseBody = null;
-        }
+        ResponseBody = null;
+        RequestBody = null;
     }
 }
 

@@ -127,25 +127,41 @@ internal sealed class ObservedContent : HttpContent
     {
         _inner = inner;
         _capture = capture;
-        foreach (var header in inner.Headers) Headers.TryAddWithoutValidation(header.Key, header.Value);
+        // NonValidated: copy the raw values as they are, without parsing every header on the caller's path.
+        foreach (var header in inner.Headers.NonValidated) Headers.TryAddWithoutValidation(header.Key, header.Value);
     }
 
     protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
         SerializeToStreamAsync(stream, context, CancellationToken.None);
 
+    // Copy-out paths (HttpClient's own buffering, ReadAsString/ByteArray, CopyTo) let the inner content write the way it
+    // writes best, and watch the writes: no extra read buffer, no extra copy.
     protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
     {
-        var source = await CreateContentReadStreamAsync(cancellationToken).ConfigureAwait(false);
-        await using (source.ConfigureAwait(false))
+        try
         {
-            await source.CopyToAsync(stream, cancellationToken).ConfigureAwait(false);
+            await _inner.CopyToAsync(new ObservingWriteStream(stream, _capture), context, cancellationToken).ConfigureAwait(false);
         }
+        catch (Exception ex)
+        {
+            _capture.Complete(ex is OperationCanceledException && cancellationToken.IsCancellationRequested ? CallEnd.Cancelled : CallEnd.Exception, ex);
+            throw;
+        }
+        _capture.Complete(CallEnd.Completed);
     }
 
     protected override void SerializeToStream(Stream stream, TransportContext? context, CancellationToken cancellationToken)
     {
-        using var source = CreateContentReadStream(cancellationToken);
-        source.CopyTo(stream);
+        try
+        {
+            _inner.CopyTo(new ObservingWriteStream(stream, _capture), context, cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            _capture.Complete(ex is OperationCanceledException && cancellationToken.IsCancellationRequested ? CallEnd.Cancelled : CallEnd.Exception, ex);
+            throw;
+        }
+        _capture.Complete(CallEnd.Completed);
     }
 
     protected override Task<Stream> CreateContentReadStreamAsync() => CreateContentReadStreamAsync(CancellationToken.None);
@@ -195,4 +211,56 @@ internal sealed class ObservedContent : HttpContent
         }
         base.Dispose(disposing);
     }
+}
+
+/// <summary>A write-through stream that shows every write to the <see cref="ResponseCapture"/> before passing it on.</summary>
+internal sealed class ObservingWriteStream(Stream destination, ResponseCapture capture) : Stream
+{
+    public override bool CanRead => false;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => true;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position
+    {
+        get => throw new NotSupportedException();
+        set => throw new NotSupportedException();
+    }
+
+    public override void Write(byte[] buffer, int offset, int count)
+    {
+        ValidateBufferArguments(buffer, offset, count);
+        Write(buffer.AsSpan(offset, count));
+    }
+
+    public override void Write(ReadOnlySpan<byte> buffer)
+    {
+        capture.OnBytes(buffer);
+        destination.Write(buffer);
+    }
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+    {
+        ValidateBufferArguments(buffer, offset, count);
+        return WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+    }
+
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        capture.OnBytes(buffer.Span);
+        return destination.WriteAsync(buffer, cancellationToken);
+    }
+
+    public override void Flush() => destination.Flush();
+
+    public override Task FlushAsync(CancellationToken cancellationToken) => destination.FlushAsync(cancellationToken);
+
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
 }

@@ -57,7 +57,7 @@ internal sealed class ResponseCapture : ISseEventHandler
             try
             {
                 if (_sse is not null) _sse.Feed(bytes);
-                else _record.AppendResponseBody(bytes, _bodyCap);
+                else _record.AppendResponseBody(bytes, _bodyCap, _contentLength);
             }
             catch (Exception ex)
             {

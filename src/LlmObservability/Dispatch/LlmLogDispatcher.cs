@@ -26,6 +26,9 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
     private readonly CancellationTokenSource _hardStop = new();
     private readonly Task _intakeLoop;
     private readonly ProgressCounter _intakeProcessed = new();
+    private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly int _wakeThreshold;
+    private int _sinceWake;
     private long _intakeAccepted;
     private long _intakeDropped;
     private long _buildFailed;
@@ -72,6 +75,8 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
             SingleReader = true,
             FullMode = BoundedChannelFullMode.Wait, // TryWrite returns false when full; nothing waits.
         });
+        // Wake the loop early once a quarter of the queue is waiting; otherwise it polls every IntakePollInterval.
+        _wakeThreshold = Math.Max(1, _options.QueueCapacity / 4);
         _intakeLoop = Task.Run(IntakeLoopAsync);
         foreach (var sink in _sinks) sink.Start();
     }
@@ -88,6 +93,8 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
         if (Volatile.Read(ref _disposed) == 0 && _intake.Writer.TryWrite(record))
         {
             Interlocked.Increment(ref _intakeAccepted);
+            // No reader waits on the channel, so a write wakes no thread: the caller's cost is the write alone.
+            if (Interlocked.Increment(ref _sinceWake) >= _wakeThreshold) Wake();
             return true;
         }
         Interlocked.Increment(ref _intakeDropped);
@@ -101,6 +108,7 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
     /// </summary>
     public async Task FlushAsync(CancellationToken cancellationToken = default)
     {
+        Wake();
         await _intakeProcessed.WaitForAsync(Interlocked.Read(ref _intakeAccepted), cancellationToken).ConfigureAwait(false);
         var waits = new Task[_sinks.Length];
         for (var i = 0; i < _sinks.Length; i++) waits[i] = _sinks[i].FlushAsync(cancellationToken);
@@ -125,6 +133,7 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         _intake.Writer.TryComplete();
+        Wake();
         using var timeout = new CancellationTokenSource(_options.ShutdownTimeout, _timeProvider);
         try
         {
@@ -153,13 +162,25 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
         }
     }
 
+    private void Wake()
+    {
+        Interlocked.Exchange(ref _sinceWake, 0);
+        Interlocked.Exchange(ref _wake, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+    }
+
+    /// <summary>
+    /// Drains the intake, then sleeps until woken (a quarter of the queue waiting, a flush, shutdown) or until the poll
+    /// interval passes. Polling instead of awaiting each write keeps thread wake-ups off the callers' path.
+    /// </summary>
     private async Task IntakeLoopAsync()
     {
         var reader = _intake.Reader;
+        var stop = _hardStop.Token;
         try
         {
-            while (await reader.WaitToReadAsync(_hardStop.Token).ConfigureAwait(false))
+            while (true)
             {
+                var wake = Volatile.Read(ref _wake).Task;
                 while (reader.TryRead(out var record))
                 {
                     try
@@ -171,9 +192,15 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
                         _intakeProcessed.Advance();
                     }
                 }
+                if (reader.Completion.IsCompleted) return;
+                if (reader.TryPeek(out _)) continue; // written after the drain and before we took the wake signal
+                using var sleep = CancellationTokenSource.CreateLinkedTokenSource(stop);
+                await Task.WhenAny(wake, Task.Delay(IntakePollInterval, _timeProvider, sleep.Token)).ConfigureAwait(false);
+                await sleep.CancelAsync().ConfigureAwait(false);
+                stop.ThrowIfCancellationRequested();
             }
         }
-        catch (OperationCanceledException) when (_hardStop.IsCancellationRequested)
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
             while (reader.TryRead(out var record))
             {
@@ -183,6 +210,9 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>How long a record may wait in the intake before the loop looks, when nothing wakes it sooner.</summary>
+    internal static readonly TimeSpan IntakePollInterval = TimeSpan.FromMilliseconds(20);
 
     private void Process(PendingRecord record)
     {

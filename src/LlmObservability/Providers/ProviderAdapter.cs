@@ -41,8 +41,10 @@ internal abstract class ProviderAdapter
     /// <summary>Reads the provider's request ID and rate-limit headers. The default knows the common names.</summary>
     public virtual void ReadResponseHeaders(HttpResponseHeaders headers, CallRecord record)
     {
-        record.RequestId = First(headers, "x-request-id") ?? First(headers, "request-id") ?? First(headers, "x-amzn-requestid");
-        foreach (var header in headers)
+        // NonValidated: read raw values without parsing every header on the caller's path.
+        var raw = headers.NonValidated;
+        record.RequestId = First(raw, "x-request-id") ?? First(raw, "request-id") ?? First(raw, "x-amzn-requestid");
+        foreach (var header in raw)
         {
             var name = header.Key;
             if (name.StartsWith("x-ratelimit-", StringComparison.OrdinalIgnoreCase)
@@ -50,13 +52,13 @@ internal abstract class ProviderAdapter
                 || name.Equals("retry-after", StringComparison.OrdinalIgnoreCase)
                 || name.Equals("retry-after-ms", StringComparison.OrdinalIgnoreCase))
             {
-                (record.RateLimit ??= new Dictionary<string, string>(StringComparer.Ordinal))[name.ToLowerInvariant()] = string.Join(",", header.Value);
+                (record.RateLimit ??= new Dictionary<string, string>(StringComparer.Ordinal))[name.ToLowerInvariant()] = header.Value.ToString();
             }
         }
     }
 
-    private static string? First(HttpResponseHeaders headers, string name) =>
-        headers.TryGetValues(name, out var values) ? values.FirstOrDefault() : null;
+    private static string? First(HttpHeadersNonValidated headers, string name) =>
+        headers.TryGetValues(name, out var values) && values.Count > 0 ? values.ToString() : null;
 }
 
 /// <summary>Per-call state for one streamed response.</summary>
