@@ -194,17 +194,18 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
             var content = response.Content;
             var encoding = content.Headers.ContentEncoding;
             record.ContentEncoding = encoding.Count == 0 ? null : string.Join(",", encoding);
-            record.IsEventStream = string.Equals(content.Headers.ContentType?.MediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase);
+            var framing = response.IsSuccessStatusCode ? record.Route.Adapter.StreamFramingFor(content.Headers.ContentType?.MediaType) : StreamFraming.None;
+            record.IsEventStream = framing != StreamFraming.None;
 
             StreamParser? parser = null;
-            if (record.IsEventStream && response.IsSuccessStatusCode)
+            if (record.IsEventStream)
             {
                 if (record.ContentEncoding is null || record.ContentEncoding.Equals("identity", StringComparison.OrdinalIgnoreCase))
                     parser = record.Route.Adapter.CreateStreamParser(record, _limits);
                 else
                     record.AddNote($"stream is {record.ContentEncoding}-encoded (enable automatic decompression on the inner handler to parse it)");
             }
-            var capture = new ResponseCapture(record, parser, _options.MaxResponseCaptureBytes, content.Headers.ContentLength, _time, _enqueue);
+            var capture = new ResponseCapture(record, parser, framing, _options.MaxResponseCaptureBytes, content.Headers.ContentLength, _time, _enqueue);
             response.Content = new ObservedContent(content, capture);
         }
         catch (Exception ex)

@@ -9,24 +9,30 @@ namespace LlmObservability.Capture;
 /// exactly once when the body ends, fails, is cancelled or is disposed. Nothing here may throw into the caller: a
 /// parsing problem turns capture off for the rest of the response and leaves a note in the record.
 /// </summary>
-internal sealed class ResponseCapture : ISseEventHandler
+internal sealed class ResponseCapture : IStreamEventHandler
 {
     private readonly CallRecord _record;
     private readonly TimeProvider _time;
     private readonly int _bodyCap;
     private readonly Action<CallRecord> _onComplete;
     private readonly long? _contentLength;
-    private SseReader? _sse;
+    private IStreamFramer? _sse;
     private StreamParser? _parser;
     private long _bytesSeen;
     private int _badEvents;
     private bool _done;
 
-    public ResponseCapture(CallRecord record, StreamParser? streamParser, int bodyCap, long? contentLength, TimeProvider time, Action<CallRecord> onComplete)
+    public ResponseCapture(CallRecord record, StreamParser? streamParser, StreamFraming framing, int bodyCap, long? contentLength, TimeProvider time, Action<CallRecord> onComplete)
     {
         _record = record;
         _parser = streamParser;
-        _sse = streamParser is null ? null : new SseReader(this);
+        _sse = streamParser is null ? null : framing switch
+        {
+            StreamFraming.ServerSentEvents => new SseReader(this),
+            StreamFraming.NewlineDelimitedJson => new NdjsonReader(this),
+            _ => null,
+        };
+        if (_sse is null) _parser = null;
         _bodyCap = bodyCap;
         _contentLength = contentLength;
         _time = time;
@@ -70,7 +76,7 @@ internal sealed class ResponseCapture : ISseEventHandler
         }
     }
 
-    void ISseEventHandler.OnEvent(string? eventType, ReadOnlyMemory<byte> data)
+    void IStreamEventHandler.OnEvent(string? eventType, ReadOnlyMemory<byte> data)
     {
         var parser = _parser!;
         try
@@ -93,6 +99,7 @@ internal sealed class ResponseCapture : ISseEventHandler
             if (_done) return;
             _done = true;
             _record.EndTimestamp = _time.GetTimestamp();
+            if (end == CallEnd.Completed && _sse is NdjsonReader ndjson) FinishQuietly(ndjson);
             if (end == CallEnd.Disposed && LooksComplete()) end = CallEnd.Completed;
             _record.End = end;
             _record.Exception = exception;
@@ -113,6 +120,18 @@ internal sealed class ResponseCapture : ISseEventHandler
             _sse = null;
         }
         _onComplete(_record);
+    }
+
+    private void FinishQuietly(NdjsonReader reader)
+    {
+        try
+        {
+            reader.Finish();
+        }
+        catch (Exception ex)
+        {
+            _record.AddNote($"stream parser failed at end: {ex.GetType().Name}");
+        }
     }
 
     /// <summary>

@@ -3,11 +3,34 @@ using System.Text;
 
 namespace LlmObservability.Capture;
 
-/// <summary>Receives the events an <see cref="SseReader"/> finds.</summary>
-internal interface ISseEventHandler
+/// <summary>Receives the events a stream framer finds.</summary>
+internal interface IStreamEventHandler
 {
-    /// <summary>One dispatched event. <paramref name="data"/> is valid only during the call.</summary>
+    /// <summary>One event: its type where the framing has one (SSE <c>event:</c>), and its payload bytes, valid only during the call.</summary>
     void OnEvent(string? eventType, ReadOnlyMemory<byte> data);
+}
+
+/// <summary>Cuts a byte stream, fed in whatever chunks the network delivers, into events.</summary>
+internal interface IStreamFramer : IDisposable
+{
+    /// <summary>Feeds the next bytes.</summary>
+    void Feed(ReadOnlySpan<byte> chunk);
+
+    /// <summary>Events skipped because they were larger than the cap.</summary>
+    int OversizedEvents { get; }
+}
+
+/// <summary>How a provider frames a streamed response.</summary>
+internal enum StreamFraming
+{
+    /// <summary>Not a stream this library parses: the body is kept and parsed whole.</summary>
+    None,
+
+    /// <summary>Server-Sent Events (<c>text/event-stream</c>).</summary>
+    ServerSentEvents,
+
+    /// <summary>Newline-delimited JSON (<c>application/x-ndjson</c>), one event per line.</summary>
+    NewlineDelimitedJson,
 }
 
 /// <summary>
@@ -16,10 +39,10 @@ internal interface ISseEventHandler
 /// <c>data:</c> lines join with LF, and an event is dispatched at a blank line when it has data. An event larger than
 /// the cap is skipped (and counted) rather than buffered without bound.
 /// </summary>
-internal sealed class SseReader : IDisposable
+internal sealed class SseReader : IStreamFramer
 {
     private static readonly byte[] Utf8Bom = [0xEF, 0xBB, 0xBF];
-    private readonly ISseEventHandler _handler;
+    private readonly IStreamEventHandler _handler;
     private readonly int _maxEventBytes;
     private byte[] _line = ArrayPool<byte>.Shared.Rent(256);
     private int _lineLength;
@@ -33,7 +56,7 @@ internal sealed class SseReader : IDisposable
     private string? _eventType;
     private string? _lastEventType; // reused when the same event name repeats, so named streams do not allocate per event
 
-    public SseReader(ISseEventHandler handler, int maxEventBytes = 8 * 1024 * 1024)
+    public SseReader(IStreamEventHandler handler, int maxEventBytes = 8 * 1024 * 1024)
     {
         _handler = handler;
         _maxEventBytes = maxEventBytes;

@@ -17,7 +17,32 @@ internal sealed class OpenAiChatAdapter : ProviderAdapter
     // Request members that are input or routing, not model parameters.
     private static readonly HashSet<string> NotParameters = new(StringComparer.Ordinal) { "messages", "model", "stream" };
 
+    // OpenAI-compatible hosts, named so dashboards can tell them apart; any other host with the path is "openai_compatible".
+    private static readonly Dictionary<string, string> CompatibleHosts = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["api.openai.com"] = "openai",
+        ["api.mistral.ai"] = "mistral",
+        ["api.groq.com"] = "groq",
+        ["api.deepseek.com"] = "deepseek",
+        ["openrouter.ai"] = "openrouter",
+        ["api.together.xyz"] = "together_ai",
+        ["api.together.ai"] = "together_ai",
+        ["api.x.ai"] = "xai",
+        ["api.fireworks.ai"] = "fireworks_ai",
+        ["api.perplexity.ai"] = "perplexity",
+    };
+
     public override string CallType => "chat_completion";
+
+    public override ProviderRoute? Match(HttpRequestMessage request, Uri uri)
+    {
+        var path = uri.AbsolutePath;
+        if (!ProviderDetector.EndsWithSegment(path, "/chat/completions")) return null;
+        return ProviderRoute.Create(this, ProviderName(uri), uri, path.TrimEnd('/').Length - "/chat/completions".Length);
+    }
+
+    /// <summary>The provider name for an OpenAI-compatible host.</summary>
+    internal static string ProviderName(Uri uri) => CompatibleHosts.TryGetValue(uri.Host, out var name) ? name : "openai_compatible";
 
     public override void ParseRequest(JsonElement root, CallRecord record, CaptureLimits limits)
     {

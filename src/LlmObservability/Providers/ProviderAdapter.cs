@@ -14,6 +14,16 @@ internal abstract class ProviderAdapter
     /// <summary>The payload's <c>call_type</c>.</summary>
     public abstract string CallType { get; }
 
+    /// <summary>
+    /// Decides from the request line and headers alone (never the body) whether this adapter reads the call, and how the
+    /// call is named. Runs for every POST the handler sees, so it must be cheap. Null: not this adapter's call.
+    /// </summary>
+    public abstract ProviderRoute? Match(HttpRequestMessage request, Uri uri);
+
+    /// <summary>How a 2xx response with this media type is streamed; <see cref="StreamFraming.None"/> keeps the body whole.</summary>
+    public virtual StreamFraming StreamFramingFor(string? mediaType) =>
+        string.Equals(mediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase) ? StreamFraming.ServerSentEvents : StreamFraming.None;
+
     /// <summary>Reads model, parameters and input messages from the request body.</summary>
     public abstract void ParseRequest(JsonElement root, CallRecord record, CaptureLimits limits);
 
@@ -62,7 +72,7 @@ internal abstract class ProviderAdapter
 }
 
 /// <summary>Per-call state for one streamed response.</summary>
-internal abstract class StreamParser : ISseEventHandler
+internal abstract class StreamParser : IStreamEventHandler
 {
     /// <summary>Set when the last event carried content (text, tool call, reasoning): the first one marks TTFT.</summary>
     public bool LastEventHadContent { get; protected set; }

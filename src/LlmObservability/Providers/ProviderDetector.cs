@@ -3,7 +3,18 @@ using System.Text;
 namespace LlmObservability.Providers;
 
 /// <summary>What the detector decided about a request: which adapter reads it and how it is named in the payload.</summary>
-internal sealed record ProviderRoute(ProviderAdapter Adapter, string Provider, string ApiBase, string Endpoint);
+internal sealed record ProviderRoute(ProviderAdapter Adapter, string Provider, string ApiBase, string Endpoint)
+{
+    /// <summary>A route whose endpoint is the path from <paramref name="endpointStart"/> on; what precedes it (and the masked query) is the api_base.</summary>
+    public static ProviderRoute Create(ProviderAdapter adapter, string provider, Uri uri, int endpointStart)
+    {
+        var path = uri.AbsolutePath;
+        var apiBase = new StringBuilder(uri.GetLeftPart(UriPartial.Authority)).Append(path.AsSpan(0, endpointStart));
+        var query = ProviderDetector.MaskQuery(uri.Query);
+        if (query.Length > 0) apiBase.Append(query);
+        return new ProviderRoute(adapter, provider, apiBase.ToString(), path[endpointStart..].TrimEnd('/'));
+    }
+}
 
 /// <summary>
 /// Recognises LLM calls from the request line alone (method, host, path), so that anything else passes through
@@ -11,50 +22,28 @@ internal sealed record ProviderRoute(ProviderAdapter Adapter, string Provider, s
 /// </summary>
 internal static class ProviderDetector
 {
-    // OpenAI-compatible hosts, named so dashboards can tell them apart; any other host with the path is "openai_compatible".
-    private static readonly Dictionary<string, string> OpenAiCompatibleHosts = new(StringComparer.OrdinalIgnoreCase)
-    {
-        ["api.openai.com"] = "openai",
-        ["api.mistral.ai"] = "mistral",
-        ["api.groq.com"] = "groq",
-        ["api.deepseek.com"] = "deepseek",
-        ["openrouter.ai"] = "openrouter",
-        ["api.together.xyz"] = "together_ai",
-        ["api.together.ai"] = "together_ai",
-        ["api.x.ai"] = "xai",
-        ["api.fireworks.ai"] = "fireworks_ai",
-        ["api.perplexity.ai"] = "perplexity",
-    };
+    /// <summary>
+    /// The detection table, most specific first: the first adapter whose <see cref="ProviderAdapter.Match"/> answers wins.
+    /// Adding a wire format is one adapter file plus its line here.
+    /// </summary>
+    private static readonly ProviderAdapter[] Adapters =
+    [
+        OpenAiChatAdapter.Instance,
+    ];
 
     public static ProviderRoute? Detect(HttpRequestMessage request)
     {
         if (request.Method != HttpMethod.Post || request.RequestUri is not { IsAbsoluteUri: true } uri) return null;
-        var path = uri.AbsolutePath;
-
-        if (EndsWithSegment(path, "/chat/completions"))
+        foreach (var adapter in Adapters)
         {
-            return Route(OpenAiChatAdapter.Instance, OpenAiProviderName(uri), uri, path.Length - "/chat/completions".Length);
+            if (adapter.Match(request, uri) is { } route) return route;
         }
         return null;
     }
 
-    private static string OpenAiProviderName(Uri uri) =>
-        OpenAiCompatibleHosts.TryGetValue(uri.Host, out var name) ? name : "openai_compatible";
-
-    private static bool EndsWithSegment(string path, string suffix)
-    {
-        var trimmed = path.AsSpan().TrimEnd('/');
-        return trimmed.EndsWith(suffix, StringComparison.OrdinalIgnoreCase);
-    }
-
-    private static ProviderRoute Route(ProviderAdapter adapter, string provider, Uri uri, int endpointStart)
-    {
-        var path = uri.AbsolutePath;
-        var apiBase = new StringBuilder(uri.GetLeftPart(UriPartial.Authority)).Append(path.AsSpan(0, endpointStart));
-        var query = MaskQuery(uri.Query);
-        if (query.Length > 0) apiBase.Append(query);
-        return new ProviderRoute(adapter, provider, apiBase.ToString(), path[endpointStart..].TrimEnd('/'));
-    }
+    /// <summary>True when the path ends with <paramref name="suffix"/> (ignoring a trailing slash and case).</summary>
+    public static bool EndsWithSegment(string path, string suffix) =>
+        path.AsSpan().TrimEnd('/').EndsWith(suffix, StringComparison.OrdinalIgnoreCase);
 
     private static readonly HashSet<string> SecretQueryKeys = new(StringComparer.OrdinalIgnoreCase)
     {

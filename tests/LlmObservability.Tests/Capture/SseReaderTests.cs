@@ -5,7 +5,7 @@ namespace LlmObservability.Tests.Capture;
 
 public class SseReaderTests
 {
-    private sealed class Recorder : ISseEventHandler
+    private sealed class Recorder : IStreamEventHandler
     {
         public List<(string? Type, string Data)> Events { get; } = [];
 
@@ -148,5 +148,41 @@ public class SseReaderTests
         using var reader = new SseReader(recorder);
         reader.Feed([.. "data: "u8, 0xC3, 0x28, 0xFF, .. "\n\n"u8]);
         Assert.That(recorder.Events, Has.Count.EqualTo(1));
+    }
+}
+
+public class NdjsonReaderTests
+{
+    private sealed class Recorder : IStreamEventHandler
+    {
+        public List<string> Events { get; } = [];
+
+        public void OnEvent(string? eventType, ReadOnlyMemory<byte> data) => Events.Add(Encoding.UTF8.GetString(data.Span));
+    }
+
+    [Test]
+    public void Lines_split_anywhere_become_one_event_each_and_the_last_unterminated_line_counts_at_the_end()
+    {
+        const string text = "{\"a\":1}\n{\"b\":2}\r\n\n{\"c\":3}";
+        for (var cut = 1; cut < text.Length; cut++)
+        {
+            var recorder = new Recorder();
+            using var reader = new NdjsonReader(recorder);
+            var bytes = Encoding.UTF8.GetBytes(text);
+            reader.Feed(bytes.AsSpan(0, cut));
+            reader.Feed(bytes.AsSpan(cut));
+            reader.Finish();
+            Assert.That(recorder.Events, Is.EqualTo(new[] { "{\"a\":1}", "{\"b\":2}", "{\"c\":3}" }), $"split at {cut}");
+        }
+    }
+
+    [Test]
+    public void A_line_over_the_cap_is_skipped_and_counted()
+    {
+        var recorder = new Recorder();
+        using var reader = new NdjsonReader(recorder, maxEventBytes: 8);
+        reader.Feed(Encoding.UTF8.GetBytes("{\"long\":\"xxxxxxxx\"}\n{}\n"));
+        Assert.That(recorder.Events, Is.EqualTo(new[] { "{}" }));
+        Assert.That(reader.OversizedEvents, Is.EqualTo(1));
     }
 }
