@@ -6,7 +6,7 @@ using LlmObservability.Providers;
 
 namespace LlmObservability.Benchmarks;
 
-/// <summary>The off-path work per call: building a payload from a captured chat call (~2 KB each way), and serializing it.</summary>
+/// <summary>The off-path work per call: building a payload (parse, cost) from a captured chat call (~2 KB each way), and serializing it.</summary>
 [MemoryDiagnoser]
 public class PayloadBenchmarks
 {
@@ -18,7 +18,7 @@ public class PayloadBenchmarks
         + new string('a', 1750)
         + """ ","refusal":null},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":500,"completion_tokens":450,"total_tokens":950,"prompt_tokens_details":{"cached_tokens":0},"completion_tokens_details":{"reasoning_tokens":0}}}""");
 
-    private readonly PayloadBuilder _builder = new(new LlmObservabilityOptions(), new CaptureLimits(256 * 1024, 4096), TimeProvider.System);
+    private readonly PayloadBuilder _builder = new(new LlmObservabilityOptions(), TimeProvider.System, LlmObservability.Pricing.PriceCatalog.CreateDefault(), estimator: null);
     private readonly ProviderRoute _route = new(OpenAiChatAdapter.Instance, "openai", "https://api.openai.com/v1", "/chat/completions");
     private StandardLoggingPayload _payload = null!;
 
@@ -28,9 +28,9 @@ public class PayloadBenchmarks
     [Benchmark]
     public StandardLoggingPayload BuildPayload()
     {
-        var record = new CallRecord(_route, _builder) { Id = "01a2042e-c44e-70b6-985f-e08986a749d5", RequestBody = RequestBody, HttpStatus = 200, End = CallEnd.Completed };
+        var record = new CallRecord(_route) { Id = "01a2042e-c44e-70b6-985f-e08986a749d5", RequestBody = RequestBody, HttpStatus = 200, End = CallEnd.Completed };
         record.AppendResponseBody(ResponseBody, 1024 * 1024);
-        var payload = record.Build();
+        var payload = record.Build(_builder);
         record.Release();
         return payload;
     }

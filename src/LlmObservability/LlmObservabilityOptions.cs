@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using LlmObservability.Pricing;
 
 namespace LlmObservability;
 
@@ -52,10 +53,25 @@ public sealed class LlmObservabilityOptions
     /// <summary>Adds the <c>x-llm-call-id</c> response header carrying the call ID. Default: true.</summary>
     public bool AddCallIdResponseHeader { get; set; } = true;
 
+    /// <summary>
+    /// Prices for the payload's <c>cost</c>: overrides, a LiteLLM price file, Azure deployment names, and whether the
+    /// built-in table is used. Precedence: overrides, then the LiteLLM file, then the built-in table.
+    /// </summary>
+    public LlmPricingOptions Pricing { get; set; } = new();
+
+    /// <summary>
+    /// Adds an <c>x-llm-cost</c> response header (USD) to successful non-streamed responses, as gateways do. To know the
+    /// cost before returning the response, the handler reads such bodies in full first (HttpClient does so by default
+    /// anyway); streamed responses never get the header, since their headers leave before their usage. Default: false.
+    /// </summary>
+    public bool AddCostResponseHeader { get; set; }
+
     /// <summary>Describes every invalid setting; empty when the options are valid.</summary>
     public IReadOnlyList<string> GetValidationErrors()
     {
         var errors = new List<string>();
+        if (Pricing is null) errors.Add("Pricing must not be null.");
+        else errors.AddRange(Pricing.GetValidationErrors().Select(e => "Pricing: " + e));
         if (MaxRequestCaptureBytes < 0) errors.Add($"MaxRequestCaptureBytes must not be negative (was {MaxRequestCaptureBytes}).");
         if (MaxResponseCaptureBytes < 0) errors.Add($"MaxResponseCaptureBytes must not be negative (was {MaxResponseCaptureBytes}).");
         if (MaxContentChars < 0) errors.Add($"MaxContentChars must not be negative (was {MaxContentChars}).");

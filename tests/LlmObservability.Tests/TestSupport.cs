@@ -106,8 +106,8 @@ internal sealed class Harness : IAsyncDisposable
     public Harness(HttpMessageHandler inner, LlmObservabilityOptions? options = null)
     {
         Sink = new CollectingSink();
-        Dispatcher = new LlmLogDispatcher([new LlmSinkRegistration(Sink, new LlmSinkOptions { BatchInterval = TimeSpan.Zero })]);
-        Handler = new LlmObservabilityHandler(Dispatcher, options, Time) { InnerHandler = inner };
+        Dispatcher = new LlmLogDispatcher([new LlmSinkRegistration(Sink, new LlmSinkOptions { BatchInterval = TimeSpan.Zero })], options);
+        Handler = new LlmObservabilityHandler(Dispatcher, Time) { InnerHandler = inner };
         Client = new HttpClient(Handler);
     }
 

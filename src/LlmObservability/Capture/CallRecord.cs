@@ -33,15 +33,9 @@ internal enum CallEnd
 /// </summary>
 internal sealed class CallRecord : PendingRecord
 {
-    public CallRecord(ProviderRoute route, PayloadBuilder builder)
-    {
-        Route = route;
-        Builder = builder;
-    }
+    public CallRecord(ProviderRoute route) => Route = route;
 
     public ProviderRoute Route { get; }
-
-    public PayloadBuilder Builder { get; }
 
     public Lock Gate { get; } = new();
 
@@ -57,6 +51,9 @@ internal sealed class CallRecord : PendingRecord
     // timing (TimeProvider timestamps)
     public DateTimeOffset StartTime { get; set; }
     public long StartTimestamp { get; set; }
+
+    /// <summary>Ticks per second of the clock that took the timestamps (the handler's TimeProvider).</summary>
+    public long TimestampFrequency { get; init; } = TimeProvider.System.TimestampFrequency;
     public long? FirstByteTimestamp { get; set; }
     public long? FirstContentTimestamp { get; set; }
     public long EndTimestamp { get; set; }
@@ -94,6 +91,12 @@ internal sealed class CallRecord : PendingRecord
     public long? TotalTokens { get; set; }
     public long? CachedPromptTokens { get; set; }
     public long? CacheCreationTokens { get; set; }
+
+    /// <summary>The part of <see cref="CacheCreationTokens"/> written with a one-hour cache lifetime, where priced apart.</summary>
+    public long? CacheCreation1hTokens { get; set; }
+
+    /// <summary>The service tier the response (or else the request) names: default, flex, priority, batch, ...</summary>
+    public string? ServiceTier { get; set; }
     public long? ReasoningTokens { get; set; }
 
     // outcome
@@ -144,7 +147,7 @@ internal sealed class CallRecord : PendingRecord
 
     public ReadOnlyMemory<byte> ResponseBodyMemory => ResponseBody is null ? default : ResponseBody.AsMemory(0, ResponseBodyLength);
 
-    public override StandardLoggingPayload Build() => Builder.Build(this);
+    public override StandardLoggingPayload Build(PayloadBuilder builder) => builder.Build(this);
 
     public override void Release()
     {

@@ -32,28 +32,23 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
     private readonly LlmObservabilityOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly PayloadBuilder _builder;
     private readonly CaptureLimits _limits;
     private readonly Action<CallRecord> _enqueue;
 
-    /// <summary>Creates the handler.</summary>
-    /// <param name="dispatcher">Where records go.</param>
-    /// <param name="options">Capture and payload options; defaults when null. Validated here.</param>
+    /// <summary>Creates the handler. Its options (capture caps, <c>Enabled</c>, headers) are the dispatcher's.</summary>
+    /// <param name="dispatcher">Where records go; its <see cref="LlmLogDispatcher.Options"/> apply to capture too.</param>
     /// <param name="timeProvider">The clock for timings and call IDs; <see cref="TimeProvider.System"/> when null.</param>
     /// <param name="logger">Where the library reports its own problems; nothing is logged when null.</param>
     public LlmObservabilityHandler(
         LlmLogDispatcher dispatcher,
-        LlmObservabilityOptions? options = null,
         TimeProvider? timeProvider = null,
         ILogger<LlmObservabilityHandler>? logger = null)
     {
         _dispatcher = dispatcher ?? throw new ArgumentNullException(nameof(dispatcher));
-        _options = options ?? new LlmObservabilityOptions();
-        _options.Validate();
+        _options = dispatcher.Options;
         _time = timeProvider ?? TimeProvider.System;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _limits = new CaptureLimits(_options.MaxContentChars, _options.MaxErrorBodyChars);
-        _builder = new PayloadBuilder(_options, _limits, _time);
         _enqueue = record => _dispatcher.TryEnqueue(record);
     }
 
@@ -124,11 +119,12 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
         try
         {
             var now = _time.GetUtcNow();
-            var record = new CallRecord(route, _builder)
+            var record = new CallRecord(route)
             {
                 Id = Guid.CreateVersion7(now).ToString(),
                 StartTime = now,
                 StartTimestamp = _time.GetTimestamp(),
+                TimestampFrequency = _time.TimestampFrequency,
                 Scope = scope,
             };
             var parent = Activity.Current;

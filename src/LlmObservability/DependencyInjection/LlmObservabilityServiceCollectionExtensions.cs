@@ -1,6 +1,7 @@
 using LlmObservability;
 using LlmObservability.DependencyInjection;
 using LlmObservability.Dispatch;
+using LlmObservability.Pricing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -37,10 +38,10 @@ public static class LlmObservabilityServiceCollectionExtensions
             sp.GetServices<SinkDescriptor>().Select(d => new LlmSinkRegistration(d.Factory(sp), d.Options)),
             sp.GetRequiredService<IOptions<LlmObservabilityOptions>>().Value,
             sp.GetService<TimeProvider>(),
-            sp.GetService<ILoggerFactory>()));
+            sp.GetService<ILoggerFactory>(),
+            sp.GetService<ILlmTokenEstimator>()));
         services.TryAddTransient(static sp => new LlmObservabilityHandler(
             sp.GetRequiredService<LlmLogDispatcher>(),
-            sp.GetRequiredService<IOptions<LlmObservabilityOptions>>().Value,
             sp.GetService<TimeProvider>(),
             sp.GetService<ILogger<LlmObservabilityHandler>>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, LlmObservabilityHostedService>());

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using LlmObservability.Payload;
+using LlmObservability.Pricing;
 using LlmObservability.Sinks;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -23,6 +24,7 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
     private readonly LlmObservabilityOptions _options;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
+    private readonly PayloadBuilder _builder;
     private readonly CancellationTokenSource _hardStop = new();
     private readonly Task _intakeLoop;
     private readonly ProgressCounter _intakeProcessed = new();
@@ -45,17 +47,22 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
     /// <param name="options">Queue capacity and shutdown timeout; defaults when null.</param>
     /// <param name="timeProvider">The clock for batching and retries; <see cref="TimeProvider.System"/> when null.</param>
     /// <param name="loggerFactory">Where the dispatcher reports its own problems; nothing is logged when null.</param>
+    /// <param name="tokenEstimator">Counts tokens for calls whose provider reported no usage (e.g. <c>LlmObservability.Tokenizers</c>); null leaves them unknown.</param>
     public LlmLogDispatcher(
         IEnumerable<LlmSinkRegistration> sinks,
         LlmObservabilityOptions? options = null,
         TimeProvider? timeProvider = null,
-        ILoggerFactory? loggerFactory = null)
+        ILoggerFactory? loggerFactory = null,
+        ILlmTokenEstimator? tokenEstimator = null)
     {
         ArgumentNullException.ThrowIfNull(sinks);
         _options = options ?? new LlmObservabilityOptions();
         _options.Validate();
         _timeProvider = timeProvider ?? TimeProvider.System;
         _logger = (ILogger?)loggerFactory?.CreateLogger<LlmLogDispatcher>() ?? NullLogger.Instance;
+        // The payload pipeline (parse, cost, redaction) runs here, once per call, off the callers' path.
+        var prices = PriceCatalog.Create(_options.Pricing, loggerFactory?.CreateLogger<PriceCatalog>());
+        _builder = new PayloadBuilder(_options, _timeProvider, prices, tokenEstimator);
 
         var registrations = sinks.ToArray();
         var names = new HashSet<string>(StringComparer.Ordinal);
@@ -80,6 +87,9 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
         _intakeLoop = Task.Run(IntakeLoopAsync);
         foreach (var sink in _sinks) sink.Start();
     }
+
+    /// <summary>The options this dispatcher and the handlers that feed it work with.</summary>
+    public LlmObservabilityOptions Options => _options;
 
     /// <summary>Queues an already built payload for every sink. Returns false (and counts a drop) when the queue is full or the dispatcher is stopping.</summary>
     public bool TryEnqueue(StandardLoggingPayload payload)
@@ -219,7 +229,7 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
         StandardLoggingPayload? payload;
         try
         {
-            payload = record.Build();
+            payload = record.Build(_builder);
         }
         catch (Exception ex)
         {

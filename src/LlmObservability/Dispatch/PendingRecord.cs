@@ -7,8 +7,8 @@ namespace LlmObservability.Dispatch;
 /// </summary>
 internal abstract class PendingRecord
 {
-    /// <summary>Builds the payload (parsing, cost, redaction). Null means nothing is to be logged.</summary>
-    public abstract StandardLoggingPayload? Build();
+    /// <summary>Builds the payload (parsing, cost, redaction) with the dispatcher's builder. Null means nothing is to be logged.</summary>
+    public abstract StandardLoggingPayload? Build(PayloadBuilder builder);
 
     /// <summary>Returns pooled buffers; called once, whether or not <see cref="Build"/> ran.</summary>
     public virtual void Release()
@@ -19,5 +19,5 @@ internal abstract class PendingRecord
 /// <summary>A payload built elsewhere, passed through as it is.</summary>
 internal sealed class ReadyRecord(StandardLoggingPayload payload) : PendingRecord
 {
-    public override StandardLoggingPayload Build() => payload;
+    public override StandardLoggingPayload Build(PayloadBuilder builder) => payload;
 }

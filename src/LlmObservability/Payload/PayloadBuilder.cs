@@ -5,6 +5,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using LlmObservability.Capture;
+using LlmObservability.Pricing;
 using LlmObservability.Providers;
 
 namespace LlmObservability.Payload;
@@ -14,17 +15,37 @@ namespace LlmObservability.Payload;
 /// whole response body with the provider's adapter, decides the outcome, computes timings, and applies the
 /// message-logging policy. Never called on the caller's path.
 /// </summary>
-internal sealed class PayloadBuilder(LlmObservabilityOptions options, CaptureLimits limits, TimeProvider time)
+internal sealed class PayloadBuilder
 {
+    private readonly LlmObservabilityOptions options;
+    private readonly CaptureLimits limits;
+    private readonly TimeProvider time;
+    private readonly PriceCatalog? prices;
+    private readonly ILlmTokenEstimator? estimator;
+
+    /// <param name="options">Message policy, caps, service name.</param>
+    /// <param name="time">The clock whose timestamps the records carry.</param>
+    /// <param name="prices">Prices for the cost; null leaves every cost null.</param>
+    /// <param name="estimator">Counts tokens when a provider reports no usage; null leaves them null.</param>
+    public PayloadBuilder(LlmObservabilityOptions options, TimeProvider time, PriceCatalog? prices, ILlmTokenEstimator? estimator)
+    {
+        this.options = options;
+        this.time = time;
+        this.prices = prices;
+        this.estimator = estimator;
+        limits = new CaptureLimits(options.MaxContentChars, options.MaxErrorBodyChars);
+    }
+
     public StandardLoggingPayload Build(CallRecord record)
     {
         var adapter = record.Route.Adapter;
         ParseRequest(record, adapter);
         ParseResponseBody(record, adapter);
+        var estimated = EstimateUsageIfMissing(record);
 
         var status = DecideStatus(record);
         var logMessages = record.Scope?.LogMessages ?? options.LogMessages;
-        var frequency = (double)time.TimestampFrequency;
+        var frequency = (double)record.TimestampFrequency;
         double Ms(long from, long to) => Math.Round((to - from) * 1000.0 / frequency, 3);
 
         var latency = Ms(record.StartTimestamp, record.EndTimestamp);
@@ -81,8 +102,8 @@ internal sealed class PayloadBuilder(LlmObservabilityOptions options, CaptureLim
             CachedPromptTokens = record.CachedPromptTokens,
             CacheCreationTokens = record.CacheCreationTokens,
             ReasoningTokens = record.ReasoningTokens,
-            UsageEstimated = false,
-            Cost = null,
+            UsageEstimated = estimated,
+            Cost = Price(record, adapter),
             Status = status,
             HttpStatus = record.HttpStatus,
             FinishReasons = record.FinishReasons,
@@ -98,6 +119,41 @@ internal sealed class PayloadBuilder(LlmObservabilityOptions options, CaptureLim
             ApiKey = DescribeKey(record.ApiKey),
             Redaction = new LlmRedactionSummary { MessageLogging = logMessages, Entities = new Dictionary<string, int>() },
         };
+    }
+
+    /// <summary>
+    /// When a successful call reported no usage (some streams, some compatible hosts), counts the tokens of what was sent
+    /// and received with the configured estimator. Returns whether it did.
+    /// </summary>
+    private bool EstimateUsageIfMissing(CallRecord record)
+    {
+        if (estimator is null || record.PromptTokens is not null || record.CompletionTokens is not null) return false;
+        if (record.HttpStatus is not (>= 200 and < 300) || record.End != CallEnd.Completed) return false;
+        if (record.Messages is null && record.OutputText is null) return false;
+        var model = record.ResponseModel ?? record.RequestedModel;
+        var input = new StringBuilder();
+        foreach (var message in record.Messages ?? [])
+        {
+            input.Append(message.Content).Append('\n');
+            foreach (var call in message.ToolCalls ?? []) input.Append(call.Name).Append(call.Arguments).Append('\n');
+        }
+        var output = new StringBuilder().Append(record.OutputText?.ToString()).Append(record.ReasoningText?.ToString());
+        foreach (var call in record.ToolCalls?.ToList() ?? []) output.Append(call.Name).Append(call.Arguments);
+        var prompt = estimator.CountTokens(model, input.ToString());
+        var completion = estimator.CountTokens(model, output.ToString());
+        if (prompt is null || completion is null) return false;
+        record.PromptTokens = prompt;
+        record.CompletionTokens = completion;
+        record.TotalTokens = prompt + completion;
+        return true;
+    }
+
+    private LlmCost? Price(CallRecord record, ProviderAdapter adapter)
+    {
+        if (prices is null || adapter.ToUsage(record) is not { } usage) return null;
+        var tier = record.ServiceTier
+            ?? (record.ModelParameters?.TryGetValue("service_tier", out var requested) == true && requested.ValueKind == JsonValueKind.String ? requested.GetString() : null);
+        return prices.Calculate(record.Route.Provider, record.RequestedModel, record.ResponseModel, usage, tier);
     }
 
     private void ParseRequest(CallRecord record, ProviderAdapter adapter)

@@ -66,6 +66,7 @@ internal sealed class OpenAiChatAdapter : ProviderAdapter
     {
         record.ResponseId = Json.String(root, "id");
         record.ResponseModel = Json.String(root, "model");
+        record.ServiceTier = Json.String(root, "service_tier") ?? record.ServiceTier;
         if (Json.Array(root, "choices") is { } choices)
         {
             foreach (var choice in choices.EnumerateArray())
@@ -220,6 +221,7 @@ internal sealed class OpenAiChatAdapter : ProviderAdapter
             }
             record.ResponseId ??= Json.String(root, "id");
             record.ResponseModel ??= Json.String(root, "model");
+            record.ServiceTier = Json.String(root, "service_tier") ?? record.ServiceTier;
             if (Json.Array(root, "choices") is { } choices)
             {
                 foreach (var choice in choices.EnumerateArray())

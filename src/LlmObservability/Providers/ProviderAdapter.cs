@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using System.Text.Json;
 using LlmObservability.Capture;
+using LlmObservability.Pricing;
 
 namespace LlmObservability.Providers;
 
@@ -32,6 +33,16 @@ internal abstract class ProviderAdapter
 
     /// <summary>Starts parsing one streamed response.</summary>
     public abstract StreamParser CreateStreamParser(CallRecord record, CaptureLimits limits);
+
+    /// <summary>
+    /// The call's token counts with the provider's accounting, for pricing. The default is OpenAI's: cached tokens inside
+    /// prompt tokens, reasoning tokens inside completion tokens. Null when the provider reported no usage.
+    /// </summary>
+    public virtual LlmUsage? ToUsage(CallRecord record)
+    {
+        if (record.PromptTokens is null && record.CompletionTokens is null) return null;
+        return LlmUsage.ForOpenAi(record.PromptTokens ?? 0, record.CompletionTokens ?? 0, record.CachedPromptTokens ?? 0, record.ReasoningTokens ?? 0);
+    }
 
     /// <summary>Reads an error body. The default understands <c>{"error": {"type", "code", "message"}}</c>.</summary>
     public virtual void ParseError(JsonElement root, CallRecord record)

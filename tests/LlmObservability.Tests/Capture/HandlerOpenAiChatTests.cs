@@ -65,7 +65,8 @@ public class HandlerOpenAiChatTests
             Assert.That(payload.Environment, Is.EqualTo("test"));
             Assert.That(payload.ApiKey!.Prefix, Is.EqualTo("sk-proj-"));
             Assert.That(payload.ApiKey.Sha256, Has.Length.EqualTo(64));
-            Assert.That(payload.Cost, Is.Null, "no price known yet: null, never 0");
+            // gpt-4.1-2025-04-14 at $2/M input, $8/M output: 19 × 2/M + 10 × 8/M
+            Assert.That(payload.Cost!.Total, Is.EqualTo(0.000038m + 0.00008m));
         });
 
         var messages = payload.Messages!;

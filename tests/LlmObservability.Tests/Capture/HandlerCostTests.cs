@@ -1,0 +1,100 @@
+using System.Net;
+using System.Text;
+using LlmObservability.Payload;
+using LlmObservability.Pricing;
+
+namespace LlmObservability.Tests.Capture;
+
+/// <summary>Cost as it reaches the payload: from what the adapter read, through the price catalog, with the arithmetic visible.</summary>
+public class HandlerCostTests
+{
+    [Test]
+    public async Task OpenAI_cached_tokens_inside_prompt_tokens_are_charged_once_at_the_cache_price()
+    {
+        await using var harness = new Harness(StubHandler.Json("openai/chat-response-reasoning.json"));
+        using var response = await harness.Client.SendAsync(Harness.ChatRequest(Harness.SimpleChatBody()));
+        var cost = (await harness.SinglePayloadAsync()).Cost!;
+
+        // o3-mini: $1.10/M input, $0.55/M cached input, $4.40/M output; reasoning is inside completion tokens and billed as output.
+        // prompt 1,117 of which 1,024 cached → 93 uncached.
+        Assert.Multiple(() =>
+        {
+            Assert.That(cost.Input, Is.EqualTo(93 * 1.10m / 1_000_000));
+            Assert.That(cost.CacheRead, Is.EqualTo(1024 * 0.55m / 1_000_000));
+            Assert.That(cost.Output, Is.EqualTo(1046 * 4.40m / 1_000_000));
+            Assert.That(cost.Reasoning, Is.Zero);
+            Assert.That(cost.Total, Is.EqualTo(0.0001023m + 0.0005632m + 0.0046024m));
+            Assert.That(cost.PriceKey, Does.StartWith("o3-mini"));
+            Assert.That(cost.PriceSource, Is.EqualTo("builtin"));
+        });
+    }
+
+    [Test]
+    public async Task The_service_tier_in_the_response_selects_its_price()
+    {
+        var body = Fixture.Text("openai/chat-response.json").Replace("\"service_tier\": \"default\"", "\"service_tier\": \"priority\"", StringComparison.Ordinal);
+        var inner = new StubHandler((_, _) => Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent(body, Encoding.UTF8, "application/json") }));
+        await using var harness = new Harness(inner);
+        using var response = await harness.Client.SendAsync(Harness.ChatRequest(Harness.SimpleChatBody()));
+
+        // gpt-4.1 priority: $3.50/M input, $14/M output: 19 × 3.5/M + 10 × 14/M
+        Assert.That((await harness.SinglePayloadAsync()).Cost!.Total, Is.EqualTo(0.0000665m + 0.00014m));
+    }
+
+    [Test]
+    public async Task An_unknown_model_has_a_null_cost_never_zero()
+    {
+        var body = Fixture.Text("openai/chat-response.json").Replace("gpt-4.1-2025-04-14", "my-private-finetune", StringComparison.Ordinal);
+        var inner = new StubHandler((_, _) => Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent(body, Encoding.UTF8, "application/json") }));
+        await using var harness = new Harness(inner);
+        using var response = await harness.Client.SendAsync(Harness.ChatRequest(Harness.SimpleChatBody().Replace("gpt-4o-mini", "my-private-model", StringComparison.Ordinal)));
+        var payload = await harness.SinglePayloadAsync();
+        Assert.That(payload.TotalTokens, Is.EqualTo(29));
+        Assert.That(payload.Cost, Is.Null);
+    }
+
+    [Test]
+    public async Task An_override_from_options_beats_the_built_in_price()
+    {
+        var options = new LlmObservabilityOptions();
+        options.Pricing.Overrides["gpt-4.1"] = new LlmModelPrice { InputPerMillion = 1m, OutputPerMillion = 2m };
+        await using var harness = new Harness(StubHandler.Json("openai/chat-response.json"), options);
+        using var response = await harness.Client.SendAsync(Harness.ChatRequest(Harness.SimpleChatBody()));
+        var cost = (await harness.SinglePayloadAsync()).Cost!;
+        Assert.That(cost.Total, Is.EqualTo((19 * 1m + 10 * 2m) / 1_000_000));
+        Assert.That(cost.PriceSource, Is.EqualTo("override"));
+    }
+
+    [Test]
+    public async Task A_failed_call_without_usage_has_no_cost()
+    {
+        await using var harness = new Harness(StubHandler.Json("openai/error-429.json", HttpStatusCode.TooManyRequests));
+        using var response = await harness.Client.SendAsync(Harness.ChatRequest(Harness.SimpleChatBody()));
+        Assert.That((await harness.SinglePayloadAsync()).Cost, Is.Null);
+    }
+
+    [Test]
+    public async Task Without_usage_an_estimator_fills_the_tokens_and_the_payload_says_they_are_estimated()
+    {
+        var sink = new CollectingSink();
+        await using var dispatcher = new LlmObservability.Dispatch.LlmLogDispatcher(
+            [new LlmObservability.Dispatch.LlmSinkRegistration(sink, new LlmObservability.Dispatch.LlmSinkOptions { BatchInterval = TimeSpan.Zero })],
+            tokenEstimator: new WordCountEstimator());
+        using var client = new HttpClient(new LlmObservabilityHandler(dispatcher) { InnerHandler = StubHandler.Sse(Fixture.Bytes("openai/chat-stream-no-usage.sse")) });
+        using (var response = await client.SendAsync(Harness.ChatRequest(Harness.SimpleChatBody(stream: true)))) await response.Content.ReadAsStringAsync();
+        await dispatcher.FlushAsync();
+
+        var payload = sink.Payloads.Single();
+        Assert.That(payload.UsageEstimated, Is.True);
+        Assert.That(payload.PromptTokens, Is.EqualTo(2), "\"Say hello\"");
+        Assert.That(payload.CompletionTokens, Is.EqualTo(5), "\"Hello! How can I help?\"");
+        // gpt-4o-mini-2024-07-18 at $0.15/M input, $0.60/M output
+        Assert.That(payload.Cost!.Total, Is.EqualTo((2 * 0.15m + 5 * 0.60m) / 1_000_000));
+    }
+
+    /// <summary>A deterministic stand-in for a tokenizer: one token per whitespace-separated word.</summary>
+    private sealed class WordCountEstimator : ILlmTokenEstimator
+    {
+        public int? CountTokens(string? model, string text) => text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Length;
+    }
+}
