@@ -28,6 +28,11 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
     /// <summary>The response header that carries the call ID.</summary>
     public const string CallIdHeader = "x-llm-call-id";
 
+    /// <summary>The response header that carries the call's cost in USD, when <see cref="LlmObservabilityOptions.AddCostResponseHeader"/> is on.</summary>
+    public const string CostHeader = "x-llm-cost";
+
+    private static readonly Action<CallRecord> Hold = static _ => { };
+
     private readonly LlmLogDispatcher _dispatcher;
     private readonly LlmObservabilityOptions _options;
     private readonly TimeProvider _time;
@@ -77,7 +82,7 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
             Fail(record, ex, cancellationToken);
             throw;
         }
-        if (record is not null) Attach(response, record);
+        if (record is not null && Attach(response, record, Hold)) PriceNow(response, record, cancellationToken);
         return response;
     }
 
@@ -95,7 +100,7 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
             Fail(record, ex, cancellationToken);
             throw;
         }
-        if (record is not null) Attach(response, record);
+        if (record is not null && Attach(response, record, Hold)) await PriceNowAsync(response, record, cancellationToken).ConfigureAwait(false);
         return response;
     }
 
@@ -179,7 +184,8 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
         }
     }
 
-    private void Attach(HttpResponseMessage response, CallRecord record)
+    /// <summary>Wraps the response for observation. Returns true when the body is to be read now to price it (<see cref="LlmObservabilityOptions.AddCostResponseHeader"/>).</summary>
+    private bool Attach(HttpResponseMessage response, CallRecord record, Action<CallRecord>? onComplete = null)
     {
         try
         {
@@ -201,8 +207,10 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
                 else
                     record.AddNote($"stream is {record.ContentEncoding}-encoded (enable automatic decompression on the inner handler to parse it)");
             }
-            var capture = new ResponseCapture(record, parser, framing, _options.MaxResponseCaptureBytes, content.Headers.ContentLength, _time, _enqueue);
+            var priceNow = _options.AddCostResponseHeader && onComplete is not null && response.IsSuccessStatusCode && framing == StreamFraming.None;
+            var capture = new ResponseCapture(record, parser, framing, _options.MaxResponseCaptureBytes, content.Headers.ContentLength, _time, priceNow ? onComplete! : _enqueue);
             response.Content = new ObservedContent(content, capture);
+            return priceNow;
         }
         catch (Exception ex)
         {
@@ -211,6 +219,61 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
             record.End = CallEnd.Completed;
             record.EndTimestamp = _time.GetTimestamp();
             _enqueue(record);
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// The opt-in <c>x-llm-cost</c> path: read the (non-streamed) body now, build the payload here instead of on the
+    /// dispatcher's loop, put its cost in a header, and enqueue the finished payload. The caller then reads the
+    /// buffered body. Nothing is parsed twice.
+    /// </summary>
+    private async Task PriceNowAsync(HttpResponseMessage response, CallRecord record, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await response.Content.LoadIntoBufferAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            _enqueue(record); // the capture completed with the failure; the record goes the usual way
+            throw;
+        }
+        AddCostHeader(response, record);
+    }
+
+    private void PriceNow(HttpResponseMessage response, CallRecord record, CancellationToken cancellationToken)
+    {
+        var observed = response.Content;
+        try
+        {
+            // HttpContent has no synchronous LoadIntoBuffer: read it through the observer, then hand the caller the bytes.
+            using var buffer = new MemoryStream();
+            using (var stream = observed.ReadAsStream(cancellationToken)) stream.CopyTo(buffer);
+            var replacement = new ByteArrayContent(buffer.ToArray());
+            foreach (var header in observed.Headers.NonValidated) replacement.Headers.TryAddWithoutValidation(header.Key, header.Value);
+            response.Content = replacement;
+            observed.Dispose();
+        }
+        catch
+        {
+            _enqueue(record);
+            throw;
+        }
+        AddCostHeader(response, record);
+    }
+
+    private void AddCostHeader(HttpResponseMessage response, CallRecord record)
+    {
+        try
+        {
+            var payload = _dispatcher.BuildNow(record);
+            if (payload.Cost is { } cost) response.Headers.TryAddWithoutValidation(CostHeader, cost.Total.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            _dispatcher.TryEnqueue(payload);
+        }
+        catch (Exception ex)
+        {
+            LogCaptureFailed(_logger, ex);
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using LlmObservability.Capture;
 using LlmObservability.Payload;
 using LlmObservability.Pricing;
 using LlmObservability.Sinks;
@@ -96,6 +97,19 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(payload);
         return TryEnqueue(new ReadyRecord(payload));
+    }
+
+    /// <summary>Builds a record's payload on the calling thread (the opt-in cost-header path); it is then enqueued as built.</summary>
+    internal StandardLoggingPayload BuildNow(CallRecord record)
+    {
+        try
+        {
+            return record.Build(_builder);
+        }
+        finally
+        {
+            record.Release();
+        }
     }
 
     internal bool TryEnqueue(PendingRecord record)

@@ -98,3 +98,53 @@ public class HandlerCostTests
         public int? CountTokens(string? model, string text) => text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Length;
     }
 }
+
+public class CostHeaderTests
+{
+    [Test]
+    public async Task The_cost_header_is_off_by_default()
+    {
+        await using var harness = new Harness(StubHandler.Json("openai/chat-response.json"));
+        using var response = await harness.Client.SendAsync(Harness.ChatRequest(Harness.SimpleChatBody()));
+        Assert.That(response.Headers.Contains("x-llm-cost"), Is.False);
+    }
+
+    [Test]
+    public async Task When_on_a_plain_response_carries_its_cost_and_the_body_and_payload_are_unchanged()
+    {
+        await using var harness = new Harness(StubHandler.Json("openai/chat-response.json"), new LlmObservabilityOptions { AddCostResponseHeader = true });
+        using var response = await harness.Client.SendAsync(Harness.ChatRequest(Harness.SimpleChatBody()), HttpCompletionOption.ResponseHeadersRead);
+
+        Assert.That(response.Headers.GetValues("x-llm-cost").Single(), Is.EqualTo("0.000118"), "19 × $2/M + 10 × $8/M");
+        Assert.That(await response.Content.ReadAsByteArrayAsync(), Is.EqualTo(Fixture.Bytes("openai/chat-response.json")));
+        var payload = await harness.SinglePayloadAsync();
+        Assert.That(payload.Cost!.Total, Is.EqualTo(0.000118m));
+        Assert.That(payload.Response!.Text, Does.StartWith("Hello!"));
+        Assert.That(response.Headers.GetValues("x-llm-call-id").Single(), Is.EqualTo(payload.Id));
+    }
+
+    [Test]
+    public async Task The_synchronous_path_gets_the_header_too()
+    {
+        await using var harness = new Harness(StubHandler.Json("openai/chat-response.json"), new LlmObservabilityOptions { AddCostResponseHeader = true });
+        using var response = harness.Client.Send(Harness.ChatRequest(Harness.SimpleChatBody()));
+        Assert.That(response.Headers.GetValues("x-llm-cost").Single(), Is.EqualTo("0.000118"));
+        Assert.That(response.Content.Headers.ContentType!.MediaType, Is.EqualTo("application/json"));
+        Assert.That(await harness.SinglePayloadAsync(), Is.Not.Null);
+    }
+
+    [Test]
+    public async Task Streams_and_failures_never_get_the_header()
+    {
+        await using var harness = new Harness(StubHandler.Sse(Fixture.Bytes("openai/chat-stream.sse")), new LlmObservabilityOptions { AddCostResponseHeader = true });
+        using (var response = await harness.Client.SendAsync(Harness.ChatRequest(Harness.SimpleChatBody(stream: true)), HttpCompletionOption.ResponseHeadersRead))
+        {
+            Assert.That(response.Headers.Contains("x-llm-cost"), Is.False);
+            await response.Content.ReadAsStringAsync();
+        }
+        await using var failing = new Harness(StubHandler.Json("openai/error-429.json", HttpStatusCode.TooManyRequests), new LlmObservabilityOptions { AddCostResponseHeader = true });
+        using var failed = await failing.Client.SendAsync(Harness.ChatRequest(Harness.SimpleChatBody()));
+        Assert.That(failed.Headers.Contains("x-llm-cost"), Is.False);
+        Assert.That((await failing.SinglePayloadAsync()).Status, Is.EqualTo(LlmCallStatus.Failure));
+    }
+}
