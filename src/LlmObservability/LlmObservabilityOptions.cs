@@ -66,6 +66,16 @@ public sealed class LlmObservabilityOptions
     /// </summary>
     public bool AddCostResponseHeader { get; set; }
 
+    /// <summary>
+    /// Puts message content (<c>gen_ai.input.messages</c>, <c>gen_ai.output.messages</c>) on the OpenTelemetry spans,
+    /// always after redaction. Null (the default) follows the <c>OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT</c>
+    /// environment variable (<c>true</c> opts in); otherwise off. Message logging off (<see cref="LogMessages"/>) wins.
+    /// </summary>
+    public bool? CaptureMessageContentOnSpans { get; set; }
+
+    internal bool ShouldCaptureMessageContentOnSpans =>
+        CaptureMessageContentOnSpans ?? string.Equals(System.Environment.GetEnvironmentVariable(Telemetry.LlmTelemetry.CaptureMessageContentVariable), "true", StringComparison.OrdinalIgnoreCase);
+
     /// <summary>Describes every invalid setting; empty when the options are valid.</summary>
     public IReadOnlyList<string> GetValidationErrors()
     {

@@ -48,6 +48,12 @@ internal sealed class CallRecord : PendingRecord
     public LlmObservabilityScope? Scope { get; set; }
     public string? ApiKey { get; set; }
 
+    /// <summary>The call's span, when something listens to <see cref="Telemetry.LlmTelemetry.SourceName"/>; ended by the dispatcher.</summary>
+    public System.Diagnostics.Activity? Activity { get; set; }
+
+    /// <summary>Seconds between consecutive content chunks of a stream (for time_per_output_chunk).</summary>
+    public List<double>? ChunkIntervals { get; set; }
+
     // timing (TimeProvider timestamps)
     public DateTimeOffset StartTime { get; set; }
     public long StartTimestamp { get; set; }
@@ -149,8 +155,21 @@ internal sealed class CallRecord : PendingRecord
 
     public override StandardLoggingPayload Build(PayloadBuilder builder) => builder.Build(this);
 
+    public override void OnBuilt(StandardLoggingPayload payload, Telemetry.LlmMetrics metrics, bool captureContent)
+    {
+        metrics.Record(payload, ChunkIntervals);
+        if (Activity is { } activity)
+        {
+            Activity = null;
+            Telemetry.CallSpan.Finish(activity, payload, captureContent && payload.Messages is not null);
+        }
+    }
+
     public override void Release()
     {
+        // A record dropped before it was built still ends its span, so nothing is left open.
+        Activity?.Stop();
+        Activity = null;
         ResponseBody = null;
         RequestBody = null;
     }

@@ -4,6 +4,7 @@ using LlmObservability.Capture;
 using LlmObservability.Dispatch;
 using LlmObservability.Payload;
 using LlmObservability.Providers;
+using LlmObservability.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -72,6 +73,8 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
 
         var record = Begin(request, route, scope);
         if (record is not null) CaptureRequestBody(request, record, cancellationToken).GetAwaiter().GetResult();
+        var caller = Activity.Current;
+        if (record is not null) StartSpan(request, record);
         HttpResponseMessage response;
         try
         {
@@ -82,6 +85,11 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
             Fail(record, ex, cancellationToken);
             throw;
         }
+        finally
+        {
+            // Synchronous code shares the caller's context: put the caller's span back.
+            if (record?.Activity is not null) Activity.Current = caller;
+        }
         if (record is not null && Attach(response, record, Hold)) PriceNow(response, record, cancellationToken);
         return response;
     }
@@ -89,7 +97,11 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
     private async Task<HttpResponseMessage> SendObservedAsync(HttpRequestMessage request, ProviderRoute route, LlmObservabilityScope? scope, CancellationToken cancellationToken)
     {
         var record = Begin(request, route, scope);
-        if (record is not null) await CaptureRequestBody(request, record, cancellationToken).ConfigureAwait(false);
+        if (record is not null)
+        {
+            await CaptureRequestBody(request, record, cancellationToken).ConfigureAwait(false);
+            StartSpan(request, record); // current for the inner handlers, so HttpClient's own span nests under it
+        }
         HttpResponseMessage response;
         try
         {
@@ -154,6 +166,25 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
         {
             LogCaptureFailed(_logger, ex);
             return null;
+        }
+    }
+
+    /// <summary>Starts the call's span when something listens; the payload then carries its trace and span IDs.</summary>
+    private void StartSpan(HttpRequestMessage request, CallRecord record)
+    {
+        if (!LlmTelemetry.Source.HasListeners()) return;
+        try
+        {
+            var model = record.Route.Adapter.PeekModel(request.RequestUri!, record.RequestBody);
+            if (CallSpan.Start(record, request, model) is not { } activity) return;
+            record.Activity = activity;
+            record.TraceId = activity.TraceId.ToHexString();
+            record.SpanId = activity.SpanId.ToHexString();
+            record.ParentSpanId = activity.ParentSpanId == default ? null : activity.ParentSpanId.ToHexString();
+        }
+        catch (Exception ex)
+        {
+            LogCaptureFailed(_logger, ex);
         }
     }
 

@@ -21,6 +21,8 @@ internal sealed class ResponseCapture : IStreamEventHandler
     private long _bytesSeen;
     private int _badEvents;
     private bool _done;
+    private long _lastContentTimestamp;
+    private const int MaxChunkIntervals = 100_000;
 
     public ResponseCapture(CallRecord record, StreamParser? streamParser, StreamFraming framing, int bodyCap, long? contentLength, TimeProvider time, Action<CallRecord> onComplete)
     {
@@ -88,7 +90,17 @@ internal sealed class ResponseCapture : IStreamEventHandler
             _badEvents++;
             return;
         }
-        if (parser.LastEventHadContent && _record.FirstContentTimestamp is null) _record.FirstContentTimestamp = _time.GetTimestamp();
+        if (!parser.LastEventHadContent) return;
+        var now = _time.GetTimestamp();
+        if (_record.FirstContentTimestamp is null)
+        {
+            _record.FirstContentTimestamp = now;
+        }
+        else if ((_record.ChunkIntervals ??= []).Count < MaxChunkIntervals)
+        {
+            _record.ChunkIntervals.Add((now - _lastContentTimestamp) / (double)_record.TimestampFrequency);
+        }
+        _lastContentTimestamp = now;
     }
 
     /// <summary>Records how the response ended and enqueues the record; later calls do nothing.</summary>

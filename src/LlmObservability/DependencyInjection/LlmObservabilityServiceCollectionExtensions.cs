@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using LlmObservability;
 using LlmObservability.DependencyInjection;
 using LlmObservability.Dispatch;
@@ -39,7 +40,8 @@ public static class LlmObservabilityServiceCollectionExtensions
             sp.GetRequiredService<IOptions<LlmObservabilityOptions>>().Value,
             sp.GetService<TimeProvider>(),
             sp.GetService<ILoggerFactory>(),
-            sp.GetService<ILlmTokenEstimator>()));
+            sp.GetService<ILlmTokenEstimator>(),
+            sp.GetService<IMeterFactory>()));
         services.TryAddTransient(static sp => new LlmObservabilityHandler(
             sp.GetRequiredService<LlmLogDispatcher>(),
             sp.GetService<TimeProvider>(),

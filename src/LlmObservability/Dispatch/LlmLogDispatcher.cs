@@ -1,8 +1,10 @@
+using System.Diagnostics.Metrics;
 using System.Threading.Channels;
 using LlmObservability.Capture;
 using LlmObservability.Payload;
 using LlmObservability.Pricing;
 using LlmObservability.Sinks;
+using LlmObservability.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -26,6 +28,8 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly PayloadBuilder _builder;
+    private readonly LlmMetrics _metrics;
+    private readonly bool _captureContentOnSpans;
     private readonly CancellationTokenSource _hardStop = new();
     private readonly Task _intakeLoop;
     private readonly ProgressCounter _intakeProcessed = new();
@@ -48,13 +52,15 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
     /// <param name="options">Queue capacity and shutdown timeout; defaults when null.</param>
     /// <param name="timeProvider">The clock for batching and retries; <see cref="TimeProvider.System"/> when null.</param>
     /// <param name="loggerFactory">Where the dispatcher reports its own problems; nothing is logged when null.</param>
+    /// <param name="meterFactory">Creates the <c>LlmObservability</c> Meter (GenAI metrics, sink health); a process-wide Meter when null.</param>
     /// <param name="tokenEstimator">Counts tokens for calls whose provider reported no usage (e.g. <c>LlmObservability.Tokenizers</c>); null leaves them unknown.</param>
     public LlmLogDispatcher(
         IEnumerable<LlmSinkRegistration> sinks,
         LlmObservabilityOptions? options = null,
         TimeProvider? timeProvider = null,
         ILoggerFactory? loggerFactory = null,
-        ILlmTokenEstimator? tokenEstimator = null)
+        ILlmTokenEstimator? tokenEstimator = null,
+        IMeterFactory? meterFactory = null)
     {
         ArgumentNullException.ThrowIfNull(sinks);
         _options = options ?? new LlmObservabilityOptions();
@@ -85,6 +91,8 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
         });
         // Wake the loop early once a quarter of the queue is waiting; otherwise it polls every IntakePollInterval.
         _wakeThreshold = Math.Max(1, _options.QueueCapacity / 4);
+        _metrics = new LlmMetrics(meterFactory, GetStatistics);
+        _captureContentOnSpans = _options.ShouldCaptureMessageContentOnSpans;
         _intakeLoop = Task.Run(IntakeLoopAsync);
         foreach (var sink in _sinks) sink.Start();
     }
@@ -104,7 +112,9 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
     {
         try
         {
-            return record.Build(_builder);
+            var payload = record.Build(_builder);
+            Observe(record, payload);
+            return payload;
         }
         finally
         {
@@ -183,6 +193,7 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
                 // A sink that ignores cancellation keeps its own task; we do not wait for it forever.
             }
             _hardStop.Dispose();
+            _metrics.Dispose();
         }
     }
 
@@ -244,6 +255,7 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
         try
         {
             payload = record.Build(_builder);
+            if (payload is not null) Observe(record, payload);
         }
         catch (Exception ex)
         {
@@ -259,6 +271,19 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
         foreach (var sink in _sinks) sink.Offer(payload);
     }
 
+    /// <summary>Metrics and the span's end: telemetry must never cost the record, so its failures are only logged.</summary>
+    private void Observe(PendingRecord record, StandardLoggingPayload payload)
+    {
+        try
+        {
+            record.OnBuilt(payload, _metrics, _captureContentOnSpans);
+        }
+        catch (Exception ex)
+        {
+            LogTelemetryFailed(_logger, ex);
+        }
+    }
+
     internal TimeProvider TimeProvider => _timeProvider;
 
     internal ILogger Logger => _logger;
@@ -267,6 +292,9 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
 
     [LoggerMessage(EventId = 1, Level = LogLevel.Error, Message = "LlmObservability could not build a payload; the record is lost.")]
     private static partial void LogBuildFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "LlmObservability could not record telemetry for a call; the record itself is kept.")]
+    private static partial void LogTelemetryFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "LlmObservability did not deliver every queued record within the shutdown timeout of {Timeout}; the rest are counted as dropped.")]
     private static partial void LogShutdownTimeout(ILogger logger, TimeSpan timeout);

@@ -10,7 +10,12 @@ internal abstract class PendingRecord
     /// <summary>Builds the payload (parsing, cost, redaction) with the dispatcher's builder. Null means nothing is to be logged.</summary>
     public abstract StandardLoggingPayload? Build(PayloadBuilder builder);
 
-    /// <summary>Returns pooled buffers; called once, whether or not <see cref="Build"/> ran.</summary>
+    /// <summary>After a successful build: record metrics and finish the call's span, from the finished (redacted) payload.</summary>
+    public virtual void OnBuilt(StandardLoggingPayload payload, Telemetry.LlmMetrics metrics, bool captureContent)
+    {
+    }
+
+    /// <summary>Lets go of buffers and ends anything left open; called once, whether or not <see cref="Build"/> ran.</summary>
     public virtual void Release()
     {
     }

@@ -21,6 +21,31 @@ internal abstract class ProviderAdapter
     /// </summary>
     public abstract ProviderRoute? Match(HttpRequestMessage request, Uri uri);
 
+    /// <summary>
+    /// The model named by the request, read in passing for the span's name and sampling attributes (only when something
+    /// listens). The default scans the body's top level for <c>"model"</c> without building a document.
+    /// </summary>
+    public virtual string? PeekModel(Uri uri, ReadOnlySpan<byte> body)
+    {
+        if (body.IsEmpty) return null;
+        try
+        {
+            var reader = new Utf8JsonReader(body);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return null;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isModel = reader.ValueTextEquals("model"u8);
+                if (!reader.Read()) return null;
+                if (isModel) return reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                reader.Skip();
+            }
+        }
+        catch (JsonException)
+        {
+        }
+        return null;
+    }
+
     /// <summary>How a 2xx response with this media type is streamed; <see cref="StreamFraming.None"/> keeps the body whole.</summary>
     public virtual StreamFraming StreamFramingFor(string? mediaType) =>
         string.Equals(mediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase) ? StreamFraming.ServerSentEvents : StreamFraming.None;

@@ -1,0 +1,253 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Net;
+using LlmObservability.Dispatch;
+using LlmObservability.Payload;
+using LlmObservability.Telemetry;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using OpenTelemetry;
+using OpenTelemetry.Trace;
+
+namespace LlmObservability.Tests.Telemetry;
+
+/// <summary>Spans through the OpenTelemetry SDK's in-memory exporter; metrics through MetricCollector.</summary>
+[NonParallelizable] // ActivitySource listeners are process-wide
+public class TelemetryTests
+{
+    private List<Activity> _spans = null!;
+    private TracerProvider _tracing = null!;
+
+    [SetUp]
+    public void StartTracing()
+    {
+        _spans = [];
+        _tracing = Sdk.CreateTracerProviderBuilder()
+            .AddSource(LlmTelemetry.SourceName, "test-http")
+            .SetSampler(new AlwaysOnSampler())
+            .AddInMemoryExporter(_spans)
+            .Build()!;
+    }
+
+    [TearDown]
+    public void StopTracing() => _tracing.Dispose();
+
+    [Test]
+    public async Task One_client_span_per_call_with_the_GenAI_attributes_and_the_payload_carries_its_ids()
+    {
+        await using var harness = new Harness(StubHandler.Json("openai/chat-response.json"));
+        using var response = await harness.Client.SendAsync(Harness.ChatRequest(Fixture.Text("openai/chat-request.json")));
+        var payload = await harness.SinglePayloadAsync();
+        _tracing.ForceFlush();
+
+        var span = _spans.Single(s => s.Source.Name == LlmTelemetry.SourceName);
+        Assert.Multiple(() =>
+        {
+            Assert.That(span.Kind, Is.EqualTo(ActivityKind.Client));
+            Assert.That(span.DisplayName, Is.EqualTo("chat gpt-4.1"));
+            Assert.That(span.GetTagItem("gen_ai.operation.name"), Is.EqualTo("chat"));
+            Assert.That(span.GetTagItem("gen_ai.provider.name"), Is.EqualTo("openai"));
+            Assert.That(span.GetTagItem("gen_ai.request.model"), Is.EqualTo("gpt-4.1"));
+            Assert.That(span.GetTagItem("gen_ai.request.temperature"), Is.EqualTo(0.2));
+            Assert.That(span.GetTagItem("gen_ai.request.max_tokens"), Is.EqualTo(256L));
+            Assert.That(span.GetTagItem("gen_ai.response.model"), Is.EqualTo("gpt-4.1-2025-04-14"));
+            Assert.That(span.GetTagItem("gen_ai.response.finish_reasons"), Is.EqualTo(new[] { "stop" }));
+            Assert.That(span.GetTagItem("gen_ai.usage.input_tokens"), Is.EqualTo(19L));
+            Assert.That(span.GetTagItem("gen_ai.usage.output_tokens"), Is.EqualTo(10L));
+            Assert.That(span.GetTagItem("gen_ai.usage.cache_read.input_tokens"), Is.EqualTo(0L));
+            Assert.That(span.GetTagItem("server.address"), Is.EqualTo("api.openai.com"));
+            Assert.That(span.GetTagItem("server.port"), Is.EqualTo(443));
+            Assert.That(span.GetTagItem("gen_ai.input.messages"), Is.Null, "content is opt-in");
+            Assert.That(payload.TraceId, Is.EqualTo(span.TraceId.ToHexString()));
+            Assert.That(payload.SpanId, Is.EqualTo(span.SpanId.ToHexString()));
+            Assert.That(span.Duration.TotalMilliseconds, Is.EqualTo(payload.LatencyMs).Within(0.01));
+        });
+    }
+
+    [Test]
+    public async Task The_sampling_attributes_are_there_when_the_span_starts()
+    {
+        Dictionary<string, object?>? atStart = null;
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = s => s.Name == LlmTelemetry.SourceName,
+            Sample = (ref ActivityCreationOptions<ActivityContext> options) =>
+            {
+                atStart = options.Tags?.ToDictionary(t => t.Key, t => t.Value);
+                return ActivitySamplingResult.AllDataAndRecorded;
+            },
+        };
+        ActivitySource.AddActivityListener(listener);
+        await using var harness = new Harness(StubHandler.Json("openai/chat-response.json"));
+        using var response = await harness.Client.SendAsync(Harness.ChatRequest(Harness.SimpleChatBody()));
+        await harness.SinglePayloadAsync();
+
+        Assert.That(atStart, Is.Not.Null);
+        Assert.That(atStart!["gen_ai.operation.name"], Is.EqualTo("chat"));
+        Assert.That(atStart["gen_ai.provider.name"], Is.EqualTo("openai"));
+        Assert.That(atStart["gen_ai.request.model"], Is.EqualTo("gpt-4o-mini"));
+        Assert.That(atStart["server.address"], Is.EqualTo("api.openai.com"));
+    }
+
+    [Test]
+    public async Task The_HttpClient_span_below_nests_under_ours_and_ours_under_the_callers()
+    {
+        using var httpSource = new ActivitySource("test-http");
+        var inner = new StubHandler((_, _) =>
+        {
+            using var http = httpSource.StartActivity("POST", ActivityKind.Client); // what HttpClient's instrumentation does below us
+            var r = new HttpResponseMessage(HttpStatusCode.OK) { Content = new ByteArrayContent(Fixture.Bytes("openai/chat-response.json")) };
+            return Task.FromResult(r);
+        });
+        await using var harness = new Harness(inner);
+        using var callerSource = new ActivitySource("test-caller");
+        using var caller = new Activity("caller").SetIdFormat(ActivityIdFormat.W3C).Start();
+
+        using var response = await harness.Client.SendAsync(Harness.ChatRequest(Harness.SimpleChatBody()));
+        Assert.That(Activity.Current, Is.SameAs(caller), "the caller's span is current again after the call");
+        await harness.SinglePayloadAsync();
+        _tracing.ForceFlush();
+
+        var ours = _spans.Single(s => s.Source.Name == LlmTelemetry.SourceName);
+        var http = _spans.Single(s => s.Source.Name == "test-http");
+        Assert.That(ours.ParentSpanId, Is.EqualTo(caller.SpanId));
+        Assert.That(http.ParentSpanId, Is.EqualTo(ours.SpanId));
+        Assert.That(http.TraceId, Is.EqualTo(caller.TraceId));
+    }
+
+    [Test]
+    public async Task A_failed_call_marks_the_span_with_error_type()
+    {
+        await using var harness = new Harness(StubHandler.Json("openai/error-429.json", HttpStatusCode.TooManyRequests));
+        using var response = await harness.Client.SendAsync(Harness.ChatRequest(Harness.SimpleChatBody()));
+        await harness.SinglePayloadAsync();
+        _tracing.ForceFlush();
+
+        var span = _spans.Single(s => s.Source.Name == LlmTelemetry.SourceName);
+        Assert.That(span.Status, Is.EqualTo(ActivityStatusCode.Error));
+        Assert.That(span.GetTagItem("error.type"), Is.EqualTo("tokens"));
+        Assert.That(span.GetTagItem("http.response.status_code"), Is.EqualTo(429));
+    }
+
+    [Test]
+    public async Task Message_content_goes_on_spans_only_when_opted_in()
+    {
+        await using var harness = new Harness(StubHandler.Json("openai/chat-response.json"), new LlmObservabilityOptions { CaptureMessageContentOnSpans = true });
+        using var response = await harness.Client.SendAsync(Harness.ChatRequest(Harness.SimpleChatBody()));
+        await harness.SinglePayloadAsync();
+        _tracing.ForceFlush();
+
+        var span = _spans.Single(s => s.Source.Name == LlmTelemetry.SourceName);
+        Assert.That(span.GetTagItem("gen_ai.input.messages") as string, Does.Contain("Say hello"));
+        Assert.That(span.GetTagItem("gen_ai.output.messages") as string, Does.Contain("How can I assist you today?"));
+    }
+
+    [Test]
+    public async Task A_streamed_call_records_time_to_first_chunk_on_the_span()
+    {
+        await using var harness = new Harness(StubHandler.Sse(Fixture.Bytes("openai/chat-stream.sse")));
+        using (var response = await harness.Client.SendAsync(Harness.ChatRequest(Harness.SimpleChatBody(stream: true)))) await response.Content.ReadAsStringAsync();
+        var payload = await harness.SinglePayloadAsync();
+        _tracing.ForceFlush();
+        var span = _spans.Single(s => s.Source.Name == LlmTelemetry.SourceName);
+        Assert.That(span.GetTagItem("gen_ai.response.time_to_first_chunk"), Is.EqualTo(payload.TtftMs!.Value / 1000.0));
+        Assert.That(span.GetTagItem("gen_ai.request.stream"), Is.EqualTo(true));
+    }
+}
+
+/// <summary>The metrics, read with MetricCollector from a dispatcher-scoped Meter.</summary>
+public class MetricsTests
+{
+    [Test]
+    public async Task Duration_tokens_first_chunk_per_chunk_and_cost_are_recorded_with_the_conventions_names_units_and_tags()
+    {
+        using var meterFactory = new TestMeterFactory();
+        var sink = new CollectingSink();
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var events = System.Text.Encoding.UTF8.GetString(Fixture.Bytes("openai/chat-stream.sse")).Split("\n\n", StringSplitOptions.RemoveEmptyEntries).Select(e => System.Text.Encoding.UTF8.GetBytes(e + "\n\n")).ToArray();
+        var inner = new StubHandler((_, _) =>
+        {
+            time.Advance(TimeSpan.FromMilliseconds(100));
+            return Task.FromResult(StubHandler.SseResponse(new ChunkedStream(events, async _ => { await Task.Yield(); time.Advance(TimeSpan.FromMilliseconds(20)); })));
+        });
+        await using var dispatcher = new LlmLogDispatcher([new LlmSinkRegistration(sink, new LlmSinkOptions { BatchInterval = TimeSpan.Zero })], meterFactory: meterFactory);
+        using var duration = new MetricCollector<double>(meterFactory, LlmTelemetry.MeterName, "gen_ai.client.operation.duration");
+        using var tokens = new MetricCollector<long>(meterFactory, LlmTelemetry.MeterName, "gen_ai.client.token.usage");
+        using var firstChunk = new MetricCollector<double>(meterFactory, LlmTelemetry.MeterName, "gen_ai.client.operation.time_to_first_chunk");
+        using var perChunk = new MetricCollector<double>(meterFactory, LlmTelemetry.MeterName, "gen_ai.client.operation.time_per_output_chunk");
+        using var cost = new MetricCollector<double>(meterFactory, LlmTelemetry.MeterName, "llm_observability.client.cost");
+        using var client = new HttpClient(new LlmObservabilityHandler(dispatcher, time) { InnerHandler = inner });
+
+        using (var response = await client.SendAsync(Harness.ChatRequest(Harness.SimpleChatBody(stream: true)))) await response.Content.ReadAsStringAsync();
+        await dispatcher.FlushAsync();
+        var payload = sink.Payloads.Single();
+
+        var d = duration.GetMeasurementSnapshot().Single();
+        Assert.That(d.Value, Is.EqualTo(payload.LatencyMs / 1000.0));
+        Assert.That(d.Tags["gen_ai.operation.name"], Is.EqualTo("chat"));
+        Assert.That(d.Tags["gen_ai.provider.name"], Is.EqualTo("openai"));
+        Assert.That(d.Tags["gen_ai.request.model"], Is.EqualTo("gpt-4o-mini"));
+        Assert.That(d.Tags["gen_ai.response.model"], Is.EqualTo("gpt-4o-mini-2024-07-18"));
+        Assert.That(d.Tags["server.address"], Is.EqualTo("api.openai.com"));
+        Assert.That(d.Tags.ContainsKey("error.type"), Is.False);
+        Assert.That(duration.Instrument!.Unit, Is.EqualTo("s"));
+
+        var byType = tokens.GetMeasurementSnapshot().ToDictionary(m => (string)m.Tags["gen_ai.token.type"]!, m => m.Value);
+        Assert.That(byType, Is.EquivalentTo(new Dictionary<string, long> { ["input"] = 19, ["output"] = 6 }));
+        Assert.That(tokens.Instrument!.Unit, Is.EqualTo("{token}"));
+
+        // Headers at +100 ms; the role-only chunk at +120 has no content; "Hello" at +140 does.
+        Assert.That(firstChunk.GetMeasurementSnapshot().Single().Value, Is.EqualTo(0.14).Within(1e-9));
+        // "! How can" and " I help?" follow, 20 ms apart each.
+        Assert.That(perChunk.GetMeasurementSnapshot().Select(m => m.Value), Is.EqualTo(new[] { 0.02, 0.02 }).Within(1e-9));
+        Assert.That(cost.GetMeasurementSnapshot().Single().Value, Is.EqualTo((double)payload.Cost!.Total));
+        Assert.That(cost.Instrument!.Unit, Is.EqualTo("USD"));
+    }
+
+    [Test]
+    public async Task A_non_streamed_call_records_no_first_chunk_and_a_failure_carries_error_type()
+    {
+        using var meterFactory = new TestMeterFactory();
+        await using var dispatcher = new LlmLogDispatcher([new LlmSinkRegistration(new CollectingSink())], meterFactory: meterFactory);
+        using var duration = new MetricCollector<double>(meterFactory, LlmTelemetry.MeterName, "gen_ai.client.operation.duration");
+        using var firstChunk = new MetricCollector<double>(meterFactory, LlmTelemetry.MeterName, "gen_ai.client.operation.time_to_first_chunk");
+        using var client = new HttpClient(new LlmObservabilityHandler(dispatcher) { InnerHandler = StubHandler.Json("openai/error-429.json", HttpStatusCode.TooManyRequests) });
+
+        using (await client.SendAsync(Harness.ChatRequest(Harness.SimpleChatBody()))) { }
+        await dispatcher.FlushAsync();
+
+        Assert.That(firstChunk.GetMeasurementSnapshot(), Is.Empty);
+        Assert.That(duration.GetMeasurementSnapshot().Single().Tags["error.type"], Is.EqualTo("tokens"));
+    }
+
+    [Test]
+    public async Task Sink_health_is_observable_per_sink()
+    {
+        using var meterFactory = new TestMeterFactory();
+        await using var dispatcher = new LlmLogDispatcher([new LlmSinkRegistration(new CollectingSink(), new LlmSinkOptions { Name = "audit" })], meterFactory: meterFactory);
+        using var delivered = new MetricCollector<long>(meterFactory, LlmTelemetry.MeterName, "llm_observability.sink.delivered");
+        for (var i = 0; i < 3; i++) dispatcher.TryEnqueue(PayloadFactory.Create());
+        await dispatcher.FlushAsync();
+
+        delivered.RecordObservableInstruments();
+        var last = delivered.LastMeasurement!;
+        Assert.That(last.Value, Is.EqualTo(3));
+        Assert.That(last.Tags["llm_observability.sink"], Is.EqualTo("audit"));
+    }
+
+    private sealed class TestMeterFactory : IMeterFactory
+    {
+        private readonly List<Meter> _meters = [];
+
+        public Meter Create(MeterOptions options)
+        {
+            var meter = new Meter(options.Name, options.Version, options.Tags, scope: this);
+            _meters.Add(meter);
+            return meter;
+        }
+
+        public void Dispose()
+        {
+            foreach (var meter in _meters) meter.Dispose();
+        }
+    }
+}
