@@ -94,6 +94,10 @@ internal sealed class CallRecord : PendingRecord
     public long? TotalTokens { get; set; }
     public long? CachedPromptTokens { get; set; }
     public long? CacheCreationTokens { get; set; }
+
+    // The part of CacheCreationTokens written with a one-hour lifetime (Anthropic cache_creation.ephemeral_1h_input_tokens),
+    // billed at a higher rate than the default five-minute writes; the cost calculation reads it (LlmUsage.CacheCreation1hTokens).
+    public long? CacheCreation1hTokens { get; set; }
     public long? ReasoningTokens { get; set; }
 
     // outcome
