@@ -29,6 +29,7 @@ internal static class ProviderDetector
     private static readonly ProviderAdapter[] Adapters =
     [
         OpenAiChatAdapter.Instance,
+        AnthropicMessagesAdapter.Instance,
     ];
 
     public static ProviderRoute? Detect(HttpRequestMessage request)
