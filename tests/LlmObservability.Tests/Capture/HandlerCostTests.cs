@@ -148,3 +148,38 @@ public class CostHeaderTests
         Assert.That((await failing.SinglePayloadAsync()).Status, Is.EqualTo(LlmCallStatus.Failure));
     }
 }
+
+public class AnthropicCostTests
+{
+    [Test]
+    public async Task Anthropic_cache_reads_and_writes_beside_input_tokens_are_each_charged_once()
+    {
+        const string body = """
+            {"id":"msg_01","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[{"type":"text","text":"Hi"}],
+             "stop_reason":"end_turn","stop_sequence":null,
+             "usage":{"input_tokens":100,"cache_creation_input_tokens":2000,"cache_read_input_tokens":10000,"output_tokens":50,
+                      "cache_creation":{"ephemeral_5m_input_tokens":1500,"ephemeral_1h_input_tokens":500}}}
+            """;
+        var inner = new StubHandler((_, _) => Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent(body, Encoding.UTF8, "application/json") }));
+        await using var harness = new Harness(inner);
+        var request = new HttpRequestMessage(HttpMethod.Post, "https://api.anthropic.com/v1/messages")
+        {
+            Content = new StringContent("""{"model":"claude-sonnet-4-5","max_tokens":100,"messages":[{"role":"user","content":"Hi"}]}""", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("anthropic-version", "2023-06-01");
+        using var response = await harness.Client.SendAsync(request);
+        var payload = await harness.SinglePayloadAsync();
+        var cost = payload.Cost!;
+
+        // claude-sonnet-4-5: $3/M input, $0.30/M cache read, $3.75/M 5-minute cache write, $6/M 1-hour cache write, $15/M output.
+        Assert.Multiple(() =>
+        {
+            Assert.That(payload.PromptTokens, Is.EqualTo(100), "uncached input only");
+            Assert.That(cost.Input, Is.EqualTo(100 * 3m / 1_000_000));
+            Assert.That(cost.CacheRead, Is.EqualTo(10_000 * 0.30m / 1_000_000));
+            Assert.That(cost.CacheCreation, Is.EqualTo((1500 * 3.75m + 500 * 6m) / 1_000_000));
+            Assert.That(cost.Output, Is.EqualTo(50 * 15m / 1_000_000));
+            Assert.That(cost.Total, Is.EqualTo(0.0003m + 0.003m + 0.008625m + 0.00075m));
+        });
+    }
+}

@@ -164,7 +164,7 @@ public class AnthropicMessagesAdapterTests
     private static CallRecord Record()
     {
         var route = ProviderRoute.Create(AnthropicMessagesAdapter.Instance, "anthropic", new Uri("https://api.anthropic.com/v1/messages"), 0);
-        return new CallRecord(route, new PayloadBuilder(new LlmObservabilityOptions(), Limits, TimeProvider.System)) { Id = "test" };
+        return new CallRecord(route) { Id = "test" };
     }
 
     private static void Parse(CallRecord record, string json)
