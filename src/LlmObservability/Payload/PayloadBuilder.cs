@@ -168,7 +168,16 @@ internal sealed class PayloadBuilder
         {
             record.AddNote("request body is not valid JSON");
         }
+        catch (Exception ex) when (IsParsingFailure(ex))
+        {
+            // JSON of an unexpected shape: keep what was read, say what happened, never lose the record.
+            record.AddNote($"request body could not be fully read ({ex.GetType().Name})");
+        }
     }
+
+    /// <summary>What reading an unexpected document can throw; anything else is a real fault and propagates.</summary>
+    private static bool IsParsingFailure(Exception ex) =>
+        ex is InvalidOperationException or FormatException or ArgumentException or OverflowException or KeyNotFoundException or IndexOutOfRangeException or InvalidCastException;
 
     private void ParseResponseBody(CallRecord record, ProviderAdapter adapter)
     {
@@ -184,6 +193,10 @@ internal sealed class PayloadBuilder
             else adapter.ParseError(document.RootElement, record);
             // An unknown-length body that parsed as whole JSON was read in full, even if the caller skipped the final read.
             if (record.End == CallEnd.Disposed && !record.ResponseBodyTruncated) record.End = CallEnd.Completed;
+        }
+        catch (Exception ex) when (ex is not JsonException && IsParsingFailure(ex))
+        {
+            record.AddNote($"response body could not be fully read ({ex.GetType().Name})");
         }
         catch (JsonException)
         {

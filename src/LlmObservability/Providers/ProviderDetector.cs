@@ -32,6 +32,9 @@ internal static class ProviderDetector
         AnthropicMessagesAdapter.Instance,
     ];
 
+    /// <summary>Every adapter, in detection order (the reliability suite fuzzes each one).</summary>
+    internal static IReadOnlyList<ProviderAdapter> All => Adapters;
+
     public static ProviderRoute? Detect(HttpRequestMessage request)
     {
         if (request.Method != HttpMethod.Post || request.RequestUri is not { IsAbsoluteUri: true } uri) return null;
