@@ -29,6 +29,9 @@ internal static class ProviderDetector
     private static readonly ProviderAdapter[] Adapters =
     [
         OpenAiChatAdapter.Instance,
+        GeminiGenerateContentAdapter.Instance,
+        BedrockConverseAdapter.Instance,
+        OllamaAdapter.Instance, // also answers /api/generate with OllamaAdapter.Generate
     ];
 
     public static ProviderRoute? Detect(HttpRequestMessage request)
