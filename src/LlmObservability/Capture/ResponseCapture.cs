@@ -32,6 +32,7 @@ internal sealed class ResponseCapture : IStreamEventHandler
         {
             StreamFraming.ServerSentEvents => new SseReader(this),
             StreamFraming.NewlineDelimitedJson => new NdjsonReader(this),
+            StreamFraming.AwsEventStream => new AwsEventStreamReader(this),
             _ => null,
         };
         if (_sse is null) _parser = null;

@@ -31,6 +31,9 @@ internal enum StreamFraming
 
     /// <summary>Newline-delimited JSON (<c>application/x-ndjson</c>), one event per line.</summary>
     NewlineDelimitedJson,
+
+    /// <summary>AWS event-stream binary framing (<c>application/vnd.amazon.eventstream</c>), one event per message.</summary>
+    AwsEventStream,
 }
 
 /// <summary>

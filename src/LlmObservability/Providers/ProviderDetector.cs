@@ -30,6 +30,9 @@ internal static class ProviderDetector
     [
         OpenAiChatAdapter.Instance,
         AnthropicMessagesAdapter.Instance,
+        GeminiGenerateContentAdapter.Instance,
+        BedrockConverseAdapter.Instance,
+        OllamaAdapter.Instance, // also answers /api/generate with OllamaAdapter.Generate
     ];
 
     /// <summary>Every adapter, in detection order (the reliability suite fuzzes each one).</summary>

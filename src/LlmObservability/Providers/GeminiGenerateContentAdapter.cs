@@ -1,0 +1,295 @@
+using System.Text;
+using System.Text.Json;
+using LlmObservability.Capture;
+using LlmObservability.Pricing;
+using LlmObservability.Payload;
+
+namespace LlmObservability.Providers;
+
+/// <summary>
+/// Google Gemini <c>generateContent</c> (<c>POST …/v1beta/models/{model}:generateContent</c>, also <c>/v1/</c>) and
+/// <c>streamGenerateContent</c> (<c>?alt=sse</c>: an SSE stream of whole <c>GenerateContentResponse</c> chunks; without
+/// it, one JSON array of them), on generativelanguage.googleapis.com, on Vertex AI
+/// (<c>…/publishers/google/models/{model}:generateContent</c>, provider <c>vertex_ai</c>) and on any host with that path.
+/// The model comes from the URL path, the API key from the <c>x-goog-api-key</c> header or the <c>key=</c> query (masked).
+/// </summary>
+/// <remarks>
+/// Usage: <c>promptTokenCount</c> includes <c>cachedContentTokenCount</c>; <c>thoughtsTokenCount</c> is reported beside
+/// <c>candidatesTokenCount</c>; <c>toolUsePromptTokenCount</c> (tool results such as search grounding fed back to the
+/// model) is input beside <c>promptTokenCount</c> and is added to the prompt tokens, so that prompt + completion +
+/// reasoning = <c>totalTokenCount</c>. Each stream chunk carries the running totals, so later chunks overwrite earlier
+/// ones rather than add to them.
+/// </remarks>
+internal sealed class GeminiGenerateContentAdapter : ProviderAdapter
+{
+    public static readonly GeminiGenerateContentAdapter Instance = new();
+
+    private const string StreamMethod = ":streamGenerateContent";
+
+    // generationConfig members that are schemas or other bulky structures, not parameters worth a log line.
+    private static readonly HashSet<string> BulkyConfig = new(StringComparer.Ordinal) { "responseSchema", "responseJsonSchema", "_responseJsonSchema", "speechConfig" };
+
+    public override string CallType => "generate_content";
+
+    /// <summary>Gemini counts cached tokens inside the prompt and thinking tokens beside the candidates.</summary>
+    public override LlmUsage? ToUsage(CallRecord record)
+    {
+        if (record.PromptTokens is null && record.CompletionTokens is null) return null;
+        return LlmUsage.ForGemini(record.PromptTokens ?? 0, record.CompletionTokens ?? 0, record.CachedPromptTokens ?? 0, record.ReasoningTokens ?? 0);
+    }
+
+    public override ProviderRoute? Match(HttpRequestMessage request, Uri uri)
+    {
+        var path = uri.AbsolutePath.AsSpan().TrimEnd('/');
+        var colon = path.LastIndexOf(':');
+        if (colon < 0) return null;
+        var method = path[(colon + 1)..];
+        if (!method.Equals("generateContent", StringComparison.OrdinalIgnoreCase) && !method.Equals("streamGenerateContent", StringComparison.OrdinalIgnoreCase)) return null;
+        var modelSlash = path[..colon].LastIndexOf('/');
+        if (modelSlash <= 0 || modelSlash == colon - 1) return null;
+        var collectionSlash = path[..modelSlash].LastIndexOf('/');
+        if (collectionSlash < 0) return null;
+        var collection = path[(collectionSlash + 1)..modelSlash];
+        if (!collection.SequenceEqual("models") && !collection.SequenceEqual("tunedModels")) return null;
+        var provider = uri.Host.EndsWith("aiplatform.googleapis.com", StringComparison.OrdinalIgnoreCase) ? "vertex_ai" : "gemini";
+        return ProviderRoute.Create(this, provider, uri, collectionSlash);
+    }
+
+    /// <summary>The model named in the endpoint (<c>/models/{model}:method</c>); tuned models keep their <c>tunedModels/</c> prefix.</summary>
+    internal static string? ModelFromEndpoint(string endpoint)
+    {
+        var colon = endpoint.LastIndexOf(':');
+        if (colon < 0) return null;
+        var resource = endpoint.AsSpan(0, colon).TrimStart('/');
+        if (resource.StartsWith("models/", StringComparison.Ordinal)) resource = resource["models/".Length..];
+        return resource.IsEmpty ? null : Uri.UnescapeDataString(resource.ToString());
+    }
+
+    public override void ParseRequest(JsonElement root, CallRecord record, CaptureLimits limits)
+    {
+        record.RequestedModel = ModelFromEndpoint(record.Route.Endpoint);
+        record.Stream = record.Route.Endpoint.EndsWith(StreamMethod, StringComparison.OrdinalIgnoreCase);
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            record.AddNote("request body is not a JSON object");
+            return;
+        }
+        record.ModelParameters = ReadParameters(root);
+
+        var messages = new List<LlmMessage>();
+        if (Json.Get(root, "systemInstruction") is { } system)
+        {
+            // The REST reference takes a Content; a bare string is tolerated the way the SDKs accept one.
+            messages.Add(system.ValueKind == JsonValueKind.String
+                ? new LlmMessage { Role = "system", Content = Cap(system.GetString(), limits.MaxContentChars) }
+                : ReadContent(system, "system", limits));
+        }
+        if (Json.Array(root, "contents") is { } contents)
+        {
+            foreach (var content in contents.EnumerateArray()) messages.Add(ReadContent(content, null, limits));
+        }
+        if (messages.Count > 0) record.Messages = messages;
+    }
+
+    public override void ParseResponse(JsonElement root, CallRecord record, CaptureLimits limits)
+    {
+        // streamGenerateContent without alt=sse answers with one JSON array of the chunks.
+        if (root.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var chunk in root.EnumerateArray())
+            {
+                if (Json.Get(chunk, "error") is not null) ParseError(chunk, record);
+                else ReadChunk(chunk, record, limits);
+            }
+            return;
+        }
+        ReadChunk(root, record, limits);
+    }
+
+    public override StreamParser CreateStreamParser(CallRecord record, CaptureLimits limits) => new ChunkParser(record, limits);
+
+    /// <summary>Reads Google's error shape: <c>{"error": {"code": 429, "message": "...", "status": "RESOURCE_EXHAUSTED"}}</c>.</summary>
+    public override void ParseError(JsonElement root, CallRecord record)
+    {
+        if (root.ValueKind == JsonValueKind.Array && root.GetArrayLength() > 0) root = root[0];
+        if (Json.Object(root, "error") is not { } error)
+        {
+            base.ParseError(root, record);
+            return;
+        }
+        record.ErrorType = Json.String(error, "status") ?? record.ErrorType;
+        record.ErrorCode = Json.Scalar(error, "code") ?? record.ErrorCode;
+        record.ErrorMessage = Json.String(error, "message") ?? record.ErrorMessage;
+    }
+
+    /// <summary>
+    /// <c>generationConfig</c> members as they are (temperature, topP, topK, maxOutputTokens, candidateCount,
+    /// stopSequences, thinkingConfig, ...) except response schemas; <c>tools</c> as <c>tools_count</c> (each function
+    /// declaration counts, and each built-in tool such as googleSearch or codeExecution); <c>toolConfig</c> and
+    /// <c>cachedContent</c> as they are. Contents, system instruction and safety settings are not parameters.
+    /// </summary>
+    private static Dictionary<string, JsonElement>? ReadParameters(JsonElement root)
+    {
+        Dictionary<string, JsonElement>? parameters = null;
+        if (Json.Object(root, "generationConfig") is { } config)
+        {
+            foreach (var property in config.EnumerateObject())
+            {
+                if (BulkyConfig.Contains(property.Name) || property.Value.ValueKind == JsonValueKind.Null) continue;
+                (parameters ??= new(StringComparer.Ordinal))[property.Name] = property.Value.Clone();
+            }
+        }
+        if (Json.Array(root, "tools") is { } tools)
+        {
+            var count = 0;
+            foreach (var tool in tools.EnumerateArray())
+            {
+                if (tool.ValueKind != JsonValueKind.Object) continue;
+                foreach (var kind in tool.EnumerateObject())
+                {
+                    count += kind.Name == "functionDeclarations" && kind.Value.ValueKind == JsonValueKind.Array ? kind.Value.GetArrayLength() : 1;
+                }
+            }
+            (parameters ??= new(StringComparer.Ordinal))["tools_count"] = JsonSerializer.SerializeToElement(count, ProviderJsonContext.Default.Int32);
+        }
+        if (Json.Object(root, "toolConfig") is { } toolConfig) (parameters ??= new(StringComparer.Ordinal))["toolConfig"] = toolConfig.Clone();
+        if (Json.String(root, "cachedContent") is not null) (parameters ??= new(StringComparer.Ordinal))["cachedContent"] = root.GetProperty("cachedContent").Clone();
+        return parameters;
+    }
+
+    /// <summary>
+    /// One <c>Content</c> as a message: text parts joined by newlines, a function response as its JSON, other parts as a
+    /// short note (<c>[inline_data]</c>, <c>[file_data]</c>, ...); function calls become the message's tool calls.
+    /// </summary>
+    private static LlmMessage ReadContent(JsonElement content, string? role, CaptureLimits limits)
+    {
+        var text = new StringBuilder();
+        ToolCallAccumulator? calls = null;
+        string? name = null, toolCallId = null;
+        if (Json.Array(content, "parts") is { } parts)
+        {
+            foreach (var part in parts.EnumerateArray())
+            {
+                string? piece;
+                if (Json.String(part, "text") is { } partText) piece = Json.Bool(part, "thought") == true ? "[thought]" : partText;
+                else if (Json.Object(part, "functionCall") is { } call)
+                {
+                    ReadFunctionCall(call, (calls ??= new ToolCallAccumulator(limits.MaxContentChars)).Add());
+                    continue;
+                }
+                else if (Json.Object(part, "functionResponse") is { } response)
+                {
+                    name ??= Json.String(response, "name");
+                    toolCallId ??= Json.String(response, "id");
+                    piece = Json.Get(response, "response") is { } body ? body.GetRawText() : "[function_response]";
+                }
+                else piece = PartNote(part);
+                if (text.Length > 0) text.Append('\n');
+                text.Append(piece);
+            }
+        }
+        return new LlmMessage
+        {
+            Role = role ?? Json.String(content, "role") ?? "user", // an unset role is the user's, as the API reads it
+            Content = Cap(text.ToString(), limits.MaxContentChars),
+            Name = name,
+            ToolCallId = toolCallId,
+            ToolCalls = calls?.ToList(),
+        };
+    }
+
+    private static string PartNote(JsonElement part)
+    {
+        if (Json.Get(part, "inlineData") is not null) return "[inline_data]";
+        if (Json.Get(part, "fileData") is not null) return "[file_data]";
+        if (Json.Get(part, "executableCode") is not null) return "[executable_code]";
+        if (Json.Get(part, "codeExecutionResult") is not null) return "[code_execution_result]";
+        return "[part]";
+    }
+
+    private static void ReadFunctionCall(JsonElement call, ToolCallAccumulator.Builder builder)
+    {
+        builder.Id ??= Json.String(call, "id");
+        builder.Type ??= "function";
+        builder.Name ??= Json.String(call, "name");
+        builder.Arguments.Append(Json.Get(call, "args") is { } args ? args.GetRawText() : "{}");
+    }
+
+    /// <summary>Reads one <c>GenerateContentResponse</c> (a whole body or a stream chunk). True when it carried content.</summary>
+    private static bool ReadChunk(JsonElement root, CallRecord record, CaptureLimits limits)
+    {
+        if (root.ValueKind != JsonValueKind.Object) return false;
+        record.ResponseId ??= Json.String(root, "responseId");
+        record.ResponseModel ??= Json.String(root, "modelVersion");
+        var hadContent = false;
+        if (Json.Array(root, "candidates") is { } candidates)
+        {
+            var position = 0;
+            foreach (var candidate in candidates.EnumerateArray())
+            {
+                var index = Json.Long(candidate, "index") ?? position;
+                position++;
+                record.AddFinishReason(Json.String(candidate, "finishReason"));
+                // Several candidates (candidateCount > 1): the output is the first one, as with OpenAI's choices.
+                if (index != 0 || Json.Object(candidate, "content") is not { } content || Json.Array(content, "parts") is not { } parts) continue;
+                foreach (var part in parts.EnumerateArray())
+                {
+                    if (Json.String(part, "text") is { Length: > 0 } text)
+                    {
+                        if (Json.Bool(part, "thought") == true) (record.ReasoningText ??= new TextAccumulator(limits.MaxContentChars)).Append(text);
+                        else record.Output(limits.MaxContentChars).Append(text);
+                        hadContent = true;
+                    }
+                    else if (Json.Object(part, "functionCall") is { } call)
+                    {
+                        // Gemini sends each function call whole, never in pieces.
+                        ReadFunctionCall(call, (record.ToolCalls ??= new ToolCallAccumulator(limits.MaxContentChars)).Add());
+                        hadContent = true;
+                    }
+                }
+            }
+        }
+        if (Json.Object(root, "promptFeedback") is { } feedback) record.AddFinishReason(Json.String(feedback, "blockReason"));
+        ReadUsage(root, record);
+        return hadContent;
+    }
+
+    private static void ReadUsage(JsonElement root, CallRecord record)
+    {
+        if (Json.Object(root, "usageMetadata") is not { } usage) return;
+        var prompt = Json.Long(usage, "promptTokenCount");
+        var toolUse = Json.Long(usage, "toolUsePromptTokenCount");
+        if (prompt is not null || toolUse is not null) record.PromptTokens = Json.Add(prompt, toolUse);
+        record.CompletionTokens = Json.Long(usage, "candidatesTokenCount") ?? record.CompletionTokens;
+        record.TotalTokens = Json.Long(usage, "totalTokenCount") ?? record.TotalTokens;
+        record.CachedPromptTokens = Json.Long(usage, "cachedContentTokenCount") ?? record.CachedPromptTokens;
+        record.ReasoningTokens = Json.Long(usage, "thoughtsTokenCount") ?? record.ReasoningTokens;
+    }
+
+    private static string? Cap(string? text, int max) => text is null || text.Length <= max ? text : string.Concat(text.AsSpan(0, max), "…[truncated]");
+
+    /// <summary>
+    /// Assembles a response from its SSE chunks. Gemini sends no <c>[DONE]</c>: the stream simply closes after the chunk
+    /// that carries the <c>finishReason</c> (or a prompt <c>blockReason</c>), and that chunk always carries the final
+    /// <c>usageMetadata</c>. So the end is a chunk with a finish reason (seen in it or before) and usage: a caller that
+    /// stops there has the whole answer, and one that stops earlier has not.
+    /// </summary>
+    private sealed class ChunkParser(CallRecord record, CaptureLimits limits) : StreamParser
+    {
+        public override void OnEvent(string? eventType, ReadOnlyMemory<byte> data)
+        {
+            LastEventHadContent = false;
+            using var document = JsonDocument.Parse(data);
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object) return;
+            if (Json.Get(root, "error") is not null)
+            {
+                Instance.ParseError(root, record);
+                record.ErrorType ??= "stream_error";
+                return;
+            }
+            LastEventHadContent = ReadChunk(root, record, limits);
+            if (record.FinishReasons is { Count: > 0 } && Json.Object(root, "usageMetadata") is not null) SawEnd = true;
+        }
+    }
+}
