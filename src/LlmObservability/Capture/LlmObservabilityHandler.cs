@@ -195,12 +195,15 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
             var encoding = content.Headers.ContentEncoding;
             record.ContentEncoding = encoding.Count == 0 ? null : string.Join(",", encoding);
             var framing = response.IsSuccessStatusCode ? record.Route.Adapter.StreamFramingFor(content.Headers.ContentType?.MediaType) : StreamFraming.None;
-            record.IsEventStream = framing != StreamFraming.None;
+            var identity = record.ContentEncoding is null || record.ContentEncoding.Equals("identity", StringComparison.OrdinalIgnoreCase);
+            // An encoded whole body is kept and decoded off the caller's path instead of being skimmed.
+            if (framing == StreamFraming.SkimmedJson && !identity) framing = StreamFraming.None;
+            record.IsEventStream = framing is StreamFraming.ServerSentEvents or StreamFraming.NewlineDelimitedJson;
 
             StreamParser? parser = null;
-            if (record.IsEventStream)
+            if (framing != StreamFraming.None)
             {
-                if (record.ContentEncoding is null || record.ContentEncoding.Equals("identity", StringComparison.OrdinalIgnoreCase))
+                if (identity)
                     parser = record.Route.Adapter.CreateStreamParser(record, _limits);
                 else
                     record.AddNote($"stream is {record.ContentEncoding}-encoded (enable automatic decompression on the inner handler to parse it)");

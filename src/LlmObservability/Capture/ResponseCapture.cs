@@ -21,6 +21,7 @@ internal sealed class ResponseCapture : IStreamEventHandler
     private long _bytesSeen;
     private int _badEvents;
     private bool _done;
+    private readonly bool _wholeBody; // not a stream: the first byte is the first token
 
     public ResponseCapture(CallRecord record, StreamParser? streamParser, StreamFraming framing, int bodyCap, long? contentLength, TimeProvider time, Action<CallRecord> onComplete)
     {
@@ -30,8 +31,10 @@ internal sealed class ResponseCapture : IStreamEventHandler
         {
             StreamFraming.ServerSentEvents => new SseReader(this),
             StreamFraming.NewlineDelimitedJson => new NdjsonReader(this),
+            StreamFraming.SkimmedJson => new JsonSkimmer(this),
             _ => null,
         };
+        _wholeBody = framing is StreamFraming.None or StreamFraming.SkimmedJson;
         if (_sse is null) _parser = null;
         _bodyCap = bodyCap;
         _contentLength = contentLength;
@@ -58,7 +61,7 @@ internal sealed class ResponseCapture : IStreamEventHandler
             {
                 var now = _time.GetTimestamp();
                 _record.FirstByteTimestamp = now;
-                if (_sse is null && _parser is null) _record.FirstContentTimestamp = now;
+                if ((_sse is null && _parser is null) || _wholeBody) _record.FirstContentTimestamp = now;
             }
             try
             {
