@@ -20,6 +20,7 @@ public class FuzzTests
     private static readonly string[] JsonFixtures = Directory.GetFiles(FixtureRoot, "*.json", SearchOption.AllDirectories).Select(File.ReadAllText).ToArray();
     private static readonly string[] StreamFixtures = Directory.GetFiles(FixtureRoot, "*.*", SearchOption.AllDirectories)
         .Where(f => f.EndsWith(".sse", StringComparison.Ordinal) || f.EndsWith(".ndjson", StringComparison.Ordinal)).Select(File.ReadAllText).ToArray();
+    private static readonly byte[][] BinaryStreamFixtures = Directory.GetFiles(FixtureRoot, "*.bin", SearchOption.AllDirectories).Select(File.ReadAllBytes).ToArray();
 
     // By name: the adapter types are internal, and test methods are public.
     private static IEnumerable<string> Adapters() => ProviderDetector.All.Select(a => a.GetType().Name).Distinct();
@@ -65,16 +66,21 @@ public class FuzzTests
         const int cases = 600;
         var withText = 0;
         var ran = 0;
-        foreach (var mediaType in new[] { "text/event-stream", "application/x-ndjson" })
+        foreach (var mediaType in new[] { "text/event-stream", "application/x-ndjson", "application/vnd.amazon.eventstream", "application/json" })
         {
             var framing = adapter.StreamFramingFor(mediaType);
             if (framing == StreamFraming.None) continue;
             for (var i = 0; i < cases; i++)
             {
-                var stream = MutateStream(random, StreamFixtures[random.Next(StreamFixtures.Length)]);
+                var stream = framing switch
+                {
+                    StreamFraming.AwsEventStream => MutateBinary(random, BinaryStreamFixtures[random.Next(BinaryStreamFixtures.Length)]),
+                    StreamFraming.SkimmedJson => Mutate(random, JsonFixtures[random.Next(JsonFixtures.Length)]),
+                    _ => MutateStream(random, StreamFixtures[random.Next(StreamFixtures.Length)]),
+                };
                 var record = NewRecord(adapter);
                 record.HttpStatus = 200;
-                record.IsEventStream = true;
+                record.IsEventStream = framing != StreamFraming.SkimmedJson;
                 var capture = new ResponseCapture(record, adapter.CreateStreamParser(record, limits), framing, 1 << 20, null, TimeProvider.System, _ => { });
                 foreach (var chunk in RandomChunks(random, stream)) capture.OnBytes(chunk);
                 capture.Complete((CallEnd)random.Next(1, 5), random.Next(3) == 0 ? new IOException("cut (fuzz)") : null);
@@ -175,6 +181,20 @@ public class FuzzTests
         7 => JsonValue.Create(new string('z', random.Next(1, 50_000))),
         _ => new JsonObject(),
     };
+
+    private static byte[] MutateBinary(Random random, byte[] original)
+    {
+        var bytes = (byte[])original.Clone();
+        switch (random.Next(4))
+        {
+            case 0: return bytes[..random.Next(bytes.Length + 1)];
+            case 1:
+                for (var i = 0; i < 1 + random.Next(4); i++) bytes[random.Next(bytes.Length)] = (byte)random.Next(256);
+                return bytes;
+            case 2: return [.. bytes, .. bytes[..random.Next(bytes.Length + 1)]];
+            default: return bytes;
+        }
+    }
 
     private static byte[] MutateStream(Random random, string stream)
     {

@@ -18,6 +18,7 @@ namespace LlmObservability.ReliabilityTests;
 /// </summary>
 public class TransparencyTests
 {
+    private static readonly SemaphoreSlim AbortNow = new(0);
     private WebApplication _server = null!;
     private string _baseUrl = null!;
     private static readonly byte[] LargeBody = BuildLargeBody(3 * 1024 * 1024);
@@ -101,6 +102,7 @@ public class TransparencyTests
                 response.ContentType = "text/event-stream";
                 await response.WriteAsync(ChatSse.Split("\n\n")[0] + "\n\n");
                 await response.Body.FlushAsync();
+                await AbortNow.WaitAsync(context.RequestAborted); // the client has the first event: cut the connection now
                 context.Abort();
                 break;
         }
@@ -223,8 +225,15 @@ public class TransparencyTests
         using var bare = new HttpClient(Transport(true));
         using var observed = new HttpClient(new LlmObservabilityHandler(dispatcher) { InnerHandler = Transport(true) });
 
-        var without = await CallAsync(bare, "abort", (s, c) => ReadAll(s, 4096, c), HttpCompletionOption.ResponseHeadersRead);
-        var with = await CallAsync(observed, "abort", (s, c) => ReadAll(s, 4096, c), HttpCompletionOption.ResponseHeadersRead);
+        static async Task<byte[]> FirstEventThenCut(Stream stream, CancellationToken cancel)
+        {
+            var buffer = new byte[4096];
+            _ = await stream.ReadAsync(buffer, cancel);
+            AbortNow.Release();
+            return await ReadAll(stream, 4096, cancel);
+        }
+        var without = await CallAsync(bare, "abort", FirstEventThenCut, HttpCompletionOption.ResponseHeadersRead);
+        var with = await CallAsync(observed, "abort", FirstEventThenCut, HttpCompletionOption.ResponseHeadersRead);
         await dispatcher.FlushAsync();
         Assert.That(with.Exception, Is.EqualTo(without.Exception).And.Not.Null);
         Assert.That(sink.Payloads.Single().Status, Is.EqualTo(Payload.LlmCallStatus.Failure));

@@ -56,6 +56,18 @@ internal sealed class StubHandler(Func<HttpRequestMessage, CancellationToken, Ta
         return response;
     }
 
+    /// <summary>An SSE fixture cut into its events, one per read, each with its blank line.</summary>
+    public static byte[][] SseEvents(string fixture) =>
+        Encoding.UTF8.GetString(Fixture.Bytes(fixture)).Split("\n\n", StringSplitOptions.RemoveEmptyEntries).Select(e => Encoding.UTF8.GetBytes(e + "\n\n")).ToArray();
+
+    /// <summary>An SSE response on a fake clock: headers after <paramref name="headersMs"/>, then each event after another <paramref name="eachMs"/>.</summary>
+    public static StubHandler TimedSse(Func<FakeTimeProvider> time, byte[][] events, int headersMs = 20, int eachMs = 10) =>
+        new((_, _) =>
+        {
+            time().Advance(TimeSpan.FromMilliseconds(headersMs));
+            return Task.FromResult(SseResponse(new ChunkedStream(events, async _ => { await Task.Yield(); time().Advance(TimeSpan.FromMilliseconds(eachMs)); })));
+        });
+
     public static IEnumerable<byte[]> Split(byte[] body, int size)
     {
         for (var i = 0; i < body.Length; i += size) yield return body.AsSpan(i, Math.Min(size, body.Length - i)).ToArray();
@@ -118,6 +130,9 @@ internal sealed class Harness : IAsyncDisposable
     public HttpClient Client { get; }
 
     public const string ChatUrl = "https://api.openai.com/v1/chat/completions";
+
+    /// <summary>A POST of a JSON body to any URL, with a bearer key.</summary>
+    public static HttpRequestMessage Post(string url, string body) => ChatRequest(body, url);
 
     public static HttpRequestMessage ChatRequest(string body, string url = ChatUrl)
     {

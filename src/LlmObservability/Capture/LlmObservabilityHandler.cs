@@ -228,17 +228,20 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
             var encoding = content.Headers.ContentEncoding;
             record.ContentEncoding = encoding.Count == 0 ? null : string.Join(",", encoding);
             var framing = response.IsSuccessStatusCode ? record.Route.Adapter.StreamFramingFor(content.Headers.ContentType?.MediaType) : StreamFraming.None;
-            record.IsEventStream = framing != StreamFraming.None;
+            var identity = record.ContentEncoding is null || record.ContentEncoding.Equals("identity", StringComparison.OrdinalIgnoreCase);
+            // An encoded whole body is kept and decoded off the caller's path instead of being skimmed.
+            if (framing == StreamFraming.SkimmedJson && !identity) framing = StreamFraming.None;
+            record.IsEventStream = framing is not (StreamFraming.None or StreamFraming.SkimmedJson);
 
             StreamParser? parser = null;
-            if (record.IsEventStream)
+            if (framing != StreamFraming.None)
             {
-                if (record.ContentEncoding is null || record.ContentEncoding.Equals("identity", StringComparison.OrdinalIgnoreCase))
+                if (identity)
                     parser = record.Route.Adapter.CreateStreamParser(record, _limits);
                 else
                     record.AddNote($"stream is {record.ContentEncoding}-encoded (enable automatic decompression on the inner handler to parse it)");
             }
-            var priceNow = _options.AddCostResponseHeader && onComplete is not null && response.IsSuccessStatusCode && framing == StreamFraming.None;
+            var priceNow = _options.AddCostResponseHeader && onComplete is not null && response.IsSuccessStatusCode && !record.IsEventStream;
             var capture = new ResponseCapture(record, parser, framing, _options.MaxResponseCaptureBytes, content.Headers.ContentLength, _time, priceNow ? onComplete! : _enqueue);
             response.Content = new ObservedContent(content, capture);
             return priceNow;

@@ -23,6 +23,7 @@ internal sealed class ResponseCapture : IStreamEventHandler
     private bool _done;
     private long _lastContentTimestamp;
     private const int MaxChunkIntervals = 100_000;
+    private readonly bool _wholeBody; // not a stream: the first byte is the first token
 
     public ResponseCapture(CallRecord record, StreamParser? streamParser, StreamFraming framing, int bodyCap, long? contentLength, TimeProvider time, Action<CallRecord> onComplete)
     {
@@ -33,8 +34,10 @@ internal sealed class ResponseCapture : IStreamEventHandler
             StreamFraming.ServerSentEvents => new SseReader(this),
             StreamFraming.NewlineDelimitedJson => new NdjsonReader(this),
             StreamFraming.AwsEventStream => new AwsEventStreamReader(this),
+            StreamFraming.SkimmedJson => new JsonSkimmer(this),
             _ => null,
         };
+        _wholeBody = framing is StreamFraming.None or StreamFraming.SkimmedJson;
         if (_sse is null) _parser = null;
         _bodyCap = bodyCap;
         _contentLength = contentLength;
@@ -61,7 +64,7 @@ internal sealed class ResponseCapture : IStreamEventHandler
             {
                 var now = _time.GetTimestamp();
                 _record.FirstByteTimestamp = now;
-                if (_sse is null && _parser is null) _record.FirstContentTimestamp = now;
+                if ((_sse is null && _parser is null) || _wholeBody) _record.FirstContentTimestamp = now;
             }
             try
             {

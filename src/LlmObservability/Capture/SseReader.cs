@@ -34,6 +34,13 @@ internal enum StreamFraming
 
     /// <summary>AWS event-stream binary framing (<c>application/vnd.amazon.eventstream</c>), one event per message.</summary>
     AwsEventStream,
+
+    /// <summary>
+    /// Not a stream: one whole JSON object too large to keep (embedding vectors), skimmed as it passes by
+    /// <see cref="JsonSkimmer"/> into one small event with its top-level arrays replaced by their lengths. Timed and
+    /// reported like a whole body (first byte is the first token, <c>stream</c> stays false).
+    /// </summary>
+    SkimmedJson,
 }
 
 /// <summary>

@@ -12,6 +12,9 @@ internal static class Json
     public static string? String(JsonElement obj, string name) =>
         Get(obj, name) is { ValueKind: JsonValueKind.String } value ? value.GetString() : null;
 
+    /// <summary>A string that is not empty: some servers send <c>""</c> for "not known yet" (Azure's first stream chunk).</summary>
+    public static string? NonEmpty(JsonElement obj, string name) => String(obj, name) is { Length: > 0 } value ? value : null;
+
     /// <summary>A string, or a number/bool written as text (error codes come as either).</summary>
     public static string? Scalar(JsonElement obj, string name) => Get(obj, name) switch
     {

@@ -44,6 +44,21 @@ internal sealed class OpenAiChatAdapter : ProviderAdapter
     /// <summary>The provider name for an OpenAI-compatible host.</summary>
     internal static string ProviderName(Uri uri) => CompatibleHosts.TryGetValue(uri.Host, out var name) ? name : "openai_compatible";
 
+    /// <summary>
+    /// Matches an OpenAI endpoint other than chat (<c>/responses</c>, <c>/embeddings</c>, <c>/completions</c>), whose
+    /// names are too common to claim on any host: on a known OpenAI-compatible host any path ending in the endpoint, on
+    /// other hosts only <c>…/v1/{endpoint}</c> or <c>…/openai/{endpoint}</c> (vLLM, Ollama, LiteLLM, Gemini's
+    /// OpenAI-compatible API). <c>…/chat/completions</c> is never a legacy completion.
+    /// </summary>
+    internal static ProviderRoute? MatchEndpoint(ProviderAdapter adapter, Uri uri, string endpoint)
+    {
+        var path = uri.AbsolutePath;
+        if (!ProviderDetector.EndsWithSegment(path, endpoint) || ProviderDetector.EndsWithSegment(path, "/chat" + endpoint)) return null;
+        var knownHost = CompatibleHosts.ContainsKey(uri.Host);
+        if (!knownHost && !ProviderDetector.EndsWithSegment(path, "/v1" + endpoint) && !ProviderDetector.EndsWithSegment(path, "/openai" + endpoint)) return null;
+        return ProviderRoute.Create(adapter, ProviderName(uri), uri, path.TrimEnd('/').Length - endpoint.Length);
+    }
+
     public override void ParseRequest(JsonElement root, CallRecord record, CaptureLimits limits)
     {
         if (root.ValueKind != JsonValueKind.Object)
@@ -64,8 +79,8 @@ internal sealed class OpenAiChatAdapter : ProviderAdapter
 
     public override void ParseResponse(JsonElement root, CallRecord record, CaptureLimits limits)
     {
-        record.ResponseId = Json.String(root, "id");
-        record.ResponseModel = Json.String(root, "model");
+        record.ResponseId = Json.NonEmpty(root, "id");
+        record.ResponseModel = Json.NonEmpty(root, "model");
         record.ServiceTier = Json.String(root, "service_tier") ?? record.ServiceTier;
         if (Json.Array(root, "choices") is { } choices)
         {
@@ -75,7 +90,7 @@ internal sealed class OpenAiChatAdapter : ProviderAdapter
                 if ((Json.Long(choice, "index") ?? 0) != 0 || Json.Object(choice, "message") is not { } message) continue;
                 if (ContentText(Json.Get(message, "content")) is { } content) record.Output(limits.MaxContentChars).Append(content);
                 AppendIfPresent(record, message, "refusal", limits, static r => r.RefusalText, static (r, t) => r.RefusalText = t);
-                AppendIfPresent(record, message, "reasoning_content", limits, static r => r.ReasoningText, static (r, t) => r.ReasoningText = t);
+                AppendIfPresent(record, message, ReasoningField(message), limits, static r => r.ReasoningText, static (r, t) => r.ReasoningText = t);
                 if (Json.Array(message, "tool_calls") is { } toolCalls)
                 {
                     record.ToolCalls ??= new ToolCallAccumulator(limits.MaxContentChars);
@@ -88,18 +103,33 @@ internal sealed class OpenAiChatAdapter : ProviderAdapter
 
     public override StreamParser CreateStreamParser(CallRecord record, CaptureLimits limits) => new ChunkParser(record, limits);
 
-    /// <summary>Reads OpenAI's usage block, including the details objects and DeepSeek's cache-hit field.</summary>
+    /// <summary>
+    /// Reads the usage of an OpenAI-shaped body or chunk into the record, in OpenAI's semantics: prompt tokens include
+    /// the cached ones, completion tokens include the reasoning ones. Understands the compatible servers' variants:
+    /// DeepSeek's <c>prompt_cache_hit_tokens</c>/<c>prompt_cache_miss_tokens</c> (hit + miss = prompt), Groq's
+    /// <c>x_groq.usage</c> in the last stream chunk, OpenRouter's <c>prompt_tokens_details.cache_write_tokens</c>, and
+    /// usage repeated (cumulatively) in every chunk (vLLM's continuous usage stats, xAI): the last one wins.
+    /// </summary>
     internal static void ReadUsage(JsonElement root, CallRecord record)
     {
-        if (Json.Object(root, "usage") is not { } usage) return;
-        record.PromptTokens = Json.Long(usage, "prompt_tokens") ?? record.PromptTokens;
+        if (Json.Object(root, "usage") is { } usage) ReadUsageBlock(usage, record);
+        if (Json.Object(root, "x_groq") is { } groq && Json.Object(groq, "usage") is { } groqUsage) ReadUsageBlock(groqUsage, record);
+    }
+
+    private static void ReadUsageBlock(JsonElement usage, CallRecord record)
+    {
+        var cacheHit = Json.Long(usage, "prompt_cache_hit_tokens");
+        var prompt = Json.Long(usage, "prompt_tokens") ?? Json.Add(cacheHit, Json.Long(usage, "prompt_cache_miss_tokens"));
+        record.PromptTokens = prompt ?? record.PromptTokens;
         record.CompletionTokens = Json.Long(usage, "completion_tokens") ?? record.CompletionTokens;
         record.TotalTokens = Json.Long(usage, "total_tokens") ?? record.TotalTokens;
+        var cached = cacheHit;
         if (Json.Object(usage, "prompt_tokens_details") is { } promptDetails)
         {
-            record.CachedPromptTokens = Json.Long(promptDetails, "cached_tokens") ?? record.CachedPromptTokens;
+            cached = Json.Long(promptDetails, "cached_tokens") ?? cached;
+            record.CacheCreationTokens = Json.Long(promptDetails, "cache_write_tokens") ?? record.CacheCreationTokens;
         }
-        record.CachedPromptTokens ??= Json.Long(usage, "prompt_cache_hit_tokens");
+        record.CachedPromptTokens = cached ?? record.CachedPromptTokens;
         if (Json.Object(usage, "completion_tokens_details") is { } completionDetails)
         {
             record.ReasoningTokens = Json.Long(completionDetails, "reasoning_tokens") ?? record.ReasoningTokens;
@@ -184,7 +214,13 @@ internal sealed class OpenAiChatAdapter : ProviderAdapter
         }
     }
 
-    private static string? Cap(string? text, int max) => text is null || text.Length <= max ? text : string.Concat(text.AsSpan(0, max), "…[truncated]");
+    /// <summary>
+    /// Where the reasoning text is: DeepSeek and older vLLM say <c>reasoning_content</c>; OpenRouter, Groq and newer vLLM
+    /// say <c>reasoning</c>. A server that sends both sends the same text twice, so only one is read.
+    /// </summary>
+    private static string ReasoningField(JsonElement obj) => Json.Get(obj, "reasoning_content") is not null ? "reasoning_content" : "reasoning";
+
+    internal static string? Cap(string? text, int max) => text is null || text.Length <= max ? text : string.Concat(text.AsSpan(0, max), "…[truncated]");
 
     private static void AppendIfPresent(CallRecord record, JsonElement obj, string name, CaptureLimits limits,
         Func<CallRecord, TextAccumulator?> get, Action<CallRecord, TextAccumulator> set)
@@ -219,8 +255,9 @@ internal sealed class OpenAiChatAdapter : ProviderAdapter
                 record.ErrorType ??= "stream_error";
                 return;
             }
-            record.ResponseId ??= Json.String(root, "id");
-            record.ResponseModel ??= Json.String(root, "model");
+            // Azure's first chunk carries only prompt_filter_results, with "" for id and model.
+            record.ResponseId ??= Json.NonEmpty(root, "id");
+            record.ResponseModel ??= Json.NonEmpty(root, "model");
             record.ServiceTier = Json.String(root, "service_tier") ?? record.ServiceTier;
             if (Json.Array(root, "choices") is { } choices)
             {
@@ -238,7 +275,7 @@ internal sealed class OpenAiChatAdapter : ProviderAdapter
                         (record.RefusalText ??= new TextAccumulator(limits.MaxContentChars)).Append(refusal);
                         LastEventHadContent = true;
                     }
-                    if (Json.String(delta, "reasoning_content") is { Length: > 0 } reasoning)
+                    if (Json.String(delta, ReasoningField(delta)) is { Length: > 0 } reasoning)
                     {
                         (record.ReasoningText ??= new TextAccumulator(limits.MaxContentChars)).Append(reasoning);
                         LastEventHadContent = true;

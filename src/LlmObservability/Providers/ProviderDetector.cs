@@ -5,6 +5,12 @@ namespace LlmObservability.Providers;
 /// <summary>What the detector decided about a request: which adapter reads it and how it is named in the payload.</summary>
 internal sealed record ProviderRoute(ProviderAdapter Adapter, string Provider, string ApiBase, string Endpoint)
 {
+    /// <summary>
+    /// The model (or deployment) named by the URL itself, e.g. Azure OpenAI's <c>/openai/deployments/{deployment}/…</c>;
+    /// adapters use it as the requested model when the body names none. Null when the path names no model.
+    /// </summary>
+    public string? Model { get; init; }
+
     /// <summary>A route whose endpoint is the path from <paramref name="endpointStart"/> on; what precedes it (and the masked query) is the api_base.</summary>
     public static ProviderRoute Create(ProviderAdapter adapter, string provider, Uri uri, int endpointStart)
     {
@@ -28,6 +34,10 @@ internal static class ProviderDetector
     /// </summary>
     private static readonly ProviderAdapter[] Adapters =
     [
+        AzureOpenAiAdapter.Instance, // before every OpenAI route: same paths under /openai/deployments/{deployment}/
+        OpenAiResponsesAdapter.Instance,
+        OpenAiEmbeddingsAdapter.Instance,
+        OpenAiCompletionsAdapter.Instance,
         OpenAiChatAdapter.Instance,
         AnthropicMessagesAdapter.Instance,
         GeminiGenerateContentAdapter.Instance,
