@@ -25,7 +25,6 @@ internal static class LangfuseSpanMapper
     {
         // The JSON ends up in span attributes, never in HTML: escaping non-ASCII would only make it larger.
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-        SkipValidation = false,
     };
 
     // Providers whose prompt-token count excludes cache reads and writes (reported beside it).
