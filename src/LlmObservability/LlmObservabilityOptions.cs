@@ -76,6 +76,12 @@ public sealed class LlmObservabilityOptions
     internal bool ShouldCaptureMessageContentOnSpans =>
         CaptureMessageContentOnSpans ?? string.Equals(System.Environment.GetEnvironmentVariable(Telemetry.LlmTelemetry.CaptureMessageContentVariable), "true", StringComparison.OrdinalIgnoreCase);
 
+    /// <summary>
+    /// Hosts and paths to treat as a given provider's wire format (gateways, private deployments), or never to record
+    /// (<c>Format = "none"</c>); checked in order before the built-in detection. Default: empty.
+    /// </summary>
+    public IList<LlmProviderMapping> ProviderMappings { get; } = [];
+
     /// <summary>Describes every invalid setting; empty when the options are valid.</summary>
     public IReadOnlyList<string> GetValidationErrors()
     {
@@ -87,6 +93,13 @@ public sealed class LlmObservabilityOptions
         if (MaxContentChars < 0) errors.Add($"MaxContentChars must not be negative (was {MaxContentChars}).");
         if (MaxErrorBodyChars < 0) errors.Add($"MaxErrorBodyChars must not be negative (was {MaxErrorBodyChars}).");
         if (QueueCapacity < 1) errors.Add($"QueueCapacity must be at least 1 (was {QueueCapacity}).");
+        for (var i = 0; i < ProviderMappings.Count; i++)
+        {
+            var mapping = ProviderMappings[i];
+            if (mapping is null) errors.Add($"ProviderMappings[{i}] is null.");
+            else if (!Providers.ProviderDetector.IsKnownFormat(mapping.Format)) errors.Add($"ProviderMappings[{i}].Format '{mapping.Format}' is not one of: {string.Join(", ", LlmProviderMapping.KnownFormats)}.");
+            else if (string.IsNullOrEmpty(mapping.Host) && string.IsNullOrEmpty(mapping.PathPrefix)) errors.Add($"ProviderMappings[{i}] needs a Host or a PathPrefix; otherwise it would claim every request.");
+        }
         if (ShutdownTimeout < TimeSpan.Zero) errors.Add($"ShutdownTimeout must not be negative (was {ShutdownTimeout}).");
         return errors;
     }

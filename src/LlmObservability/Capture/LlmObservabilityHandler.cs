@@ -122,7 +122,7 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
         if (!_options.Enabled || scope is { SuppressLogging: true }) return null;
         try
         {
-            return ProviderDetector.Detect(request);
+            return ProviderDetector.Detect(request, _options.ProviderMappings);
         }
         catch (Exception ex)
         {

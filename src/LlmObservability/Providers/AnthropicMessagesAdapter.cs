@@ -38,6 +38,8 @@ internal sealed class AnthropicMessagesAdapter : ProviderAdapter
             record.CacheCreationTokens ?? 0, record.CacheCreation1hTokens ?? 0);
     }
 
+    public override ProviderRoute? MatchTrusted(HttpRequestMessage request, Uri uri) => MatchPath(uri);
+
     public override ProviderRoute? Match(HttpRequestMessage request, Uri uri)
     {
         var path = uri.AbsolutePath;
@@ -49,6 +51,13 @@ internal sealed class AnthropicMessagesAdapter : ProviderAdapter
         {
             return null;
         }
+        return MatchPath(uri);
+    }
+
+    private ProviderRoute? MatchPath(Uri uri)
+    {
+        var path = uri.AbsolutePath;
+        if (!ProviderDetector.EndsWithSegment(path, MessagesPath)) return null;
         // api_base is what the Anthropic SDKs call the base URL (without /v1), so it reads as the caller configured it.
         return ProviderRoute.Create(this, "anthropic", uri, path.TrimEnd('/').Length - MessagesPath.Length);
     }

@@ -49,7 +49,11 @@ internal sealed class OllamaAdapter : ProviderAdapter
 
     public override string CallType => _chat ? "chat_completion" : "text_completion";
 
-    public override ProviderRoute? Match(HttpRequestMessage request, Uri uri)
+    public override ProviderRoute? Match(HttpRequestMessage request, Uri uri) => MatchPath(uri, trusted: false);
+
+    public override ProviderRoute? MatchTrusted(HttpRequestMessage request, Uri uri) => MatchPath(uri, trusted: true);
+
+    private static ProviderRoute? MatchPath(Uri uri, bool trusted)
     {
         var path = uri.AbsolutePath;
         OllamaAdapter adapter;
@@ -68,7 +72,8 @@ internal sealed class OllamaAdapter : ProviderAdapter
         {
             return null;
         }
-        if (uri.Port != DefaultPort
+        if (!trusted
+            && uri.Port != DefaultPort
             && !uri.Host.Contains("ollama", StringComparison.OrdinalIgnoreCase)
             && !path.Contains("/ollama/", StringComparison.OrdinalIgnoreCase))
         {

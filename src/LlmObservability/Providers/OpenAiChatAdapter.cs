@@ -50,11 +50,11 @@ internal sealed class OpenAiChatAdapter : ProviderAdapter
     /// other hosts only <c>…/v1/{endpoint}</c> or <c>…/openai/{endpoint}</c> (vLLM, Ollama, LiteLLM, Gemini's
     /// OpenAI-compatible API). <c>…/chat/completions</c> is never a legacy completion.
     /// </summary>
-    internal static ProviderRoute? MatchEndpoint(ProviderAdapter adapter, Uri uri, string endpoint)
+    internal static ProviderRoute? MatchEndpoint(ProviderAdapter adapter, Uri uri, string endpoint, bool trusted = false)
     {
         var path = uri.AbsolutePath;
         if (!ProviderDetector.EndsWithSegment(path, endpoint) || ProviderDetector.EndsWithSegment(path, "/chat" + endpoint)) return null;
-        var knownHost = CompatibleHosts.ContainsKey(uri.Host);
+        var knownHost = trusted || CompatibleHosts.ContainsKey(uri.Host);
         if (!knownHost && !ProviderDetector.EndsWithSegment(path, "/v1" + endpoint) && !ProviderDetector.EndsWithSegment(path, "/openai" + endpoint)) return null;
         return ProviderRoute.Create(adapter, ProviderName(uri), uri, path.TrimEnd('/').Length - endpoint.Length);
     }

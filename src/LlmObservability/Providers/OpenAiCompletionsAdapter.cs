@@ -19,6 +19,8 @@ internal sealed class OpenAiCompletionsAdapter : ProviderAdapter
 
     public override ProviderRoute? Match(HttpRequestMessage request, Uri uri) => OpenAiChatAdapter.MatchEndpoint(this, uri, "/completions");
 
+    public override ProviderRoute? MatchTrusted(HttpRequestMessage request, Uri uri) => OpenAiChatAdapter.MatchEndpoint(this, uri, "/completions", trusted: true);
+
     public override void ParseRequest(JsonElement root, CallRecord record, CaptureLimits limits)
     {
         if (root.ValueKind != JsonValueKind.Object)

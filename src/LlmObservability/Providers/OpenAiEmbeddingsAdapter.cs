@@ -23,6 +23,8 @@ internal sealed class OpenAiEmbeddingsAdapter : ProviderAdapter
 
     public override ProviderRoute? Match(HttpRequestMessage request, Uri uri) => OpenAiChatAdapter.MatchEndpoint(this, uri, "/embeddings");
 
+    public override ProviderRoute? MatchTrusted(HttpRequestMessage request, Uri uri) => OpenAiChatAdapter.MatchEndpoint(this, uri, "/embeddings", trusted: true);
+
     public override StreamFraming StreamFramingFor(string? mediaType) =>
         string.Equals(mediaType, "application/json", StringComparison.OrdinalIgnoreCase) ? StreamFraming.SkimmedJson : StreamFraming.None;
 

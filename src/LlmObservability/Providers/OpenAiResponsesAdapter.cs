@@ -30,6 +30,8 @@ internal sealed class OpenAiResponsesAdapter : ProviderAdapter
 
     public override ProviderRoute? Match(HttpRequestMessage request, Uri uri) => OpenAiChatAdapter.MatchEndpoint(this, uri, "/responses");
 
+    public override ProviderRoute? MatchTrusted(HttpRequestMessage request, Uri uri) => OpenAiChatAdapter.MatchEndpoint(this, uri, "/responses", trusted: true);
+
     public override void ParseRequest(JsonElement root, CallRecord record, CaptureLimits limits)
     {
         if (root.ValueKind != JsonValueKind.Object)

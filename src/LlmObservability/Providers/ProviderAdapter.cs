@@ -46,6 +46,13 @@ internal abstract class ProviderAdapter
         return null;
     }
 
+    /// <summary>
+    /// Matches a request whose host the user has declared to speak this format (<see cref="LlmProviderMapping"/>): the
+    /// path still decides the operation, but signatures that guard against other APIs (well-known hosts, provider
+    /// headers, default ports) are not required. The default is <see cref="Match"/>.
+    /// </summary>
+    public virtual ProviderRoute? MatchTrusted(HttpRequestMessage request, Uri uri) => Match(request, uri);
+
     /// <summary>How a 2xx response with this media type is streamed; <see cref="StreamFraming.None"/> keeps the body whole.</summary>
     public virtual StreamFraming StreamFramingFor(string? mediaType) =>
         string.Equals(mediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase) ? StreamFraming.ServerSentEvents : StreamFraming.None;

@@ -48,9 +48,35 @@ internal static class ProviderDetector
     /// <summary>Every adapter, in detection order (the reliability suite fuzzes each one).</summary>
     internal static IReadOnlyList<ProviderAdapter> All => Adapters;
 
-    public static ProviderRoute? Detect(HttpRequestMessage request)
+    /// <summary>The adapters each <see cref="LlmProviderMapping.Format"/> stands for.</summary>
+    private static readonly Dictionary<string, ProviderAdapter[]> Formats = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["openai"] = [OpenAiResponsesAdapter.Instance, OpenAiEmbeddingsAdapter.Instance, OpenAiCompletionsAdapter.Instance, OpenAiChatAdapter.Instance],
+        ["azure_openai"] = [AzureOpenAiAdapter.Instance],
+        ["anthropic"] = [AnthropicMessagesAdapter.Instance],
+        ["gemini"] = [GeminiGenerateContentAdapter.Instance],
+        ["ollama"] = [OllamaAdapter.Instance],
+        ["bedrock"] = [BedrockConverseAdapter.Instance],
+        ["none"] = [],
+    };
+
+    internal static bool IsKnownFormat(string? format) => format is not null && Formats.ContainsKey(format);
+
+    public static ProviderRoute? Detect(HttpRequestMessage request, IList<LlmProviderMapping>? mappings = null)
     {
         if (request.Method != HttpMethod.Post || request.RequestUri is not { IsAbsoluteUri: true } uri) return null;
+        if (mappings is { Count: > 0 })
+        {
+            foreach (var mapping in mappings)
+            {
+                if (!mapping.Matches(uri)) continue;
+                if (!Formats.TryGetValue(mapping.Format, out var declared) || declared.Length == 0) return null; // "none": never recorded
+                foreach (var adapter in declared)
+                {
+                    if (adapter.MatchTrusted(request, uri) is { } mapped) return mapping.Provider is { Length: > 0 } name ? mapped with { Provider = name } : mapped;
+                }
+            }
+        }
         foreach (var adapter in Adapters)
         {
             if (adapter.Match(request, uri) is { } route) return route;

@@ -1,0 +1,40 @@
+namespace LlmObservability;
+
+/// <summary>
+/// Declares that requests to a host (and path prefix) speak a provider's wire format, for gateways and private
+/// deployments that detection by well-known host and path cannot recognise (an Ollama behind a reverse proxy, an
+/// Anthropic-compatible gateway without Anthropic's headers, an OpenAI-compatible server on an unusual path), or that a
+/// host must never be recorded (<see cref="Format"/> <c>none</c>). Mappings are checked in order, before detection.
+/// </summary>
+public sealed class LlmProviderMapping
+{
+    /// <summary>The host, exact (<c>llm-gateway.internal</c>) or with a leading wildcard (<c>*.internal</c>); null matches any host.</summary>
+    public string? Host { get; set; }
+
+    /// <summary>The request path must start with this (<c>/ai/</c>); null matches any path.</summary>
+    public string? PathPrefix { get; set; }
+
+    /// <summary>
+    /// The wire format: <c>openai</c> (chat, responses, embeddings, completions by path), <c>azure_openai</c>,
+    /// <c>anthropic</c>, <c>gemini</c>, <c>ollama</c>, <c>bedrock</c>, or <c>none</c> (never record these requests).
+    /// </summary>
+    public string Format { get; set; } = "openai";
+
+    /// <summary>The provider name written to payloads (e.g. <c>my-gateway</c>); null keeps the format's usual name.</summary>
+    public string? Provider { get; set; }
+
+    /// <summary>The formats <see cref="Format"/> accepts.</summary>
+    public static IReadOnlyList<string> KnownFormats { get; } = ["openai", "azure_openai", "anthropic", "gemini", "ollama", "bedrock", "none"];
+
+    internal bool Matches(Uri uri)
+    {
+        if (Host is { Length: > 0 } host)
+        {
+            var matches = host.StartsWith("*.", StringComparison.Ordinal)
+                ? uri.Host.EndsWith(host[1..], StringComparison.OrdinalIgnoreCase)
+                : uri.Host.Equals(host, StringComparison.OrdinalIgnoreCase);
+            if (!matches) return false;
+        }
+        return PathPrefix is not { Length: > 0 } prefix || uri.AbsolutePath.StartsWith(prefix, StringComparison.OrdinalIgnoreCase);
+    }
+}
