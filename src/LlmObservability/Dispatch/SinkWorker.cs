@@ -195,7 +195,11 @@ internal sealed partial class SinkWorker
                     }
                 }
 
-                var breakerOpened = OnTransientFailure();
+                var failedAt = time.GetTimestamp();
+                if (OnTransientFailure())
+                {
+                    LogCircuitOpened(_owner.Logger, Name, _consecutiveFailures, _options.CircuitBreakerDuration);
+                }
                 if (attempt >= _options.MaxRetries)
                 {
                     Interlocked.Add(ref _failed, pending.Length);
@@ -204,12 +208,10 @@ internal sealed partial class SinkWorker
                     return;
                 }
                 var delay = RetryDelay(attempt, report?.RetryAfter);
-                if (breakerOpened)
-                {
-                    LogCircuitOpened(_owner.Logger, Name, _consecutiveFailures, _options.CircuitBreakerDuration);
-                }
                 LogRetrying(_owner.Logger, failure, Name, pending.Length, delay);
-                await Task.Delay(delay, time, stop).ConfigureAwait(false);
+                // Counted from the failure, not from when the timer starts.
+                var wait = delay - time.GetElapsedTime(failedAt);
+                if (wait > TimeSpan.Zero) await Task.Delay(wait, time, stop).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)

@@ -18,8 +18,9 @@ public static class LlmPayloadTruncation
 
     /// <summary>
     /// Serializes <paramref name="payload"/> with <paramref name="serialize"/>; when the result is longer than
-    /// <paramref name="maxBytes"/>, cuts text fields and serializes again until it fits. If it still does not fit when no
-    /// text is left to cut, the smallest form reached is returned (the destination then decides), never nothing.
+    /// <paramref name="maxBytes"/>, cuts text fields (no more than needed) and serializes again until it fits. If it
+    /// still does not fit with every text field cut, that smallest form is returned (the destination then decides),
+    /// never nothing.
     /// </summary>
     /// <param name="payload">The payload to write.</param>
     /// <param name="maxBytes">The most bytes the serialized payload may take.</param>
@@ -32,17 +33,46 @@ public static class LlmPayloadTruncation
         ArgumentNullException.ThrowIfNull(serialize);
         truncated = false;
         var bytes = serialize(payload);
-        long cut = 0;
-        // Every character removed removes at least one byte of JSON, but markers add some back and escaping varies:
-        // a few rounds settle it.
-        for (var round = 0; bytes.Length > maxBytes && round < 16; round++)
+        if (bytes.Length <= maxBytes) return bytes;
+        long available = TextField.Collect(payload).Sum(f => (long)f.Text.Length);
+        if (available == 0) return bytes;
+
+        // Find a cut (in characters) that fits, then narrow it down so no more is cut than needed. A character is at
+        // least one byte of JSON, so the excess in bytes is a first guess that fits for plain text; escaped text
+        // (non-ASCII as \uXXXX) takes several bytes a character, and the search corrects for it.
+        long tooSmall = 0;
+        long fits = -1;
+        byte[]? best = null;
+        var smallest = bytes;
+        var cut = Math.Min(bytes.Length - (long)maxBytes, available);
+        for (var round = 0; round < 40; round++)
         {
-            cut += bytes.Length - maxBytes;
-            if (!TryTruncate(payload, cut, out var smaller)) break;
-            truncated = true;
-            bytes = serialize(smaller);
+            TryTruncate(payload, cut, out var smaller);
+            var candidate = serialize(smaller);
+            if (candidate.Length < smallest.Length) smallest = candidate;
+            if (candidate.Length <= maxBytes)
+            {
+                fits = cut;
+                best = candidate;
+            }
+            else
+            {
+                tooSmall = cut;
+            }
+
+            if (fits < 0)
+            {
+                if (cut >= available) break; // even with every text field cut it does not fit
+                cut = Math.Min(available, Math.Max(cut * 2, cut + (candidate.Length - maxBytes)));
+            }
+            else
+            {
+                if (fits - tooSmall <= Math.Max(16, fits / 128)) break;
+                cut = tooSmall + ((fits - tooSmall) / 2);
+            }
         }
-        return bytes;
+        truncated = true;
+        return best ?? smallest;
     }
 
     /// <summary>

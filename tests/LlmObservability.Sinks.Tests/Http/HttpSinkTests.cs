@@ -94,6 +94,22 @@ public class HttpSinkTests
         Assert.That(harness.Statistics.Delivered, Is.EqualTo(4));
     }
 
+    [Test]
+    public async Task A_failure_part_way_through_a_split_batch_resends_only_what_was_not_accepted()
+    {
+        await using var receiver = await LogReceiver.StartAsync();
+        receiver.Script = (n, _) => n == 2 ? new Answer(503) : null;
+        await using var harness = HttpSinkHarness.Create(receiver.Url, o => o.MaxRequestBytes = 8 * 1024);
+        var sent = Enumerable.Range(0, 12).Select(_ => Payloads.Chat(responseText: new string('x', 1500))).ToList();
+
+        harness.Enqueue(sent);
+        await harness.Dispatcher.FlushAsync().WaitAsync(Wait);
+
+        Assert.That(receiver.Requests.Count, Is.GreaterThanOrEqualTo(4), "several requests, one of them refused");
+        Assert.That(receiver.RecordIds(), Is.EqualTo(sent.Select(p => p.Id)), "every record once, in order: the first request is not repeated");
+        Assert.That(harness.Statistics, Has.Property("Delivered").EqualTo(12).And.Property("Failed").EqualTo(0));
+    }
+
     [TestCase("30", 30)]
     [TestCase("http-date", 45)]
     public async Task A_429_waits_as_long_as_Retry_After_says_then_sends_once(string retryAfter, int seconds)

@@ -14,14 +14,18 @@ internal sealed class CapturingLoggerProvider : ILoggerProvider, ILoggerFactory
         get { lock (_gate) return [.. _entries]; }
     }
 
-    public Task<LogEntry> WaitForAsync(Func<LogEntry, bool> match)
+    public Task<LogEntry> WaitForAsync(Func<LogEntry, bool> match) => WaitForAsync(match, 1);
+
+    /// <summary>Completes with the <paramref name="occurrence"/>-th entry (1-based) that matches.</summary>
+    public Task<LogEntry> WaitForAsync(Func<LogEntry, bool> match, int occurrence)
     {
         lock (_gate)
         {
-            var found = _entries.FirstOrDefault(match);
+            var found = _entries.Where(match).Skip(occurrence - 1).FirstOrDefault();
             if (found is not null) return Task.FromResult(found);
+            var seen = _entries.Count(match);
             var signal = new TaskCompletionSource<LogEntry>(TaskCreationOptions.RunContinuationsAsynchronously);
-            _waiters.Add((match, signal));
+            _waiters.Add((entry => match(entry) && ++seen >= occurrence, signal));
             return signal.Task;
         }
     }

@@ -14,9 +14,12 @@ internal sealed class HttpSinkHarness : IAsyncDisposable
 {
     private readonly ServiceProvider _services;
 
-    private HttpSinkHarness(ServiceProvider services, CapturingLoggerProvider logs, AttemptCounter attempts)
+    private readonly TimeProvider? _time;
+
+    private HttpSinkHarness(ServiceProvider services, CapturingLoggerProvider logs, AttemptCounter attempts, TimeProvider? time)
     {
         _services = services;
+        _time = time;
         Logs = logs;
         Attempts = attempts;
         Dispatcher = services.GetRequiredService<LlmLogDispatcher>();
@@ -54,7 +57,7 @@ internal sealed class HttpSinkHarness : IAsyncDisposable
                     sink?.Invoke(s);
                 });
         services.AddHttpClient(HttpSinkOptions.DefaultHttpClientName).AddHttpMessageHandler(() => new CountingHandler(attempts));
-        return new HttpSinkHarness(services.BuildServiceProvider(), logs, attempts);
+        return new HttpSinkHarness(services.BuildServiceProvider(), logs, attempts, time);
     }
 
     public void Enqueue(IEnumerable<Payload.StandardLoggingPayload> payloads)
@@ -62,7 +65,7 @@ internal sealed class HttpSinkHarness : IAsyncDisposable
         foreach (var payload in payloads) Assert.That(Dispatcher.TryEnqueue(payload), Is.True);
     }
 
-    public async ValueTask DisposeAsync() => await _services.DisposeAsync();
+    public async ValueTask DisposeAsync() => await new ClockedDisposal(_services, _time as Microsoft.Extensions.Time.Testing.FakeTimeProvider).DisposeAsync();
 
     private sealed class CountingHandler(AttemptCounter counter) : DelegatingHandler
     {
