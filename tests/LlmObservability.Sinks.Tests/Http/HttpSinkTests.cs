@@ -271,6 +271,25 @@ public class HttpSinkTests
     }
 
     [Test]
+    public async Task The_sink_works_over_an_HttpClient_the_caller_owns_and_a_configured_Content_Type_wins()
+    {
+        await using var receiver = await LogReceiver.StartAsync();
+        using var client = new HttpClient();
+        var options = new HttpSinkOptions { Url = receiver.Url.ToString() };
+        options.Headers["Content-Type"] = "application/vnd.llm-logs+json";
+        var sink = new HttpLlmLogSink(options, client);
+        await using var dispatcher = new LlmLogDispatcher(sink);
+        var sent = Payloads.Chat();
+
+        dispatcher.TryEnqueue(sent);
+        await dispatcher.FlushAsync().WaitAsync(Wait);
+
+        Assert.That(receiver.Requests.Single().ContentType, Is.EqualTo("application/vnd.llm-logs+json"));
+        Assert.That(receiver.RecordIds(), Is.EqualTo(new[] { sent.Id }));
+        Assert.That(sink.Url, Is.EqualTo(receiver.Url));
+    }
+
+    [Test]
     public void A_missing_or_relative_url_fails_at_registration()
     {
         var builder = new ServiceCollection().AddLlmObservability();

@@ -214,7 +214,6 @@ internal static class LiteLlmPayload
 [JsonSerializable(typeof(string))]
 internal sealed partial class LiteLlmJsonContext : JsonSerializerContext;
 
-#pragma warning disable CA1812 // instantiated by the mapper above; analyzers miss object initialisers in some shapes
 internal sealed class LiteLlmStandardLoggingPayload
 {
     public required string Id { get; init; }
@@ -419,4 +418,3 @@ internal sealed class LiteLlmHiddenParams
     public string? LitellmModelName { get; init; }
     public LiteLlmUsage? UsageObject { get; init; }
 }
-#pragma warning restore CA1812
