@@ -194,6 +194,8 @@ internal sealed partial class SinkWorker
                         return;
                     }
                 }
+                // Stopping: a sink that reported progress on its way out is not a failure to retry.
+                stop.ThrowIfCancellationRequested();
 
                 var failedAt = time.GetTimestamp();
                 if (OnTransientFailure())
