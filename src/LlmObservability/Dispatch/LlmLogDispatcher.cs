@@ -336,7 +336,7 @@ public sealed record LlmDispatcherStatistics
     public required IReadOnlyList<LlmSinkStatistics> Sinks { get; init; }
 }
 
-/// <summary>Counters for one sink. <c>Enqueued == Delivered + Failed + Dropped-after-enqueue + QueueDepth + in flight</c>.</summary>
+/// <summary>Counters for one sink. <c>Enqueued == Delivered + Failed + Rejected + Dropped-after-enqueue + QueueDepth + in flight</c>.</summary>
 public sealed record LlmSinkStatistics
 {
     /// <summary>The sink's name.</summary>
@@ -350,6 +350,12 @@ public sealed record LlmSinkStatistics
 
     /// <summary>Payloads given up after the sink failed every retry.</summary>
     public long Failed { get; init; }
+
+    /// <summary>
+    /// Payloads the destination refused for good (e.g. HTTP 400, 401, 403, or 413 for a single record), reported by the
+    /// sink through <see cref="LlmSinkWriteException"/>; they are not retried.
+    /// </summary>
+    public long Rejected { get; init; }
 
     /// <summary>Payloads dropped because the queue was full, or still queued when shutdown timed out.</summary>
     public long Dropped { get; init; }

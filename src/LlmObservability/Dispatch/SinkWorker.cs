@@ -18,9 +18,15 @@ internal sealed partial class SinkWorker
     private long _flushTarget;
     private long _delivered;
     private long _failed;
+    private long _rejected;
     private long _dropped;
     private long _filtered;
     private int _maxDepth;
+
+    // Touched only by this sink's loop.
+    private int _consecutiveFailures;
+    private long _circuitOpenedAt;
+    private bool _rejectionReported;
 
     public SinkWorker(string name, ILlmLogSink sink, LlmSinkOptions options, LlmLogDispatcher owner)
     {
@@ -80,6 +86,7 @@ internal sealed partial class SinkWorker
         Enqueued = Interlocked.Read(ref _enqueued),
         Delivered = Interlocked.Read(ref _delivered),
         Failed = Interlocked.Read(ref _failed),
+        Rejected = Interlocked.Read(ref _rejected),
         Dropped = Interlocked.Read(ref _dropped),
         Filtered = Interlocked.Read(ref _filtered),
         QueueDepth = _queue.Reader.Count,
@@ -141,22 +148,30 @@ internal sealed partial class SinkWorker
         }
     }
 
+    /// <summary>
+    /// Writes one batch, retrying failures with backoff until <see cref="LlmSinkOptions.MaxRetries"/> is spent. This is
+    /// the only retry loop: sinks report how far they got and whether to go on (<see cref="LlmSinkWriteException"/>), so
+    /// records a sink has finished with are never passed again and attempts are never multiplied.
+    /// </summary>
     private async Task DeliverAsync(StandardLoggingPayload[] batch, CancellationToken stop)
     {
         var time = _owner.TimeProvider;
+        var pending = batch;
         try
         {
             for (var attempt = 0; ; attempt++)
             {
-                Exception? failure;
+                // An open circuit is waited out before the write; waiting is not an attempt.
+                var openFor = CircuitOpenFor();
+                if (openFor > TimeSpan.Zero) await Task.Delay(openFor, time, stop).ConfigureAwait(false);
+
+                Exception failure;
                 try
                 {
-                    using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop);
-                    if (_options.WriteTimeout != Timeout.InfiniteTimeSpan) timeout.CancelAfter(_options.WriteTimeout);
-                    var write = _sink.WriteBatchAsync(batch, timeout.Token).AsTask();
-                    // WaitAsync as well as the token: a sink that ignores its token must not hold this loop.
-                    await (_options.WriteTimeout == Timeout.InfiniteTimeSpan ? write.WaitAsync(stop) : write.WaitAsync(_options.WriteTimeout, time, stop)).ConfigureAwait(false);
-                    Interlocked.Add(ref _delivered, batch.Length);
+                    await WriteAsync(pending, stop).ConfigureAwait(false);
+                    Interlocked.Add(ref _delivered, pending.Length);
+                    pending = [];
+                    OnReached(fullyDelivered: true);
                     return;
                 }
                 catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -168,26 +183,128 @@ internal sealed partial class SinkWorker
                     failure = ex;
                 }
 
+                var report = failure as LlmSinkWriteException;
+                if (report is not null)
+                {
+                    pending = Account(pending, report);
+                    if (report.IsPermanent || pending.Length == 0)
+                    {
+                        // The destination answered: it is reachable, so this is no reason to open the circuit.
+                        OnReached(fullyDelivered: false);
+                        return;
+                    }
+                }
+                // Stopping: a sink that reported progress on its way out is not a failure to retry.
+                stop.ThrowIfCancellationRequested();
+
+                var failedAt = time.GetTimestamp();
+                if (OnTransientFailure())
+                {
+                    LogCircuitOpened(_owner.Logger, Name, _consecutiveFailures, _options.CircuitBreakerDuration);
+                }
                 if (attempt >= _options.MaxRetries)
                 {
-                    Interlocked.Add(ref _failed, batch.Length);
-                    LogGaveUp(_owner.Logger, failure, Name, batch.Length, attempt + 1);
+                    Interlocked.Add(ref _failed, pending.Length);
+                    LogGaveUp(_owner.Logger, failure, Name, pending.Length, attempt + 1);
+                    pending = [];
                     return;
                 }
-                var delay = RetryDelay(attempt);
-                LogRetrying(_owner.Logger, failure, Name, batch.Length, delay);
-                await Task.Delay(delay, time, stop).ConfigureAwait(false);
+                var delay = RetryDelay(attempt, report?.RetryAfter);
+                LogRetrying(_owner.Logger, failure, Name, pending.Length, delay);
+                // Counted from the failure, not from when the timer starts.
+                var wait = delay - time.GetElapsedTime(failedAt);
+                if (wait > TimeSpan.Zero) await Task.Delay(wait, time, stop).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
-            Interlocked.Add(ref _dropped, batch.Length);
+            Interlocked.Add(ref _dropped, pending.Length);
             throw;
         }
         finally
         {
             _completed.Advance(batch.Length);
         }
+    }
+
+    /// <summary>
+    /// Calls the sink with a timeout. The sink's token fires at the timeout; the sink then gets a short grace to return
+    /// what it finished (an <see cref="LlmSinkWriteException"/>) before it is abandoned, so a sink that ignores its token
+    /// cannot hold this loop and one that honours it does not lose track of what it already wrote.
+    /// </summary>
+    private async Task WriteAsync(StandardLoggingPayload[] batch, CancellationToken stop)
+    {
+        var time = _owner.TimeProvider;
+        if (_options.WriteTimeout == Timeout.InfiniteTimeSpan)
+        {
+            await _sink.WriteBatchAsync(batch, stop).AsTask().WaitAsync(stop).ConfigureAwait(false);
+            return;
+        }
+        using var timer = new CancellationTokenSource(_options.WriteTimeout, time);
+        using var token = CancellationTokenSource.CreateLinkedTokenSource(stop, timer.Token);
+        var write = _sink.WriteBatchAsync(batch, token.Token).AsTask();
+        var grace = _options.WriteTimeout < MaxCancellationGrace ? _options.WriteTimeout : MaxCancellationGrace;
+        await write.WaitAsync(_options.WriteTimeout + grace, time, stop).ConfigureAwait(false);
+    }
+
+    /// <summary>Longest a sink whose write timed out is given to return after its token fired.</summary>
+    internal static readonly TimeSpan MaxCancellationGrace = TimeSpan.FromSeconds(5);
+
+    /// <summary>Counts what a sink reported as finished and returns the records still to write.</summary>
+    private StandardLoggingPayload[] Account(StandardLoggingPayload[] pending, LlmSinkWriteException report)
+    {
+        var completed = Math.Clamp(report.CompletedCount, 0, pending.Length);
+        var rejected = Math.Clamp(report.RejectedCount, 0, completed);
+        Interlocked.Add(ref _delivered, completed - rejected);
+        var rest = pending[completed..];
+        if (report.IsPermanent)
+        {
+            rejected += rest.Length;
+            rest = [];
+        }
+        if (rejected > 0)
+        {
+            Interlocked.Add(ref _rejected, rejected);
+            // Once per run of rejections: a destination that refuses everything would otherwise log every batch.
+            if (!_rejectionReported)
+            {
+                _rejectionReported = true;
+                LogRejected(_owner.Logger, report, Name, rejected);
+            }
+            else
+            {
+                LogRejectedAgain(_owner.Logger, Name, rejected, report.Message);
+            }
+        }
+        return rest;
+    }
+
+    private TimeSpan CircuitOpenFor()
+    {
+        if (_options.CircuitBreakerThreshold <= 0 || _consecutiveFailures < _options.CircuitBreakerThreshold) return TimeSpan.Zero;
+        var remaining = _options.CircuitBreakerDuration - _owner.TimeProvider.GetElapsedTime(_circuitOpenedAt);
+        return remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero;
+    }
+
+    /// <summary>Counts a failed write; returns true when this failure opened the circuit.</summary>
+    private bool OnTransientFailure()
+    {
+        _consecutiveFailures++;
+        if (_options.CircuitBreakerThreshold <= 0 || _consecutiveFailures < _options.CircuitBreakerThreshold) return false;
+        // Every failure at or past the threshold (the trial write included) starts a new open period.
+        _circuitOpenedAt = _owner.TimeProvider.GetTimestamp();
+        return _consecutiveFailures == _options.CircuitBreakerThreshold;
+    }
+
+    /// <summary>The destination answered (all written, or a permanent refusal): the circuit closes.</summary>
+    private void OnReached(bool fullyDelivered)
+    {
+        if (_options.CircuitBreakerThreshold > 0 && _consecutiveFailures >= _options.CircuitBreakerThreshold)
+        {
+            LogCircuitClosed(_owner.Logger, Name);
+        }
+        _consecutiveFailures = 0;
+        if (fullyDelivered) _rejectionReported = false;
     }
 
     private static void InterlockedMax(ref long location, long value)
@@ -201,11 +318,18 @@ internal sealed partial class SinkWorker
         }
     }
 
-    private TimeSpan RetryDelay(int attempt)
+    /// <summary>
+    /// Exponential backoff with ±20% jitter, capped at <see cref="LlmSinkOptions.RetryMaxDelay"/>; never shorter than the
+    /// pause the destination asked for (itself capped), nor than what is left of an open circuit.
+    /// </summary>
+    private TimeSpan RetryDelay(int attempt, TimeSpan? retryAfter)
     {
         var baseTicks = _options.RetryBaseDelay.Ticks * Math.Pow(2, Math.Min(attempt, 30));
         var jittered = baseTicks * (0.8 + (0.4 * Random.Shared.NextDouble()));
-        return TimeSpan.FromTicks((long)Math.Min(jittered, _options.RetryMaxDelay.Ticks));
+        var delay = TimeSpan.FromTicks((long)Math.Min(jittered, _options.RetryMaxDelay.Ticks));
+        if (retryAfter is { } asked && asked > delay) delay = asked < _options.RetryMaxDelay ? asked : _options.RetryMaxDelay;
+        var open = CircuitOpenFor();
+        return open > delay ? open : delay;
     }
 
     [LoggerMessage(EventId = 10, Level = LogLevel.Warning, Message = "LlmObservability sink '{Sink}' failed to write {Count} records; retrying in {Delay}.")]
@@ -213,4 +337,16 @@ internal sealed partial class SinkWorker
 
     [LoggerMessage(EventId = 11, Level = LogLevel.Error, Message = "LlmObservability sink '{Sink}' failed to write {Count} records after {Attempts} attempts; they are counted as failed.")]
     private static partial void LogGaveUp(ILogger logger, Exception exception, string sink, int count, int attempts);
+
+    [LoggerMessage(EventId = 12, Level = LogLevel.Error, Message = "LlmObservability sink '{Sink}': the destination rejected {Count} records for good; they are counted as rejected and not retried. Further rejections are logged at Debug until a batch is delivered in full.")]
+    private static partial void LogRejected(ILogger logger, Exception exception, string sink, int count);
+
+    [LoggerMessage(EventId = 13, Level = LogLevel.Debug, Message = "LlmObservability sink '{Sink}': the destination rejected {Count} more records: {Reason}")]
+    private static partial void LogRejectedAgain(ILogger logger, string sink, int count, string reason);
+
+    [LoggerMessage(EventId = 14, Level = LogLevel.Warning, Message = "LlmObservability sink '{Sink}' failed {Failures} times in a row; its circuit is open and it is tried once every {Duration} until a write succeeds.")]
+    private static partial void LogCircuitOpened(ILogger logger, string sink, int failures, TimeSpan duration);
+
+    [LoggerMessage(EventId = 15, Level = LogLevel.Information, Message = "LlmObservability sink '{Sink}' is reachable again; its circuit is closed.")]
+    private static partial void LogCircuitClosed(ILogger logger, string sink);
 }

@@ -1,0 +1,331 @@
+using System.Globalization;
+using System.IO.Compression;
+using System.Net;
+using System.Runtime.CompilerServices;
+using Amazon;
+using Amazon.Runtime;
+using Amazon.S3;
+using Amazon.S3.Model;
+using LlmObservability.Payload;
+using LlmObservability.Sinks;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace LlmObservability.S3;
+
+/// <summary>
+/// Writes each batch to S3 (or any S3-compatible store) as one JSON-lines object, optionally gzip-compressed, under a
+/// key partitioned by UTC date and hour (<see cref="S3KeyLayout"/>). A batch larger than
+/// <see cref="S3SinkOptions.MaxObjectBytes"/> becomes several objects; a single record that is too large on its own has
+/// its longest text cut to fit.
+/// </summary>
+/// <remarks>
+/// <para>
+/// The sink does not retry: it tells the dispatcher how each batch went (<see cref="LlmSinkWriteException"/>) and the
+/// dispatcher retries with backoff, jitter and a circuit breaker. A client the sink builds has the SDK's own retries
+/// turned off so attempts are not multiplied; a client from the container keeps its settings. Throttling (429, 503
+/// SlowDown), 408, 5xx, clock skew and network errors are retried; objects already written are not written again, and
+/// a retried object keeps its key, so a write that succeeded without its answer arriving is overwritten, not doubled.
+/// 400 and 409 reject that object's records; 403 (access denied), 404 (no such bucket) and other errors reject the rest
+/// of the batch, counted in <see cref="Dispatch.LlmSinkStatistics.Rejected"/> and logged once.
+/// </para>
+/// </remarks>
+public sealed partial class S3LlmLogSink : ILlmLogSink, IDisposable
+{
+    private readonly S3SinkOptions _options;
+    private readonly IAmazonS3 _client;
+    private readonly bool _ownsClient;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly string _prefix;
+    // The key each object got when first tried, by its first record, so a retry overwrites instead of duplicating.
+    private readonly ConditionalWeakTable<StandardLoggingPayload, string> _keys = [];
+    private long _truncated;
+
+    /// <summary>Creates the sink.</summary>
+    /// <param name="options">Bucket, key layout, compression, encryption, limits and (for a client of its own) endpoint and credentials.</param>
+    /// <param name="client">The S3 client to use, owned by the caller; null to build one from <paramref name="options"/> (owned and disposed by the sink).</param>
+    /// <param name="timeProvider">The clock for object keys; <see cref="TimeProvider.System"/> when null.</param>
+    /// <param name="loggerFactory">Where truncations are reported; nothing is logged when null.</param>
+    public S3LlmLogSink(S3SinkOptions options, IAmazonS3? client = null, TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _options = options;
+        _client = client ?? CreateClient(options);
+        _ownsClient = client is null;
+        _time = timeProvider ?? TimeProvider.System;
+        _logger = (ILogger?)loggerFactory?.CreateLogger<S3LlmLogSink>() ?? NullLogger.Instance;
+        _prefix = options.Prefix.Trim('/');
+    }
+
+    /// <summary>The bucket objects are written to.</summary>
+    public string BucketName => _options.BucketName!;
+
+    /// <summary>How many records had text cut to fit <see cref="S3SinkOptions.MaxObjectBytes"/>.</summary>
+    public long TruncatedRecords => Interlocked.Read(ref _truncated);
+
+    /// <summary>
+    /// The key of an object written at <paramref name="utcTime"/>, e.g.
+    /// <c>llm-logs/2026/11/22/10/20261122T101530123Z_0196f3c2….jsonl.gz</c> or, Hive-style,
+    /// <c>llm-logs/dt=2026-11-22/hour=10/20261122T101530123Z_0196f3c2….jsonl.gz</c>.
+    /// </summary>
+    public string GetObjectKey(DateTimeOffset utcTime, string batchId)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(batchId);
+        var t = utcTime.UtcDateTime;
+        var partition = _options.KeyLayout == S3KeyLayout.Hive
+            ? t.ToString("'dt='yyyy-MM-dd'/hour='HH", CultureInfo.InvariantCulture)
+            : t.ToString("yyyy'/'MM'/'dd'/'HH", CultureInfo.InvariantCulture);
+        var name = string.Concat(t.ToString("yyyyMMdd'T'HHmmssfff'Z'", CultureInfo.InvariantCulture), "_", batchId, _options.Gzip ? ".jsonl.gz" : ".jsonl");
+        return _prefix.Length == 0 ? $"{partition}/{name}" : $"{_prefix}/{partition}/{name}";
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask WriteBatchAsync(IReadOnlyList<StandardLoggingPayload> batch, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (batch.Count == 0) return;
+
+        var lines = SerializeLines(batch);
+        var progress = new Progress();
+        try
+        {
+            var start = 0;
+            while (start < lines.Length)
+            {
+                var count = FitCount(lines, start);
+                await PutAsync(batch, lines, start, count, progress, cancellationToken).ConfigureAwait(false);
+                start += count;
+            }
+        }
+        catch (LlmSinkWriteException)
+        {
+            throw;
+        }
+        catch (OperationCanceledException) when (progress.Completed == 0)
+        {
+            throw;
+        }
+        catch (Exception ex)
+        {
+            throw new LlmSinkWriteException($"S3 bucket '{BucketName}': stopped after {progress.Completed} of {lines.Length} records: {ex.Message}", ex)
+            {
+                CompletedCount = progress.Completed,
+                RejectedCount = progress.Rejected,
+            };
+        }
+
+        if (progress.Rejected > 0)
+        {
+            throw new LlmSinkWriteException(progress.Reason ?? $"S3 bucket '{BucketName}' rejected {progress.Rejected} records.")
+            {
+                CompletedCount = lines.Length,
+                RejectedCount = progress.Rejected,
+            };
+        }
+    }
+
+    /// <summary>Disposes the client when the sink built it.</summary>
+    public void Dispose()
+    {
+        if (_ownsClient) _client.Dispose();
+    }
+
+    private byte[][] SerializeLines(IReadOnlyList<StandardLoggingPayload> batch)
+    {
+        var maxRecordBytes = _options.MaxObjectBytes - 1; // the newline
+        var lines = new byte[batch.Count][];
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var bytes = LlmPayloadJson.SerializeToUtf8Bytes(batch[i]);
+            if (bytes.Length > maxRecordBytes)
+            {
+                var original = bytes.Length;
+                bytes = LlmPayloadTruncation.SerializeWithin(batch[i], maxRecordBytes, LlmPayloadJson.SerializeToUtf8Bytes, out _);
+                Interlocked.Increment(ref _truncated);
+                LogTruncated(_logger, batch[i].Id, original, bytes.Length, _options.MaxObjectBytes);
+            }
+            lines[i] = bytes;
+        }
+        return lines;
+    }
+
+    private int FitCount(byte[][] lines, int start)
+    {
+        long size = 0;
+        var count = 0;
+        for (var i = start; i < lines.Length; i++)
+        {
+            var add = lines[i].Length + 1;
+            if (count > 0 && size + add > _options.MaxObjectBytes) break;
+            size += add;
+            count++;
+        }
+        return count;
+    }
+
+    private byte[] Body(byte[][] lines, int start, int count)
+    {
+        using var buffer = new MemoryStream();
+        using (Stream target = _options.Gzip ? new GZipStream(buffer, CompressionLevel.Optimal, leaveOpen: true) : buffer)
+        {
+            for (var i = start; i < start + count; i++)
+            {
+                target.Write(lines[i]);
+                target.WriteByte((byte)'\n');
+            }
+        }
+        return buffer.ToArray();
+    }
+
+    private string KeyFor(StandardLoggingPayload first) =>
+        _keys.GetValue(first, _ =>
+        {
+            var now = _time.GetUtcNow();
+            return GetObjectKey(now, Guid.CreateVersion7(now).ToString("N"));
+        });
+
+    private async Task PutAsync(IReadOnlyList<StandardLoggingPayload> batch, byte[][] lines, int start, int count, Progress progress, CancellationToken cancellationToken)
+    {
+        var key = KeyFor(batch[start]);
+        var body = Body(lines, start, count);
+        using var stream = new MemoryStream(body, writable: false);
+        var request = new PutObjectRequest
+        {
+            BucketName = BucketName,
+            Key = key,
+            InputStream = stream,
+            AutoCloseStream = false,
+            ContentType = _options.Gzip ? "application/gzip" : "application/x-ndjson",
+            // The body is in memory: sign it whole rather than in aws-chunked framing, which S3-compatible servers
+            // support unevenly.
+            UseChunkEncoding = false,
+        };
+        switch (_options.ServerSideEncryption)
+        {
+            case S3ServerSideEncryption.Aes256:
+                request.ServerSideEncryptionMethod = ServerSideEncryptionMethod.AES256;
+                break;
+            case S3ServerSideEncryption.Kms:
+                request.ServerSideEncryptionMethod = ServerSideEncryptionMethod.AWSKMS;
+                if (_options.KmsKeyId is { } kmsKey) request.ServerSideEncryptionKeyManagementServiceKeyId = kmsKey;
+                break;
+        }
+
+        string reason;
+        Outcome outcome;
+        try
+        {
+            await _client.PutObjectAsync(request, cancellationToken).ConfigureAwait(false);
+            progress.Completed += count;
+            return;
+        }
+        catch (AmazonServiceException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            outcome = Classify(ex);
+            reason = $"S3 PUT s3://{BucketName}/{key} answered {(int)ex.StatusCode} {ex.ErrorCode}: {ex.Message}";
+            if (outcome == Outcome.Transient) throw Transient(reason, progress, ex);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is AmazonClientException or HttpRequestException or IOException or OperationCanceledException)
+        {
+            // Network trouble, or the client's own timeout.
+            throw Transient($"S3 PUT s3://{BucketName}/{key} failed: {ex.Message}", progress, ex);
+        }
+
+        switch (outcome)
+        {
+            case Outcome.TooLarge when count > 1:
+                var half = count / 2;
+                await PutAsync(batch, lines, start, half, progress, cancellationToken).ConfigureAwait(false);
+                await PutAsync(batch, lines, start + half, count - half, progress, cancellationToken).ConfigureAwait(false);
+                return;
+            case Outcome.TooLarge:
+            case Outcome.RejectRecords:
+                progress.Completed += count;
+                progress.Rejected += count;
+                progress.Reason ??= reason;
+                return;
+            default:
+                throw new LlmSinkWriteException(reason)
+                {
+                    CompletedCount = progress.Completed,
+                    RejectedCount = progress.Rejected,
+                    IsPermanent = true,
+                };
+        }
+    }
+
+    private static LlmSinkWriteException Transient(string message, Progress progress, Exception inner) =>
+        new(message, inner) { CompletedCount = progress.Completed, RejectedCount = progress.Rejected };
+
+    private enum Outcome
+    {
+        Transient,
+        TooLarge,
+        RejectRecords,
+        RejectAll,
+    }
+
+    private static Outcome Classify(AmazonServiceException ex)
+    {
+        switch (ex.ErrorCode)
+        {
+            case "SlowDown" or "RequestTimeout" or "RequestTimeTooSkewed" or "InternalError" or "ServiceUnavailable" or "Throttling" or "ThrottlingException":
+                return Outcome.Transient; // RequestTimeTooSkewed: the client corrects its clock offset for the next attempt
+            case "EntityTooLarge":
+                return Outcome.TooLarge;
+        }
+        return (int)ex.StatusCode switch
+        {
+            0 => Outcome.Transient, // no answer at all
+            408 or 425 or 429 or >= 500 => Outcome.Transient,
+            413 => Outcome.TooLarge,
+            400 or 409 or 422 => Outcome.RejectRecords,
+            _ => Outcome.RejectAll,
+        };
+    }
+
+    private static AmazonS3Client CreateClient(S3SinkOptions options)
+    {
+        var config = new AmazonS3Config
+        {
+            ForcePathStyle = options.ForcePathStyle,
+            // The dispatcher retries; SDK retries under it would multiply attempts.
+            MaxErrorRetry = 0,
+            // Checksums only where S3 requires them: S3-compatible servers do not all know the newer checksum headers.
+            RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
+            ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
+        };
+        if (options.Timeout != Timeout.InfiniteTimeSpan) config.Timeout = options.Timeout;
+        if (options.ServiceUrl is { } serviceUrl)
+        {
+            config.ServiceURL = serviceUrl;
+            config.AuthenticationRegion = options.Region ?? "us-east-1";
+        }
+        else if (options.Region is { } region)
+        {
+            config.RegionEndpoint = RegionEndpoint.GetBySystemName(region);
+        }
+
+        if (options.AccessKeyId is { } accessKey)
+        {
+            AWSCredentials credentials = options.SessionToken is { } token
+                ? new SessionAWSCredentials(accessKey, options.SecretAccessKey, token)
+                : new BasicAWSCredentials(accessKey, options.SecretAccessKey);
+            return new AmazonS3Client(credentials, config);
+        }
+        return new AmazonS3Client(config);
+    }
+
+    /// <summary>How far one batch got; only the sink's loop touches it.</summary>
+    private sealed class Progress
+    {
+        public int Completed;
+        public int Rejected;
+        public string? Reason;
+    }
+
+    [LoggerMessage(EventId = 400, Level = LogLevel.Warning, Message = "LlmObservability S3 sink: record {CallId} is {Bytes} bytes as JSON, more than the object limit of {Limit}; its longest text was cut, leaving {NewBytes} bytes.")]
+    private static partial void LogTruncated(ILogger logger, string callId, int bytes, int newBytes, int limit);
+}
