@@ -1,0 +1,161 @@
+using System.Buffers;
+
+namespace LlmObservability.Redaction;
+
+/// <summary>
+/// The single-pass scanner. It jumps with a vectorised <see cref="SearchValues{T}"/> search from one trigger character
+/// to the next (digits, <c>@</c>, <c>:</c>, <c>=</c>, <c>-</c>, <c>_</c>, <c>J</c>, <c>A</c>, <c>B</c>) and validates each
+/// candidate with hand-written span code. No regular expression runs here.
+/// </summary>
+/// <remarks>
+/// Linear time on any input: each trigger does a bounded amount of work, except where it consumes a run (a digit
+/// cluster, a token) and the scan resumes after that run, or where a failed long scan leaves a marker
+/// (<see cref="_jwtNoMatchUntil"/>, <see cref="_ipv6CheckedUntil"/>, the PEM end cache) so it is not repeated.
+/// </remarks>
+internal ref partial struct PiiScanner
+{
+    private readonly ReadOnlySpan<char> _text;
+    private readonly ulong _enabled;
+    private readonly SearchValues<char> _triggers;
+    private int _ipv6CheckedUntil;
+    private int _jwtNoMatchUntil;
+    private int _pemEndSearchedFrom;
+    private int _pemNextEnd;
+
+    /// <summary>The candidates found so far.</summary>
+    public CandidateList Candidates;
+
+    public PiiScanner(ReadOnlySpan<char> text, ulong enabled, SearchValues<char> triggers, Span<Candidate> buffer)
+    {
+        _text = text;
+        _enabled = enabled;
+        _triggers = triggers;
+        _ipv6CheckedUntil = 0;
+        _jwtNoMatchUntil = 0;
+        _pemEndSearchedFrom = -1;
+        _pemNextEnd = -1;
+        Candidates = new CandidateList(buffer);
+    }
+
+    private const ulong NumericMask =
+        (1UL << (int)EntityKind.Phone) | (1UL << (int)EntityKind.CreditCard) | (1UL << (int)EntityKind.Iban) |
+        (1UL << (int)EntityKind.UsSsn) | (1UL << (int)EntityKind.IpAddress);
+
+    private const ulong AssignmentMask =
+        (1UL << (int)EntityKind.Password) | (1UL << (int)EntityKind.SecretAssignment) |
+        (1UL << (int)EntityKind.BearerToken) | (1UL << (int)EntityKind.BasicAuth) |
+        (1UL << (int)EntityKind.AwsSecretAccessKey);
+
+    /// <summary>The trigger characters needed for a set of enabled built-in entities.</summary>
+    public static string TriggersFor(ulong enabled)
+    {
+        bool On(EntityKind k) => (enabled & (1UL << (int)k)) != 0;
+        var chars = new System.Text.StringBuilder();
+        if ((enabled & NumericMask) != 0) chars.Append("0123456789");
+        if (On(EntityKind.Email) || On(EntityKind.Password)) chars.Append('@');
+        if (On(EntityKind.IpAddress) || (enabled & AssignmentMask) != 0) chars.Append(':');
+        if ((enabled & AssignmentMask) != 0) chars.Append('=');
+        if (On(EntityKind.PrivateKey) || On(EntityKind.OpenAiApiKey) || On(EntityKind.AnthropicApiKey) ||
+            On(EntityKind.AnthropicAdminKey) || On(EntityKind.SlackToken) || On(EntityKind.BasicAuth))
+            chars.Append('-');
+        if (On(EntityKind.GitHubToken) || On(EntityKind.HuggingFaceToken) || On(EntityKind.StripeKey)) chars.Append('_');
+        if (On(EntityKind.Jwt)) chars.Append('J');
+        if (On(EntityKind.AwsAccessKeyId) || On(EntityKind.GoogleApiKey)) chars.Append('A');
+        if (On(EntityKind.BearerToken)) chars.Append('B');
+        return chars.ToString();
+    }
+
+    public void Dispose() => Candidates.Dispose();
+
+    public void Run()
+    {
+        var text = _text;
+        var i = 0;
+        while (i < text.Length)
+        {
+            var rel = text[i..].IndexOfAny(_triggers);
+            if (rel < 0) break;
+            i += rel;
+            int next;
+            switch (text[i])
+            {
+                case '@':
+                    ScanAt(i);
+                    next = i + 1;
+                    break;
+                case ':':
+                    next = ScanColon(i);
+                    break;
+                case '=':
+                    ScanAssignment(i);
+                    next = i + 1;
+                    break;
+                case '-':
+                    next = ScanDash(i);
+                    break;
+                case '_':
+                    next = ScanUnderscore(i);
+                    break;
+                case 'J':
+                    next = ScanJwt(i);
+                    break;
+                case 'A':
+                    next = ScanUpperA(i);
+                    break;
+                case 'B':
+                    ScanBearerWord(i);
+                    next = i + 1;
+                    break;
+                default:
+                    next = ScanDigits(i);
+                    break;
+            }
+
+            i = next > i ? next : i + 1;
+        }
+    }
+
+    private readonly bool On(EntityKind kind) => (_enabled & (1UL << (int)kind)) != 0;
+
+    private void Emit(EntityKind kind, int start, int end)
+    {
+        if (On(kind) && end > start) Candidates.Add((int)kind, EntityTable.Priority(kind), start, end - start);
+    }
+
+    // ---- character classes -------------------------------------------------------------------------------------
+
+    /// <summary>Letters (any script), digits and underscore: what glues characters into one word.</summary>
+    private static bool IsWordChar(char c) => char.IsLetterOrDigit(c) || c == '_';
+
+    /// <summary>Characters of a prefixed token (<c>sk-…</c>, <c>ghp_…</c>): ASCII letters, digits, '-', '_'.</summary>
+    private static bool IsTokenChar(char c) => char.IsAsciiLetterOrDigit(c) || c is '_' or '-';
+
+    private static bool IsHex(char c) => char.IsAsciiHexDigit(c);
+
+    /// <summary>Characters of a credential in a header or after "Bearer": printable ASCII except quotes and brackets.</summary>
+    private static bool IsCredentialChar(char c)
+        => c > ' ' && c < (char)127 && c is not ('"' or '\'' or '`' or ',' or ';' or '<' or '>' or '(' or ')' or '[' or ']' or '{' or '}' or '\\');
+
+    /// <summary>Characters of an unquoted assigned value.</summary>
+    private static bool IsValueChar(char c)
+        => c > ' ' && c is not ('"' or '\'' or '`' or ',' or ';' or '&' or '<' or '>' or '(' or ')' or '[' or ']' or '{' or '}' or '\\' or '|')
+           && !char.IsWhiteSpace(c);
+
+    private readonly int SkipWord(int i)
+    {
+        var text = _text;
+        while (i < text.Length && IsWordChar(text[i])) i++;
+        return i;
+    }
+
+    private readonly bool HasContextBefore(int position, ReadOnlySpan<string> words)
+    {
+        var window = _text[Math.Max(0, position - 40)..position];
+        foreach (var word in words)
+        {
+            if (window.Contains(word, StringComparison.OrdinalIgnoreCase)) return true;
+        }
+
+        return false;
+    }
+}
