@@ -58,13 +58,13 @@ internal ref partial struct PiiScanner
         Span<byte> sep = stackalloc byte[MaxGroups];
         var count = 0;
         var p = i;
+        sep[0] = 0;
         while (true)
         {
             var s = p;
             while (p < n && char.IsAsciiDigit(text[p])) p++;
             gs[count] = s;
             ge[count] = p;
-            sep[count] = 0;
             count++;
             if (count == MaxGroups || p >= n) break;
 
@@ -204,7 +204,12 @@ internal ref partial struct PiiScanner
 
             total += length;
             if (total > 19) break;
-            if (total >= 12 && Validators.Luhn(text[gs[k]..ge[j]])) best = j;
+            if (total < 12 || !Validators.Luhn(text[gs[k]..ge[j]])) continue;
+
+            // A window that stops inside a longer run of joined groups ("4242 4242 4242 | 4241") is not a card,
+            // unless it is a standard layout (4-4-4-4, 4-6-5, 4-6-4) followed by something else (e.g. a CVC).
+            var last = j + 1 == count || sep[j + 1] != separator;
+            if (last || IsStandardCardLayout(ge, gs, k, j)) best = j;
         }
 
         if (best < 0) return 0;
@@ -291,16 +296,15 @@ internal ref partial struct PiiScanner
 
             var length = ge[j] - gs[j];
             var groups = j - k + 1;
-            if (groups == 2 ? length is < 4 or > 8 : length is < 2 or > 5) break;
-            if (groups > 2 && ge[k + 1] - gs[k + 1] > 5) break;
+            if (length is < 2 or > 8 || (groups > 2 && (length > 5 || ge[k + 1] - gs[k + 1] > 5))) break;
             if (length != 3) allThree = false;
             digits += length;
             if (digits > 12) break;
             if (digits < 9) continue;
 
-            var ok = true;
-            if (anyDot && groups < 3) ok = false;
-            if (groups == 2 && !parenthesized && text[gs[k]] != '0') ok = false;
+            // Two groups only with a trunk prefix or an area code in parentheses: "030 1234567", "(030) 1234567".
+            var ok = !(anyDot && groups < 3);
+            if (groups == 2 && (length < 4 || (!parenthesized && text[gs[k]] != '0'))) ok = false;
 
             // "1 234 567 890" or "10.000.000": thousands grouping, not a phone number.
             if (allThree && len0 <= 3 && !parenthesized && (s & SepDash) == 0) ok = false;
@@ -310,6 +314,22 @@ internal ref partial struct PiiScanner
         if (bestEnd < 0) return 0;
         Emit(EntityKind.Phone, parenthesized ? gs[k] - 1 : gs[k], ge[bestEnd]);
         return bestEnd - k + 1;
+    }
+
+    private static bool IsStandardCardLayout(scoped ReadOnlySpan<int> ge, scoped ReadOnlySpan<int> gs, int k, int j)
+    {
+        var groups = j - k + 1;
+        if (groups == 4)
+        {
+            for (var g = k; g <= j; g++)
+            {
+                if (ge[g] - gs[g] != 4) return false;
+            }
+
+            return true;
+        }
+
+        return groups == 3 && ge[k + 1] - gs[k + 1] == 6 && ge[j] - gs[j] is 4 or 5;
     }
 
     private readonly int GroupValue(int start, int end)
