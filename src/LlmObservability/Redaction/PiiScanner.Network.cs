@@ -34,7 +34,7 @@ internal ref partial struct PiiScanner
         while (p < n && p - at <= 254)
         {
             var labelStart = p;
-            while (p < n && IsDomainChar(text[p])) p++;
+            while (p < n && IsDomainChar(text[p]) && !(text[p] == '-' && p + 2 < n && text[p + 1] == '-' && text[p + 2] == '-')) p++;
             if (p == labelStart || text[labelStart] == '-' || text[p - 1] == '-') break;
             labels++;
             if (labels >= 2 && IsTopLevelDomain(text[labelStart..p])) end = p;
@@ -104,8 +104,9 @@ internal ref partial struct PiiScanner
         while (end < scanLimit && (IsHex(text[end]) || text[end] is ':' or '.')) end++;
         _ipv6CheckedUntil = end;
 
-        if (start > 0 && (IsWordChar(text[start - 1]) || IsHex(text[start - 1]))) return i + 1;
-        if (end < n && IsWordChar(text[end])) return i + 1;
+        // Not glued to a word, nor to a bracket that closes or opens an earlier replacement ("[EMAIL]::").
+        if (start > 0 && (IsWordChar(text[start - 1]) || IsHex(text[start - 1]) || text[start - 1] == ']')) return i + 1;
+        if (end < n && (IsWordChar(text[end]) || text[end] == '[')) return i + 1;
 
         var tokenEnd = end;
         while (tokenEnd > start && text[tokenEnd - 1] == '.') tokenEnd--;

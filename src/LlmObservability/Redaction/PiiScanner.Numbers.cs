@@ -36,9 +36,10 @@ internal ref partial struct PiiScanner
 
         if (i > 0)
         {
-            // Part of a larger token: "abc123", "v1.2", "550e8400-446655440000".
+            // Part of a larger token: "abc123", "v1.2", "550e8400-446655440000". A ']' before the separator is the end
+            // of an earlier replacement ("[PHONE]-415"): the run it was cut from was one token, so this is no new start.
             var prev = text[i - 1];
-            if (IsWordChar(prev) || (prev is '-' or '.' && i > 1 && char.IsLetterOrDigit(text[i - 2])))
+            if (IsWordChar(prev) || (prev is '-' or '.' && i > 1 && (char.IsLetterOrDigit(text[i - 2]) || text[i - 2] == ']')))
                 return SkipWord(i);
         }
 

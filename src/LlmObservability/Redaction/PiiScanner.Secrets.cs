@@ -4,6 +4,8 @@ namespace LlmObservability.Redaction;
 internal ref partial struct PiiScanner
 {
     private const int MaxValueLength = 256;
+
+    private static readonly System.Buffers.SearchValues<char> Brackets = System.Buffers.SearchValues.Create("[](){}<>");
     private const int MaxCredentialLength = 2048;
     private const int MaxTokenLength = 512;
     private const int MaxJwtLength = 16384;
@@ -145,11 +147,13 @@ internal ref partial struct PiiScanner
             end = p;
             var limit = Math.Min(n, start + MaxValueLength);
             while (end < limit && IsValueChar(text[end])) end++;
-            if (end < n && end == limit && IsValueChar(text[end])) return false;
+            if (end < n && (IsValueChar(text[end]) || IsOpeningBracket(text[end]))) return false; // too long, or glued to more
             while (end > start && text[end - 1] is '.' or ':') end--; // sentence punctuation
         }
 
-        return end > start;
+        // An '=' inside the value ("a=b=c") means it is another assignment, not a value; base64 padding may end it.
+        var inner = text[start..end].TrimEnd('=');
+        return end > start && !inner.Contains('=');
     }
 
     /// <summary>The credential of an Authorization header value starting at <paramref name="p"/>.</summary>
@@ -197,7 +201,7 @@ internal ref partial struct PiiScanner
         var end = start;
         var limit = Math.Min(text.Length, start + MaxCredentialLength);
         while (end < limit && IsCredentialChar(text[end])) end++;
-        if (end == limit && end < text.Length && IsCredentialChar(text[end])) return -1;
+        if (end < text.Length && (IsCredentialChar(text[end]) || IsOpeningBracket(text[end]))) return -1; // too long, or glued to more
         while (end > start && text[end - 1] is '.' or ':') end--;
         return end > start ? end : -1;
     }
@@ -211,6 +215,8 @@ internal ref partial struct PiiScanner
         var colon = decoded[..written].IndexOf((byte)':');
         return colon > 0;
     }
+
+    private static bool IsOpeningBracket(char c) => c is '[' or '(' or '{' or '<';
 
     private static bool IsBase64(ReadOnlySpan<char> value)
     {
@@ -381,7 +387,7 @@ internal ref partial struct PiiScanner
         else
         {
             var whole = text[ts..te];
-            if (!whole.IsEmpty && SecretHeuristics.IsPlaceholder(whole, checkSequences: false)) return;
+            if (SecretHeuristics.IsPlaceholder(whole, checkSequences: false) || whole.IndexOfAny(Brackets) >= 0) return;
             var colon = whole.IndexOf(':');
             if (colon < 0) return; // no password: curl prompts for it
             user = whole[..colon];
@@ -432,11 +438,11 @@ internal ref partial struct PiiScanner
         if (!text[labelStart..labelEnd].Contains("PRIVATE KEY", StringComparison.Ordinal)) return 0;
         var bodyStart = labelEnd + 5;
 
+        // The body up to the END line may hold only base64, whitespace (or escaped "\n") and RFC 1421 header lines.
         var endMarker = NextPemEnd(bodyStart);
-        if (endMarker >= 0 && endMarker - bodyStart <= MaxPemBody)
+        if (endMarker >= 0 && endMarker - bodyStart <= MaxPemBody && IsPemBody(text[bodyStart..endMarker]))
         {
-            var body = text[bodyStart..endMarker];
-            if (CountBase64(body) < 40 || body.Contains("-----", StringComparison.Ordinal)) return 0;
+            if (CountBase64(text[bodyStart..endMarker]) < 40) return 0;
             var close = endMarker + 9;
             var closeEnd = text[close..].IndexOf("-----", StringComparison.Ordinal);
             return closeEnd is >= 0 and <= 64 ? close + closeEnd + 5 : close;
@@ -458,6 +464,17 @@ internal ref partial struct PiiScanner
         _pemEndSearchedFrom = from;
         _pemNextEnd = rel < 0 ? -1 : from + rel;
         return _pemNextEnd;
+    }
+
+    private static bool IsPemBody(ReadOnlySpan<char> body)
+    {
+        foreach (var c in body)
+        {
+            if (!char.IsAsciiLetterOrDigit(c) && !char.IsWhiteSpace(c) && c is not ('+' or '/' or '=' or '\\' or ':' or ',' or '-'))
+                return false;
+        }
+
+        return !body.Contains("-----", StringComparison.Ordinal);
     }
 
     private static int CountBase64(ReadOnlySpan<char> body)
