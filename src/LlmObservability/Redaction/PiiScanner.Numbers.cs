@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
 
@@ -15,8 +16,11 @@ internal ref partial struct PiiScanner
     private const byte SepSlash = 8;
     private const byte SepParen = 16;
 
-    private static readonly string[] SsnContext = ["ssn", "social security", "ss#", "ss #"];
-    private static readonly string[] PhoneContext = ["phone", "tel", "mobile", "cell", "call", "fax", "whatsapp", "sms", "number"];
+    private static readonly SearchValues<string> SsnContext =
+        SearchValues.Create(["ssn", "social security", "ss#", "ss #"], StringComparison.OrdinalIgnoreCase);
+
+    private static readonly SearchValues<string> PhoneContext =
+        SearchValues.Create(["phone", "tel", "mobile", "cell", "call", "fax", "whatsapp", "sms", "number"], StringComparison.OrdinalIgnoreCase);
 
     private int ScanDigits(int i)
     {
@@ -39,11 +43,29 @@ internal ref partial struct PiiScanner
             // Part of a larger token: "abc123", "v1.2", "550e8400-446655440000". A ']' before the separator is the end
             // of an earlier replacement ("[PHONE]-415"): the run it was cut from was one token, so this is no new start.
             var prev = text[i - 1];
-            if (IsWordChar(prev) || (prev is '-' or '.' && i > 1 && (char.IsLetterOrDigit(text[i - 2]) || text[i - 2] == ']')))
+            if (IsWordChar(prev)
+                || (prev is '-' or '.' && i > 1 && char.IsLetterOrDigit(text[i - 2]))
+                || (prev is '-' or '.' or '/' or ')' && i > 1 && text[i - 2] == ']'))
                 return SkipWord(i);
         }
 
+        // Fast path: a short number not joined to another group ("3", "850", "12%") can be none of the entities.
+        var runEnd = i;
+        while (runEnd < text.Length && char.IsAsciiDigit(text[runEnd])) runEnd++;
+        if (runEnd - i < 8 && (runEnd >= text.Length || !IsClusterSeparator(text, runEnd)))
+            return runEnd;
+
         return ScanNumberCluster(i);
+    }
+
+    /// <summary>Whether a separator that may join digit groups starts at <paramref name="p"/> and a digit follows it.</summary>
+    private static bool IsClusterSeparator(ReadOnlySpan<char> text, int p)
+    {
+        var c = text[p];
+        if (c is not (' ' or '-' or '.' or '/' or ')')) return false;
+        var q = p + 1;
+        if (q < text.Length && text[q] is ' ' or '-' or '(') q++;
+        return q < text.Length && char.IsAsciiDigit(text[q]);
     }
 
     /// <summary>

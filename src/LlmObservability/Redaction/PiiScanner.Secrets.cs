@@ -98,30 +98,34 @@ internal ref partial struct PiiScanner
 
     private static KeyKind ClassifyKey(ReadOnlySpan<char> key)
     {
-        if (KeyEndsWith(key, "authorization")) return KeyKind.Authorization;
-        if (KeyEndsWith(key, "password") || KeyEndsWith(key, "passwd") || KeyEndsWith(key, "passphrase") || KeyEndsWith(key, "pwd"))
-            return KeyKind.Password;
-        if (KeyEndsWith(key, "secretaccesskey")) return KeyKind.AwsSecret;
-        if (KeyEndsWith(key, "secret") || KeyEndsWith(key, "token") || KeyEndsWith(key, "apikey") || KeyEndsWith(key, "accesskey")
-            || KeyEndsWith(key, "secretkey") || KeyEndsWith(key, "privatekey") || KeyEndsWith(key, "authkey")
-            || KeyEndsWith(key, "credential") || KeyEndsWith(key, "credentials") || KeyEndsWith(key, "sessionkey"))
-            return KeyKind.Secret;
-        return KeyKind.None;
-    }
-
-    /// <summary>Whether the key, ignoring case, '_', '-', '.' and trailing digits, ends with <paramref name="word"/>.</summary>
-    private static bool KeyEndsWith(ReadOnlySpan<char> key, string word)
-    {
+        // The key's last letters, lower-cased, ignoring '_', '-', '.' and trailing digits: "X-Api_Key2" -> "xapikey".
+        Span<char> tail = stackalloc char[16];
+        var length = 0;
         var k = key.Length - 1;
         while (k >= 0 && char.IsAsciiDigit(key[k])) k--;
-        for (var w = word.Length - 1; w >= 0; w--)
+        for (; k >= 0 && length < tail.Length; k--)
         {
-            while (k >= 0 && key[k] is '_' or '-' or '.') k--;
-            if (k < 0 || char.ToLowerInvariant(key[k]) != word[w]) return false;
-            k--;
+            var c = key[k];
+            if (c is '_' or '-' or '.') continue;
+            tail[tail.Length - 1 - length++] = (char)(c | 0x20);
         }
 
-        return true;
+        var word = tail[(tail.Length - length)..];
+        if (word.IsEmpty) return KeyKind.None;
+        return word[^1] switch
+        {
+            'n' when word.EndsWith("authorization") => KeyKind.Authorization,
+            'n' when word.EndsWith("token") => KeyKind.Secret,
+            'd' when word.EndsWith("password") || word.EndsWith("passwd") || word.EndsWith("pwd") => KeyKind.Password,
+            'e' when word.EndsWith("passphrase") => KeyKind.Password,
+            't' when word.EndsWith("secret") => KeyKind.Secret,
+            'y' when word.EndsWith("secretaccesskey") => KeyKind.AwsSecret,
+            'y' when word.EndsWith("apikey") || word.EndsWith("accesskey") || word.EndsWith("secretkey") || word.EndsWith("privatekey")
+                || word.EndsWith("authkey") || word.EndsWith("sessionkey") => KeyKind.Secret,
+            'l' when word.EndsWith("credential") => KeyKind.Secret,
+            's' when word.EndsWith("credentials") => KeyKind.Secret,
+            _ => KeyKind.None,
+        };
     }
 
     /// <summary>A quoted value (up to its closing quote) or an unquoted one (up to a delimiter); no whitespace inside.</summary>

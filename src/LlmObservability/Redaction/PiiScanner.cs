@@ -148,14 +148,6 @@ internal ref partial struct PiiScanner
         return i;
     }
 
-    private readonly bool HasContextBefore(int position, ReadOnlySpan<string> words)
-    {
-        var window = _text[Math.Max(0, position - 40)..position];
-        foreach (var word in words)
-        {
-            if (window.Contains(word, StringComparison.OrdinalIgnoreCase)) return true;
-        }
-
-        return false;
-    }
+    private readonly bool HasContextBefore(int position, SearchValues<string> words)
+        => _text[Math.Max(0, position - 40)..position].ContainsAny(words);
 }

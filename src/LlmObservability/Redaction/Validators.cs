@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace LlmObservability.Redaction;
 
 /// <summary>Check-digit and structure validators used by the scanner. All work on spans and never allocate.</summary>
@@ -158,6 +160,9 @@ internal static class IbanRegistry
 /// </summary>
 internal static class SecretHeuristics
 {
+    private static readonly SearchValues<string> PlaceholderMarkers = SearchValues.Create(
+        ["example", "your_", "_your", "placeholder", "changeme", "redacted", "dummy"], StringComparison.OrdinalIgnoreCase);
+
     /// <summary>
     /// Whether a value looks like a credential rather than a word, a variable or a placeholder: at least
     /// <paramref name="minLength"/> characters, at least two character classes (lower, upper, digit, symbol), and not
@@ -214,14 +219,7 @@ internal static class SecretHeuristics
             if (run >= 6 || ascending >= 6) return true;
         }
 
-        return value.Contains("EXAMPLE", StringComparison.Ordinal)
-            || value.Contains("example", StringComparison.OrdinalIgnoreCase)
-            || value.Contains("your_", StringComparison.OrdinalIgnoreCase)
-            || value.Contains("_your", StringComparison.OrdinalIgnoreCase)
-            || value.Contains("placeholder", StringComparison.OrdinalIgnoreCase)
-            || value.Contains("changeme", StringComparison.OrdinalIgnoreCase)
-            || value.Contains("redacted", StringComparison.OrdinalIgnoreCase)
-            || value.Contains("dummy", StringComparison.OrdinalIgnoreCase);
+        return value.ContainsAny(PlaceholderMarkers);
     }
 
     /// <summary>
