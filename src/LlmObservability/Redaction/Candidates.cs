@@ -74,13 +74,14 @@ internal ref struct CandidateList
 /// </summary>
 internal static class CandidateResolver
 {
-    private const int MaxClusterForGreedy = 32;
+    private const int MaxClusterForGreedy = 16;
+    private const int InsertionSortLimit = 64;
 
     /// <summary>Resolves in place; returns how many non-overlapping candidates remain at the front, sorted by start.</summary>
     public static int Resolve(Span<Candidate> items)
     {
         if (items.Length == 0) return 0;
-        items.Sort(new ByStart());
+        Sort(items, new ByStart());
         var written = 0;
         var a = 0;
         while (a < items.Length)
@@ -114,7 +115,7 @@ internal static class CandidateResolver
         Span<Candidate> cluster = stackalloc Candidate[MaxClusterForGreedy];
         cluster = cluster[..size];
         items[a..b].CopyTo(cluster);
-        cluster.Sort(new ByRank());
+        Sort(cluster, new ByRank());
 
         Span<bool> kept = stackalloc bool[MaxClusterForGreedy];
         kept = kept[..size];
@@ -135,7 +136,7 @@ internal static class CandidateResolver
         }
 
         accepted = accepted[..count];
-        accepted.Sort(new ByStart());
+        Sort(accepted, new ByStart());
 
         // Every dropped candidate must be covered by kept ones; otherwise fall back to one replacement for the cluster.
         for (var i = 0; i < size; i++)
@@ -153,6 +154,33 @@ internal static class CandidateResolver
 
         accepted.CopyTo(items[write..]);
         return count;
+    }
+
+    /// <summary>
+    /// Insertion sort for the short, nearly ordered lists the scanner produces (it emits in text order, except for
+    /// matches that start a little before their trigger); the general sort above that size.
+    /// </summary>
+    private static void Sort<TComparer>(Span<Candidate> items, TComparer comparer)
+        where TComparer : struct, IComparer<Candidate>
+    {
+        if (items.Length > InsertionSortLimit)
+        {
+            items.Sort(comparer);
+            return;
+        }
+
+        for (var i = 1; i < items.Length; i++)
+        {
+            var item = items[i];
+            var j = i - 1;
+            while (j >= 0 && comparer.Compare(items[j], item) > 0)
+            {
+                items[j + 1] = items[j];
+                j--;
+            }
+
+            items[j + 1] = item;
+        }
     }
 
     private static int WriteUnion(Span<Candidate> items, int a, int b, int write, int extentEnd)

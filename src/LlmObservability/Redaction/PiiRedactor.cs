@@ -28,7 +28,7 @@ public sealed class PiiRedactor
     private const int StackCandidates = 16;
 
     private readonly ulong _enabled;
-    private readonly SearchValues<char> _triggers;
+    private readonly TriggerSet _triggers;
     private readonly string[] _names;
     private readonly PiiRedactionAction[] _actions;
     private readonly CustomMatcher[] _custom;
@@ -62,7 +62,7 @@ public sealed class PiiRedactor
         }
 
         _enabled = enabled;
-        _triggers = SearchValues.Create(PiiScanner.TriggersFor(enabled));
+        _triggers = new TriggerSet(PiiScanner.TriggersFor(enabled));
 
         var custom = new List<CustomMatcher>(customCount);
         for (var i = 0; i < customCount; i++)
@@ -170,35 +170,40 @@ public sealed class PiiRedactor
     private string Replace(string text, ReadOnlySpan<Candidate> matches, IDictionary<string, int>? entityCounts)
     {
         var length = text.Length;
-        foreach (var m in matches) length += ReplacementLength(m) - m.Length;
-
-        var buffer = ArrayPool<char>.Shared.Rent(Math.Max(length, 1));
-        try
+        foreach (var m in matches)
         {
-            var destination = buffer.AsSpan(0, length);
-            var source = text.AsSpan();
+            length += ReplacementLength(m) - m.Length;
+            if (entityCounts is not null)
+            {
+                var name = _names[m.Entity];
+                entityCounts[name] = entityCounts.TryGetValue(name, out var c) ? c + 1 : 1;
+            }
+        }
+
+        return string.Create(length, new ReplaceState(this, text, matches), static (destination, state) =>
+        {
+            var source = state.Text.AsSpan();
             var written = 0;
             var last = 0;
-            foreach (var m in matches)
+            foreach (var m in state.Matches)
             {
                 source[last..m.Start].CopyTo(destination[written..]);
                 written += m.Start - last;
-                written += WriteReplacement(source.Slice(m.Start, m.Length), m.Entity, destination[written..]);
+                written += state.Redactor.WriteReplacement(source.Slice(m.Start, m.Length), m.Entity, destination[written..]);
                 last = m.End;
-                if (entityCounts is not null)
-                {
-                    var name = _names[m.Entity];
-                    entityCounts[name] = entityCounts.TryGetValue(name, out var c) ? c + 1 : 1;
-                }
             }
 
             source[last..].CopyTo(destination[written..]);
-            return new string(destination);
-        }
-        finally
-        {
-            ArrayPool<char>.Shared.Return(buffer);
-        }
+        });
+    }
+
+    private readonly ref struct ReplaceState(PiiRedactor redactor, string text, ReadOnlySpan<Candidate> matches)
+    {
+        public PiiRedactor Redactor { get; } = redactor;
+
+        public string Text { get; } = text;
+
+        public ReadOnlySpan<Candidate> Matches { get; } = matches;
     }
 
     private int ReplacementLength(in Candidate m)

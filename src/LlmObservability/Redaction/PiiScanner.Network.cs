@@ -96,6 +96,13 @@ internal ref partial struct PiiScanner
     {
         var text = _text;
         var n = text.Length;
+
+        // Quick reject for the common "key: value" colon: an address has a hex digit or a colon beside each colon.
+        var before = i > 0 ? text[i - 1] : ' ';
+        var after = i + 1 < n ? text[i + 1] : ' ';
+        if (!(IsHex(before) || before == ':') && !(IsHex(after) || after == ':')) return i + 1;
+        if (i > 0 && !IsHex(before) && before != ':' && IsWordChar(before)) return i + 1;
+
         var start = i;
         var limit = Math.Max(0, i - 45);
         while (start > limit && (IsHex(text[start - 1]) || text[start - 1] == ':')) start--;

@@ -76,9 +76,9 @@ internal ref partial struct PiiScanner
     {
         var text = _text;
         var n = text.Length;
-        Span<int> gs = stackalloc int[MaxGroups];
-        Span<int> ge = stackalloc int[MaxGroups];
-        Span<byte> sep = stackalloc byte[MaxGroups];
+        Span<int> gs = _groupStarts;
+        Span<int> ge = _groupEnds;
+        Span<byte> sep = _separators;
         var count = 0;
         var p = i;
         sep[0] = 0;

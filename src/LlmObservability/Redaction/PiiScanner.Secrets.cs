@@ -56,6 +56,7 @@ internal ref partial struct PiiScanner
             if (keyEnd > 0 && text[keyEnd - 1] == '\\') keyEnd--;
         }
 
+        if (!MayEndWithKeyword(text, keyEnd)) return;
         var keyStart = keyEnd;
         var limit = Math.Max(0, keyEnd - 64);
         while (keyStart > limit && (char.IsAsciiLetterOrDigit(text[keyStart - 1]) || text[keyStart - 1] is '_' or '-' or '.')) keyStart--;
@@ -94,6 +95,34 @@ internal ref partial struct PiiScanner
                 if (SecretHeuristics.IsSecretLike(value, 8, checkSequences: true)) Emit(EntityKind.SecretAssignment, vs, ve);
                 break;
         }
+    }
+
+    /// <summary>The last three letters of every key word (authorization, token, password, passwd, pwd, passphrase,
+    /// secret, …key, credential, credentials), packed as in <see cref="MayEndWithKeyword"/>.</summary>
+    private static readonly uint[] KeywordEndings =
+        [Pack("ion"), Pack("ken"), Pack("ord"), Pack("swd"), Pack("pwd"), Pack("ase"), Pack("ret"), Pack("key"), Pack("ial"), Pack("als")];
+
+    private static uint Pack(string ending) => ending[2] | ((uint)ending[1] << 8) | ((uint)ending[0] << 16);
+
+    /// <summary>
+    /// A cheap pre-filter run at every ':' and '=': whether the identifier before <paramref name="keyEnd"/> can end
+    /// with a key word, judged by its last three letters (ignoring case, '_', '-', '.' and trailing digits).
+    /// </summary>
+    private static bool MayEndWithKeyword(ReadOnlySpan<char> text, int keyEnd)
+    {
+        var k = keyEnd - 1;
+        while (k >= 0 && char.IsAsciiDigit(text[k])) k--;
+        uint packed = 0;
+        var letters = 0;
+        for (var steps = 0; k >= 0 && letters < 3 && steps < 8; k--, steps++)
+        {
+            var c = text[k];
+            if (c is '_' or '-' or '.') continue;
+            if (!char.IsAsciiLetter(c)) return false;
+            packed |= (uint)(c | 0x20) << (8 * letters++);
+        }
+
+        return letters == 3 && Array.IndexOf(KeywordEndings, packed) >= 0;
     }
 
     private static KeyKind ClassifyKey(ReadOnlySpan<char> key)
@@ -239,6 +268,7 @@ internal ref partial struct PiiScanner
         if (!text[i..].StartsWith("Bearer ", StringComparison.Ordinal) || (i > 0 && IsWordChar(text[i - 1]))) return;
         var cs = i + 7;
         while (cs < text.Length && text[cs] == ' ' && cs - i < 16) cs++;
+        if (Candidates.Count > 0 && Candidates.Items[^1].Start == cs) return; // already found as an Authorization header
         var ce = ReadCredential(cs);
         if (ce > cs && SecretHeuristics.IsSecretLike(text[cs..ce], 8, checkSequences: true)) Emit(EntityKind.BearerToken, cs, ce);
     }

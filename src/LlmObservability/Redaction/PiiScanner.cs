@@ -16,7 +16,7 @@ internal ref partial struct PiiScanner
 {
     private readonly ReadOnlySpan<char> _text;
     private readonly ulong _enabled;
-    private readonly SearchValues<char> _triggers;
+    private readonly TriggerSet _triggers;
     private int _ipv6CheckedUntil;
     private int _jwtNoMatchUntil;
     private int _pemEndSearchedFrom;
@@ -25,7 +25,12 @@ internal ref partial struct PiiScanner
     /// <summary>The candidates found so far.</summary>
     public CandidateList Candidates;
 
-    public PiiScanner(ReadOnlySpan<char> text, ulong enabled, SearchValues<char> triggers, Span<Candidate> buffer)
+    // Scratch space for one digit cluster, kept in the scanner so it is not re-zeroed for every cluster.
+    private GroupBuffer _groupStarts;
+    private GroupBuffer _groupEnds;
+    private SeparatorBuffer _separators;
+
+    public PiiScanner(ReadOnlySpan<char> text, ulong enabled, TriggerSet triggers, Span<Candidate> buffer)
     {
         _text = text;
         _enabled = enabled;
@@ -45,6 +50,18 @@ internal ref partial struct PiiScanner
         (1UL << (int)EntityKind.Password) | (1UL << (int)EntityKind.SecretAssignment) |
         (1UL << (int)EntityKind.BearerToken) | (1UL << (int)EntityKind.BasicAuth) |
         (1UL << (int)EntityKind.AwsSecretAccessKey);
+
+    [System.Runtime.CompilerServices.InlineArray(MaxGroups)]
+    private struct GroupBuffer
+    {
+        private int _element;
+    }
+
+    [System.Runtime.CompilerServices.InlineArray(MaxGroups)]
+    private struct SeparatorBuffer
+    {
+        private byte _element;
+    }
 
     /// <summary>The trigger characters needed for a set of enabled built-in entities.</summary>
     public static string TriggersFor(ulong enabled)
@@ -70,48 +87,55 @@ internal ref partial struct PiiScanner
     public void Run()
     {
         var text = _text;
-        var i = 0;
-        while (i < text.Length)
+        if (_triggers.IsEmpty) return;
+        var resume = 0;
+        var block = 0;
+        while (block < text.Length)
         {
-            var rel = text[i..].IndexOfAny(_triggers);
-            if (rel < 0) break;
-            i += rel;
-            int next;
-            switch (text[i])
+            var mask = TriggerMask.Compute(text, block);
+            if (resume > block) mask &= ~0UL << (resume - block);
+            while (mask != 0)
             {
-                case '@':
-                    ScanAt(i);
-                    next = i + 1;
-                    break;
-                case ':':
-                    next = ScanColon(i);
-                    break;
-                case '=':
-                    ScanAssignment(i);
-                    next = i + 1;
-                    break;
-                case '-':
-                    next = ScanDash(i);
-                    break;
-                case '_':
-                    next = ScanUnderscore(i);
-                    break;
-                case 'J':
-                    next = ScanJwt(i);
-                    break;
-                case 'A':
-                    next = ScanUpperA(i);
-                    break;
-                case 'B':
-                    ScanBearerWord(i);
-                    next = i + 1;
-                    break;
-                default:
-                    next = ScanDigits(i);
-                    break;
+                var i = block + TriggerMask.Lowest(mask);
+                mask &= mask - 1;
+                var c = text[i];
+                if (!_triggers.Contains(c)) continue;
+                var next = Dispatch(i, c);
+                resume = next > i ? next : i + 1;
+                if (resume >= block + TriggerMask.BlockSize) break;
+                mask &= ~0UL << (resume - block);
             }
 
-            i = next > i ? next : i + 1;
+            block = Math.Max(block + TriggerMask.BlockSize, resume);
+        }
+    }
+
+    /// <summary>Runs the detectors for the trigger <paramref name="c"/> at <paramref name="i"/>; returns where to resume.</summary>
+    private int Dispatch(int i, char c)
+    {
+        switch (c)
+        {
+            case '@':
+                ScanAt(i);
+                return i + 1;
+            case ':':
+                return ScanColon(i);
+            case '=':
+                ScanAssignment(i);
+                return i + 1;
+            case '-':
+                return ScanDash(i);
+            case '_':
+                return ScanUnderscore(i);
+            case 'J':
+                return ScanJwt(i);
+            case 'A':
+                return ScanUpperA(i);
+            case 'B':
+                ScanBearerWord(i);
+                return i + 1;
+            default:
+                return ScanDigits(i);
         }
     }
 

@@ -223,11 +223,24 @@ internal static class SecretHeuristics
     }
 
     /// <summary>
-    /// For prefix-keyed tokens whose body is random: not a placeholder, and, for bodies of 16 or more characters, at
-    /// least two character classes.
+    /// For prefix-keyed tokens whose body is random: no template syntax, no run of six equal characters, no
+    /// <c>EXAMPLE</c>/<c>example</c> marker, and, for bodies of 16 or more characters, at least two character classes.
+    /// The vendor prefix and exact format are strong evidence already, so the wider word list of
+    /// <see cref="IsPlaceholder"/> is not needed here.
     /// </summary>
     public static bool LooksRandom(ReadOnlySpan<char> body)
-        => !IsPlaceholder(body, checkSequences: false) && (body.Length < 16 || CharacterClasses(body) >= 2);
+    {
+        if (body.IsEmpty || body[0] is '$' or '%' or '<' or '[' or '{' or '#' or '*') return false;
+        if (body.Length >= 16 && CharacterClasses(body) < 2) return false;
+        var run = 1;
+        for (var i = 1; i < body.Length; i++)
+        {
+            run = body[i] == body[i - 1] ? run + 1 : 1;
+            if (run >= 6) return false;
+        }
+
+        return !body.Contains("EXAMPLE", StringComparison.Ordinal) && !body.Contains("example", StringComparison.Ordinal);
+    }
 
     /// <summary>Bracketed content that is itself credential-like: only letters, digits, '-' and '_', mixing letters and digits.</summary>
     private static bool LooksLikeCredentialInBrackets(ReadOnlySpan<char> inner)
