@@ -190,8 +190,8 @@ internal static class SecretHeuristics
     /// Placeholders and template variables: <c>$VAR</c>, <c>${…}</c>, <c>%VAR%</c>, <c>{{…}}</c>, <c>#…</c>, <c>*…</c>;
     /// a bracketed name such as <c>&lt;token&gt;</c>, <c>[PASSWORD]</c> or <c>{apikey}</c> (unless what is inside mixes
     /// letters and digits like a real credential); six or more of one character in a row (<c>xxxxxx</c>,
-    /// <c>******</c>); documentation markers (<c>EXAMPLE</c>, <c>your_</c>, <c>placeholder</c>, <c>changeme</c>,
-    /// <c>redacted</c>, <c>dummy</c>); and, when <paramref name="checkSequences"/> is set, an ascending run of six
+    /// <c>******</c>); documentation markers in values of up to 64 characters (<c>example</c>, <c>your_</c>,
+    /// <c>placeholder</c>, <c>changeme</c>, <c>redacted</c>, <c>dummy</c>); and, when <paramref name="checkSequences"/> is set, an ascending run of six
     /// (<c>abcdef</c>, <c>123456</c>). A random credential contains none of these except by a chance far below one in
     /// a million. Sequences are checked only for context-based detections, whose format alone is weak evidence.
     /// </summary>
@@ -219,7 +219,8 @@ internal static class SecretHeuristics
             if (run >= 6 || ascending >= 6) return true;
         }
 
-        return value.ContainsAny(PlaceholderMarkers);
+        // Placeholder phrases are short; a longer value is a token, and its randomness is what the class test measures.
+        return value.Length <= 64 && value.ContainsAny(PlaceholderMarkers);
     }
 
     /// <summary>
