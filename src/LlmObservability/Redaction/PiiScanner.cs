@@ -3,9 +3,9 @@ using System.Buffers;
 namespace LlmObservability.Redaction;
 
 /// <summary>
-/// The single-pass scanner. It jumps with a vectorised <see cref="SearchValues{T}"/> search from one trigger character
-/// to the next (digits, <c>@</c>, <c>:</c>, <c>=</c>, <c>-</c>, <c>_</c>, <c>J</c>, <c>A</c>, <c>B</c>) and validates each
-/// candidate with hand-written span code. No regular expression runs here.
+/// The single-pass scanner. It finds trigger characters (digits, <c>@</c>, <c>:</c>, <c>=</c>, <c>-</c>, <c>_</c>,
+/// <c>J</c>, <c>A</c>, <c>B</c>) 64 at a time with vector compares (<see cref="TriggerMask"/>) and validates each
+/// candidate around a trigger with hand-written span code. No regular expression runs here.
 /// </summary>
 /// <remarks>
 /// Linear time on any input: each trigger does a bounded amount of work, except where it consumes a run (a digit
