@@ -69,9 +69,16 @@ public sealed class PiiRedactorOptions
     /// <summary>Turns every built-in entity off except the ones named (custom entities stay as they are).</summary>
     /// <param name="entities">The built-in entity names to keep.</param>
     /// <returns>This instance, for chaining.</returns>
+    /// <exception cref="ArgumentException">A name is not a built-in entity.</exception>
     public PiiRedactorOptions EnableOnly(params string[] entities)
     {
         ArgumentNullException.ThrowIfNull(entities);
+        foreach (var entity in entities)
+        {
+            if (!EntityTable.TryGetBuiltIn(entity, out _))
+                throw new ArgumentException($"'{entity}' is not a built-in entity.", nameof(entities));
+        }
+
         foreach (var name in PiiEntities.All)
         {
             if (Array.IndexOf(entities, name) < 0) DisabledEntities.Add(name);

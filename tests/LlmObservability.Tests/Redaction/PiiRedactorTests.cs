@@ -141,6 +141,7 @@ public sealed class PiiRedactorTests
     {
         Assert.Throws<ArgumentException>(() => _ = new PiiRedactor(new PiiRedactorOptions().Disable("EMAILS")));
         Assert.Throws<ArgumentException>(() => _ = new PiiRedactor(new PiiRedactorOptions().SetAction("CARD", PiiRedactionAction.Remove)));
+        Assert.Throws<ArgumentException>(() => new PiiRedactorOptions().EnableOnly("EMAILS"));
     }
 
     [Test]
