@@ -59,6 +59,7 @@ internal ref partial struct PiiScanner
     }
 
     /// <summary>Whether a separator that may join digit groups starts at <paramref name="p"/> and a digit follows it.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private static bool IsClusterSeparator(ReadOnlySpan<char> text, int p)
     {
         var c = text[p];

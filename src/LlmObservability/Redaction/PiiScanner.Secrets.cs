@@ -122,7 +122,13 @@ internal ref partial struct PiiScanner
             packed |= (uint)(c | 0x20) << (8 * letters++);
         }
 
-        return letters == 3 && Array.IndexOf(KeywordEndings, packed) >= 0;
+        if (letters != 3) return false;
+        foreach (var ending in KeywordEndings)
+        {
+            if (ending == packed) return true;
+        }
+
+        return false;
     }
 
     private static KeyKind ClassifyKey(ReadOnlySpan<char> key)

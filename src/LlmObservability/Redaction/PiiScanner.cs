@@ -88,6 +88,7 @@ internal ref partial struct PiiScanner
     {
         var text = _text;
         if (_triggers.IsEmpty) return;
+        var filter = !_triggers.IsAll;
         var resume = 0;
         var block = 0;
         while (block < text.Length)
@@ -99,7 +100,7 @@ internal ref partial struct PiiScanner
                 var i = block + TriggerMask.Lowest(mask);
                 mask &= mask - 1;
                 var c = text[i];
-                if (!_triggers.Contains(c)) continue;
+                if (filter && !_triggers.Contains(c)) continue;
                 var next = Dispatch(i, c);
                 resume = next > i ? next : i + 1;
                 if (resume >= block + TriggerMask.BlockSize) break;

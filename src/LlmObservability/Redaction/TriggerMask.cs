@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace LlmObservability.Redaction;
 
@@ -27,6 +28,13 @@ internal static class TriggerMask
         ref var first = ref Unsafe.As<char, ushort>(ref MemoryMarshal.GetReference(text[start..]));
         if (length == BlockSize)
         {
+            if (Avx2.IsSupported)
+            {
+                ref var shorts = ref Unsafe.As<ushort, short>(ref first);
+                return NibbleMatch(Vector256.LoadUnsafe(ref shorts), Vector256.LoadUnsafe(ref shorts, 16))
+                    | ((ulong)NibbleMatch(Vector256.LoadUnsafe(ref shorts, 32), Vector256.LoadUnsafe(ref shorts, 48)) << 32);
+            }
+
             if (Vector256.IsHardwareAccelerated)
             {
                 return Match(Vector256.LoadUnsafe(ref first))
@@ -52,7 +60,41 @@ internal static class TriggerMask
         return scalar;
     }
 
-    private static bool IsTrigger(ushort c)
+    /// <summary>For each low nibble (both 128-bit lanes), bit h is set when the byte (h &lt;&lt; 4 | low) is a trigger.</summary>
+    private static readonly Vector256<byte> LowNibbleTable = BuildLowNibbleTable();
+
+    /// <summary>1 &lt;&lt; h for high nibbles 0-7 (ASCII); 0 for 8-15, so bytes from saturated non-ASCII never match.</summary>
+    private static readonly Vector256<byte> HighNibbleBits = Vector256.Create(
+        (byte)1, 2, 4, 8, 16, 32, 64, 128, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 4, 8, 16, 32, 64, 128, 0, 0, 0, 0, 0, 0, 0, 0);
+
+    private static Vector256<byte> BuildLowNibbleTable()
+    {
+        Span<byte> table = stackalloc byte[32];
+        foreach (var c in AllTriggers)
+        {
+            table[c & 0xF] |= (byte)(1 << (c >> 4));
+            table[16 + (c & 0xF)] |= (byte)(1 << (c >> 4));
+        }
+
+        return Vector256.Create((ReadOnlySpan<byte>)table);
+    }
+
+    /// <summary>
+    /// 32 characters to 32 bits with a nibble lookup: pack to bytes (characters above 0xFF saturate to 0 or 0xFF, which
+    /// are not triggers), then two in-lane shuffles classify each byte by its low and high nibble.
+    /// </summary>
+    private static uint NibbleMatch(Vector256<short> first, Vector256<short> second)
+    {
+        var packed = Avx2.PackUnsignedSaturate(first, second);
+        packed = Avx2.Permute4x64(packed.AsUInt64(), 0b11_01_10_00).AsByte(); // undo the in-lane interleaving of the pack
+        var low = packed & Vector256.Create((byte)0x0F);
+        var high = Avx2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & Vector256.Create((byte)0x0F);
+        var bits = Avx2.Shuffle(LowNibbleTable, low) & Avx2.Shuffle(HighNibbleBits, high);
+        return ~Vector256.Equals(bits, Vector256<byte>.Zero).ExtractMostSignificantBits();
+    }
+
+    /// <summary>The scalar definition every vector path must agree with.</summary>
+    internal static bool IsTrigger(ushort c)
         => (uint)(c - '0') <= 10 || (uint)(c - '@') <= 2 || c is '=' or 'J' or '-' or '_';
 
     private static uint Match(Vector256<ushort> v)
@@ -99,9 +141,15 @@ internal readonly struct TriggerSet
             if (!TriggerMask.AllTriggers.Contains(c, StringComparison.Ordinal))
                 throw new ArgumentException($"'{c}' is not covered by the trigger mask.", nameof(triggers));
         }
+
+        IsAll = true;
+        foreach (var c in TriggerMask.AllTriggers) IsAll &= Contains(c);
     }
 
     public bool IsEmpty => (_low | _high) == 0;
+
+    /// <summary>Whether every character of <see cref="TriggerMask.AllTriggers"/> is a trigger (no filtering needed).</summary>
+    public bool IsAll { get; }
 
     public bool Contains(char c) => c < 64 ? ((_low >> c) & 1) != 0 : c < 128 && ((_high >> (c - 64)) & 1) != 0;
 }
