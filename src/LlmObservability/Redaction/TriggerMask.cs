@@ -22,6 +22,7 @@ internal static class TriggerMask
     public const string AllTriggers = "0123456789:=@ABJ-_";
 
     /// <summary>Bit k is set when <c>text[start + k]</c> is a trigger; bits past the end of the text are clear.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Compute(ReadOnlySpan<char> text, int start)
     {
         var length = Math.Min(BlockSize, text.Length - start);
@@ -83,6 +84,7 @@ internal static class TriggerMask
     /// 32 characters to 32 bits with a nibble lookup: pack to bytes (characters above 0xFF saturate to 0 or 0xFF, which
     /// are not triggers), then two in-lane shuffles classify each byte by its low and high nibble.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static uint NibbleMatch(Vector256<short> first, Vector256<short> second)
     {
         var packed = Avx2.PackUnsignedSaturate(first, second);
