@@ -12,9 +12,11 @@ internal ref partial struct PiiScanner
         if (On(EntityKind.Email)) TryEmail(i);
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private static bool IsLocalPartChar(char c)
         => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '%' or '+' or '-' || (c > (char)127 && char.IsLetterOrDigit(c));
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private static bool IsDomainChar(char c)
         => char.IsAsciiLetterOrDigit(c) || c == '-' || (c > (char)127 && char.IsLetterOrDigit(c));
 

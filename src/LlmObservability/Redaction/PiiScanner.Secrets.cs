@@ -634,6 +634,7 @@ internal ref partial struct PiiScanner
         return end;
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private static bool IsBase64Url(char c) => char.IsAsciiLetterOrDigit(c) || c is '-' or '_';
 
     /// <summary>AWS access key IDs (AKIA, ASIA, ABIA, ACCA + 16) and Google API keys (AIza + 35).</summary>

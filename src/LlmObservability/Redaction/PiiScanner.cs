@@ -112,6 +112,7 @@ internal ref partial struct PiiScanner
     }
 
     /// <summary>Runs the detectors for the trigger <paramref name="c"/> at <paramref name="i"/>; returns where to resume.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private int Dispatch(int i, char c)
     {
         switch (c)
@@ -150,18 +151,23 @@ internal ref partial struct PiiScanner
     // ---- character classes -------------------------------------------------------------------------------------
 
     /// <summary>Letters (any script), digits and underscore: what glues characters into one word.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private static bool IsWordChar(char c) => char.IsLetterOrDigit(c) || c == '_';
 
     /// <summary>Characters of a prefixed token (<c>sk-…</c>, <c>ghp_…</c>): ASCII letters, digits, '-', '_'.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private static bool IsTokenChar(char c) => char.IsAsciiLetterOrDigit(c) || c is '_' or '-';
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private static bool IsHex(char c) => char.IsAsciiHexDigit(c);
 
     /// <summary>Characters of a credential in a header or after "Bearer": printable ASCII except quotes and brackets.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private static bool IsCredentialChar(char c)
         => c > ' ' && c < (char)127 && c is not ('"' or '\'' or '`' or ',' or ';' or '<' or '>' or '(' or ')' or '[' or ']' or '{' or '}' or '\\');
 
     /// <summary>Characters of an unquoted assigned value.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private static bool IsValueChar(char c)
         => c > ' ' && c is not ('"' or '\'' or '`' or ',' or ';' or '&' or '<' or '>' or '(' or ')' or '[' or ']' or '{' or '}' or '\\' or '|')
            && !char.IsWhiteSpace(c);
