@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using LlmObservability.Pricing;
+using LlmObservability.Redaction;
 
 namespace LlmObservability;
 
@@ -76,6 +77,9 @@ public sealed class LlmObservabilityOptions
     internal bool ShouldCaptureMessageContentOnSpans =>
         CaptureMessageContentOnSpans ?? string.Equals(System.Environment.GetEnvironmentVariable(Telemetry.LlmTelemetry.CaptureMessageContentVariable), "true", StringComparison.OrdinalIgnoreCase);
 
+    /// <summary>PII and secret redaction, applied to every payload before any sink sees it. On by default.</summary>
+    public LlmRedactionOptions Redaction { get; set; } = new();
+
     /// <summary>
     /// Hosts and paths to treat as a given provider's wire format (gateways, private deployments), or never to record
     /// (<c>Format = "none"</c>); checked in order before the built-in detection. Default: empty.
@@ -86,6 +90,8 @@ public sealed class LlmObservabilityOptions
     public IReadOnlyList<string> GetValidationErrors()
     {
         var errors = new List<string>();
+        if (Redaction is null) errors.Add("Redaction must not be null.");
+        else errors.AddRange(Redaction.GetValidationErrors());
         if (Pricing is null) errors.Add("Pricing must not be null.");
         else errors.AddRange(Pricing.GetValidationErrors().Select(e => "Pricing: " + e));
         if (MaxRequestCaptureBytes < 0) errors.Add($"MaxRequestCaptureBytes must not be negative (was {MaxRequestCaptureBytes}).");

@@ -221,3 +221,39 @@ public class FuzzTests
         return bytes;
     }
 }
+
+/// <summary>The redactor with random and adversarial input (10 MB of it): no exception, and the time it took is printed.</summary>
+public class RedactorFuzzTests
+{
+    [Test]
+    public void Random_and_adversarial_strings_never_throw_and_finish()
+    {
+        var redactor = new LlmObservability.Redaction.PiiRedactor();
+        var random = new Random(20261122);
+        const string alphabet = "0123456789 -.@:+/=_abcdefABCDEF\n\r\tsk-AKIAghp_xoxbeyJ[]{}\"'\\é漢\uD83D\uDE00";
+        var inputs = new List<string>
+        {
+            new('1', 1 << 20), new('@', 1 << 20), string.Concat(Enumerable.Repeat("sk-", 300_000)), string.Concat(Enumerable.Repeat("a@b.", 250_000)),
+            string.Concat(Enumerable.Repeat("1.1.1.", 200_000)), string.Concat(Enumerable.Repeat("::", 500_000)), string.Concat(Enumerable.Repeat("4111 ", 200_000)),
+            string.Concat(Enumerable.Repeat("-----BEGIN PRIVATE KEY-----", 30_000)), string.Concat(Enumerable.Repeat("password=", 100_000)),
+        };
+        for (var i = 0; i < 200; i++)
+        {
+            var chars = new char[random.Next(1, 20_000)];
+            for (var j = 0; j < chars.Length; j++) chars[j] = alphabet[random.Next(alphabet.Length)];
+            inputs.Add(new string(chars));
+        }
+
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        long characters = 0;
+        foreach (var input in inputs)
+        {
+            string? redacted = null;
+            Assert.DoesNotThrow(() => redacted = redactor.Redact(input));
+            Assert.That(redactor.Find(redacted!), Is.Empty, "redacting twice finds nothing more");
+            characters += input.Length;
+        }
+        Figures.Print("redactor-fuzz", ("inputs", inputs.Count), ("characters", characters), ("seconds", watch.Elapsed.TotalSeconds.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture)),
+            ("mb_per_second", (characters * 2 / 1e6 / watch.Elapsed.TotalSeconds).ToString("0", System.Globalization.CultureInfo.InvariantCulture)));
+    }
+}

@@ -91,6 +91,7 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
         });
         // Wake the loop early once a quarter of the queue is waiting; otherwise it polls every IntakePollInterval.
         _wakeThreshold = Math.Max(1, _options.QueueCapacity / 4);
+        _builder.AnySinkWantsMessages = _sinks.Any(s => s.LogMessages == true);
         _metrics = new LlmMetrics(meterFactory, GetStatistics);
         _captureContentOnSpans = _options.ShouldCaptureMessageContentOnSpans;
         _intakeLoop = Task.Run(IntakeLoopAsync);
@@ -268,7 +269,8 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
             record.Release();
         }
         if (payload is null) return;
-        foreach (var sink in _sinks) sink.Offer(payload);
+        StandardLoggingPayload? trimmed = null; // made once, shared by every sink that must not get content
+        foreach (var sink in _sinks) sink.Offer(payload, _options.LogMessages, ref trimmed);
     }
 
     /// <summary>Metrics and the span's end: telemetry must never cost the record, so its failures are only logged.</summary>

@@ -12,6 +12,13 @@ public sealed class LlmSinkOptions
     /// <summary>Which calls the sink receives. Default: <see cref="LlmLogEvents.All"/>.</summary>
     public LlmLogEvents Events { get; set; } = LlmLogEvents.All;
 
+    /// <summary>
+    /// Overrides <see cref="LlmObservabilityOptions.LogMessages"/> for this sink: false keeps message content from it
+    /// (a trimmed copy), true gives it content even when the options log none. A scope's override still wins. Null
+    /// (the default) follows the options.
+    /// </summary>
+    public bool? LogMessages { get; set; }
+
     /// <summary>Records the sink's queue holds before new ones are dropped (and counted). Default: 10,000.</summary>
     [Range(1, int.MaxValue)]
     public int QueueCapacity { get; set; } = 10_000;

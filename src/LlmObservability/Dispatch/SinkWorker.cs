@@ -51,8 +51,11 @@ internal sealed partial class SinkWorker
 
     public void Complete() => _queue.Writer.TryComplete();
 
-    public void Offer(StandardLoggingPayload payload)
+    public bool? LogMessages => _options.LogMessages;
+
+    public void Offer(StandardLoggingPayload payload, bool defaultLogMessages, ref StandardLoggingPayload? trimmed)
     {
+        if (!(payload.ScopeLogMessages ?? _options.LogMessages ?? defaultLogMessages)) payload = trimmed ??= payload.WithoutContent();
         var wanted = payload.Status == LlmCallStatus.Success ? LlmLogEvents.Success : LlmLogEvents.Failure;
         if ((_options.Events & wanted) == 0)
         {

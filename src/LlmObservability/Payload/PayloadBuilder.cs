@@ -6,6 +6,7 @@ using System.Text;
 using System.Text.Json;
 using LlmObservability.Capture;
 using LlmObservability.Pricing;
+using LlmObservability.Redaction;
 using LlmObservability.Providers;
 
 namespace LlmObservability.Payload;
@@ -22,6 +23,7 @@ internal sealed class PayloadBuilder
     private readonly TimeProvider time;
     private readonly PriceCatalog? prices;
     private readonly ILlmTokenEstimator? estimator;
+    private readonly PayloadRedaction? redaction;
 
     /// <param name="options">Message policy, caps, service name.</param>
     /// <param name="time">The clock whose timestamps the records carry.</param>
@@ -34,6 +36,7 @@ internal sealed class PayloadBuilder
         this.prices = prices;
         this.estimator = estimator;
         limits = new CaptureLimits(options.MaxContentChars, options.MaxErrorBodyChars);
+        redaction = options.Redaction.Enabled ? new PayloadRedaction(options.Redaction) : null;
     }
 
     public StandardLoggingPayload Build(CallRecord record)
@@ -44,7 +47,9 @@ internal sealed class PayloadBuilder
         var estimated = EstimateUsageIfMissing(record);
 
         var status = DecideStatus(record);
-        var logMessages = record.Scope?.LogMessages ?? options.LogMessages;
+        // Content is kept when the scope says so, or (without a scope override) when the options or any sink want it;
+        // sinks that don't get a trimmed copy (see SinkWorker).
+        var logMessages = record.Scope?.LogMessages ?? (options.LogMessages || AnySinkWantsMessages);
         var frequency = (double)record.TimestampFrequency;
         double Ms(long from, long to) => Math.Round((to - from) * 1000.0 / frequency, 3);
 
@@ -75,7 +80,7 @@ internal sealed class PayloadBuilder
             output = new LlmResponseOutput { Text = string.Empty };
         }
 
-        return new StandardLoggingPayload
+        var payload = new StandardLoggingPayload
         {
             Id = record.Id,
             TraceId = record.TraceId,
@@ -118,8 +123,13 @@ internal sealed class PayloadBuilder
             RateLimit = record.RateLimit,
             ApiKey = DescribeKey(record.ApiKey),
             Redaction = new LlmRedactionSummary { MessageLogging = logMessages, Entities = new Dictionary<string, int>() },
+            ScopeLogMessages = record.Scope?.LogMessages,
         };
+        return redaction is null ? payload : redaction.Apply(payload);
     }
+
+    /// <summary>Set by the dispatcher when a sink asks for message content although the options do not log it.</summary>
+    public bool AnySinkWantsMessages { get; set; }
 
     /// <summary>
     /// When a successful call reported no usage (some streams, some compatible hosts), counts the tokens of what was sent

@@ -161,6 +161,14 @@ public sealed record StandardLoggingPayload
 
     /// <summary>What redaction did to this payload.</summary>
     public LlmRedactionSummary? Redaction { get; init; }
+
+    /// <summary>The call's scope override of message logging, which beats a sink's own setting. Not serialized.</summary>
+    internal bool? ScopeLogMessages { get; init; }
+
+    /// <summary>This payload without message content (for a sink that must not get it), or itself when it has none.</summary>
+    internal StandardLoggingPayload WithoutContent() => Messages is null && Response is null && ToolCalls is null
+        ? this
+        : this with { Messages = null, Response = null, ToolCalls = null, Redaction = (Redaction ?? new LlmRedactionSummary()) with { MessageLogging = false } };
 }
 
 /// <summary>Outcome of a call.</summary>
