@@ -79,4 +79,10 @@ await host.StopAsync();
 var files = Directory.Exists(logDirectory) ? Directory.GetFiles(logDirectory, "*.jsonl") : [];
 Console.WriteLine();
 Console.WriteLine($"JSON-lines log: {string.Join(", ", files)}");
-Console.WriteLine("Each line is one call's StandardLoggingPayload (schema version 1).");
+Console.WriteLine("Each line is one call's StandardLoggingPayload (schema version 1). The email call, as logged:");
+var emailCall = files.SelectMany(File.ReadLines).Select(line => LlmObservability.Payload.LlmPayloadJson.Deserialize(line)!)
+    .LastOrDefault(p => p.Messages?.Any(m => m.Content?.Contains("summary", StringComparison.Ordinal) == true) == true);
+if (emailCall is not null)
+{
+    Console.WriteLine($"  messages[0].content = \"{emailCall.Messages![0].Content}\"   redaction.entities = {string.Join(", ", emailCall.Redaction!.Entities!.Select(e => $"{e.Key}: {e.Value}"))}");
+}
