@@ -88,42 +88,8 @@ public sealed partial class S3LlmLogSink : ILlmLogSink, IDisposable
         if (batch.Count == 0) return;
 
         var lines = SerializeLines(batch);
-        var progress = new Progress();
-        try
-        {
-            var start = 0;
-            while (start < lines.Length)
-            {
-                var count = FitCount(lines, start);
-                await PutAsync(batch, lines, start, count, progress, cancellationToken).ConfigureAwait(false);
-                start += count;
-            }
-        }
-        catch (LlmSinkWriteException)
-        {
-            throw;
-        }
-        catch (OperationCanceledException) when (progress.Completed == 0)
-        {
-            throw;
-        }
-        catch (Exception ex)
-        {
-            throw new LlmSinkWriteException($"S3 bucket '{BucketName}': stopped after {progress.Completed} of {lines.Length} records: {ex.Message}", ex)
-            {
-                CompletedCount = progress.Completed,
-                RejectedCount = progress.Rejected,
-            };
-        }
-
-        if (progress.Rejected > 0)
-        {
-            throw new LlmSinkWriteException(progress.Reason ?? $"S3 bucket '{BucketName}' rejected {progress.Rejected} records.")
-            {
-                CompletedCount = lines.Length,
-                RejectedCount = progress.Rejected,
-            };
-        }
+        await LlmSinkBatchProgress.WriteInPartsAsync(lines.Length, start => FitCount(lines, start),
+            (start, count, progress, ct) => PutAsync(batch, lines, start, count, progress, ct), $"S3 bucket '{BucketName}'", cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Disposes the client when the sink built it.</summary>
@@ -186,7 +152,7 @@ public sealed partial class S3LlmLogSink : ILlmLogSink, IDisposable
             return GetObjectKey(now, Guid.CreateVersion7(now).ToString("N"));
         });
 
-    private async Task PutAsync(IReadOnlyList<StandardLoggingPayload> batch, byte[][] lines, int start, int count, Progress progress, CancellationToken cancellationToken)
+    private async Task PutAsync(IReadOnlyList<StandardLoggingPayload> batch, byte[][] lines, int start, int count, LlmSinkBatchProgress progress, CancellationToken cancellationToken)
     {
         var key = KeyFor(batch[start]);
         var body = Body(lines, start, count);
@@ -218,19 +184,19 @@ public sealed partial class S3LlmLogSink : ILlmLogSink, IDisposable
         try
         {
             await _client.PutObjectAsync(request, cancellationToken).ConfigureAwait(false);
-            progress.Completed += count;
+            progress.Written(count);
             return;
         }
         catch (AmazonServiceException ex) when (!cancellationToken.IsCancellationRequested)
         {
             outcome = Classify(ex);
             reason = $"S3 PUT s3://{BucketName}/{key} answered {(int)ex.StatusCode} {ex.ErrorCode}: {ex.Message}";
-            if (outcome == Outcome.Transient) throw Transient(reason, progress, ex);
+            if (outcome == Outcome.Transient) throw progress.Transient(reason, ex);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is AmazonClientException or HttpRequestException or IOException or OperationCanceledException)
         {
             // Network trouble, or the client's own timeout.
-            throw Transient($"S3 PUT s3://{BucketName}/{key} failed: {ex.Message}", progress, ex);
+            throw progress.Transient($"S3 PUT s3://{BucketName}/{key} failed: {ex.Message}", ex);
         }
 
         switch (outcome)
@@ -242,22 +208,12 @@ public sealed partial class S3LlmLogSink : ILlmLogSink, IDisposable
                 return;
             case Outcome.TooLarge:
             case Outcome.RejectRecords:
-                progress.Completed += count;
-                progress.Rejected += count;
-                progress.Reason ??= reason;
+                progress.Refused(count, reason);
                 return;
             default:
-                throw new LlmSinkWriteException(reason)
-                {
-                    CompletedCount = progress.Completed,
-                    RejectedCount = progress.Rejected,
-                    IsPermanent = true,
-                };
+                throw progress.Permanent(reason);
         }
     }
-
-    private static LlmSinkWriteException Transient(string message, Progress progress, Exception inner) =>
-        new(message, inner) { CompletedCount = progress.Completed, RejectedCount = progress.Rejected };
 
     private enum Outcome
     {
@@ -316,14 +272,6 @@ public sealed partial class S3LlmLogSink : ILlmLogSink, IDisposable
             return new AmazonS3Client(credentials, config);
         }
         return new AmazonS3Client(config);
-    }
-
-    /// <summary>How far one batch got; only the sink's loop touches it.</summary>
-    private sealed class Progress
-    {
-        public int Completed;
-        public int Rejected;
-        public string? Reason;
     }
 
     [LoggerMessage(EventId = 400, Level = LogLevel.Warning, Message = "LlmObservability S3 sink: record {CallId} is {Bytes} bytes as JSON, more than the object limit of {Limit}; its longest text was cut, leaving {NewBytes} bytes.")]

@@ -76,43 +76,8 @@ public sealed partial class HttpLlmLogSink : ILlmLogSink
         if (batch.Count == 0) return;
 
         var records = SerializeRecords(batch);
-        var progress = new Progress();
-        try
-        {
-            var start = 0;
-            while (start < records.Length)
-            {
-                var count = FitCount(records, start);
-                await SendAsync(records, start, count, progress, cancellationToken).ConfigureAwait(false);
-                start += count;
-            }
-        }
-        catch (LlmSinkWriteException)
-        {
-            throw;
-        }
-        catch (OperationCanceledException) when (progress.Completed == 0)
-        {
-            throw;
-        }
-        catch (Exception ex)
-        {
-            // Cancelled (or failed) part-way: report what went through so it is not sent twice.
-            throw new LlmSinkWriteException($"POST {_safeUrl} stopped after {progress.Completed} of {records.Length} records: {ex.Message}", ex)
-            {
-                CompletedCount = progress.Completed,
-                RejectedCount = progress.Rejected,
-            };
-        }
-
-        if (progress.Rejected > 0)
-        {
-            throw new LlmSinkWriteException(progress.Reason ?? $"POST {_safeUrl} rejected {progress.Rejected} records.")
-            {
-                CompletedCount = records.Length,
-                RejectedCount = progress.Rejected,
-            };
-        }
+        await LlmSinkBatchProgress.WriteInPartsAsync(records.Length, start => FitCount(records, start),
+            (start, count, progress, ct) => SendAsync(records, start, count, progress, ct), $"POST {_safeUrl}", cancellationToken).ConfigureAwait(false);
     }
 
     private byte[][] SerializeRecords(IReadOnlyList<StandardLoggingPayload> batch)
@@ -170,7 +135,7 @@ public sealed partial class HttpLlmLogSink : ILlmLogSink
         return body;
     }
 
-    private async Task SendAsync(byte[][] records, int start, int count, Progress progress, CancellationToken cancellationToken)
+    private async Task SendAsync(byte[][] records, int start, int count, LlmSinkBatchProgress progress, CancellationToken cancellationToken)
     {
         HttpStatusCode status;
         string reason;
@@ -199,11 +164,11 @@ public sealed partial class HttpLlmLogSink : ILlmLogSink
             }
             catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
             {
-                throw Transient($"POST {_safeUrl} got no answer within {_options.Timeout}.", progress, null, ex);
+                throw progress.Transient($"POST {_safeUrl} got no answer within {_options.Timeout}.", ex);
             }
             catch (HttpRequestException ex)
             {
-                throw Transient($"POST {_safeUrl} failed: {ex.Message}", progress, null, ex);
+                throw progress.Transient($"POST {_safeUrl} failed: {ex.Message}", ex);
             }
 
             using (response)
@@ -211,7 +176,7 @@ public sealed partial class HttpLlmLogSink : ILlmLogSink
                 status = response.StatusCode;
                 if (response.IsSuccessStatusCode)
                 {
-                    progress.Completed += count;
+                    progress.Written(count);
                     return;
                 }
                 retryAfter = RetryAfter(response);
@@ -229,29 +194,14 @@ public sealed partial class HttpLlmLogSink : ILlmLogSink
                 return;
             case Outcome.TooLarge:
             case Outcome.RejectRecords:
-                progress.Completed += count;
-                progress.Rejected += count;
-                progress.Reason ??= reason;
+                progress.Refused(count, reason);
                 return;
             case Outcome.RejectAll:
-                throw new LlmSinkWriteException(reason)
-                {
-                    CompletedCount = progress.Completed,
-                    RejectedCount = progress.Rejected,
-                    IsPermanent = true,
-                };
+                throw progress.Permanent(reason);
             default:
-                throw Transient(reason, progress, retryAfter, null);
+                throw progress.Transient(reason, retryAfter: retryAfter);
         }
     }
-
-    private static LlmSinkWriteException Transient(string message, Progress progress, TimeSpan? retryAfter, Exception? inner) =>
-        new(message, inner)
-        {
-            CompletedCount = progress.Completed,
-            RejectedCount = progress.Rejected,
-            RetryAfter = retryAfter,
-        };
 
     private enum Outcome
     {
@@ -319,14 +269,6 @@ public sealed partial class HttpLlmLogSink : ILlmLogSink
     {
         ArgumentNullException.ThrowIfNull(client);
         return () => client;
-    }
-
-    /// <summary>How far one batch got; only the sink's loop touches it.</summary>
-    private sealed class Progress
-    {
-        public int Completed;
-        public int Rejected;
-        public string? Reason;
     }
 
     [LoggerMessage(EventId = 300, Level = LogLevel.Warning, Message = "LlmObservability HTTP sink: record {CallId} is {Bytes} bytes as JSON, more than the request limit of {Limit}; its longest text was cut, leaving {NewBytes} bytes.")]
