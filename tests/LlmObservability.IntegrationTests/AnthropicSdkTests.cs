@@ -10,34 +10,26 @@ using LlmObservability.Sinks;
 namespace LlmObservability.IntegrationTests;
 
 /// <summary>The real Anthropic .NET SDK, through the handler, against a real Kestrel server speaking the Messages wire format.</summary>
-public class AnthropicSdkTests
+public class AnthropicSdkTests : ObservedClientTests
 {
     private AnthropicEmulator _server = null!;
-    private CollectingSink _sink = null!;
-    private LlmLogDispatcher _dispatcher = null!;
-    private HttpClient _http = null!;
 
     [SetUp]
     public async Task StartAsync()
     {
         _server = await AnthropicEmulator.StartAsync();
-        _sink = new CollectingSink();
-        _dispatcher = new LlmLogDispatcher([new LlmSinkRegistration(_sink, new LlmSinkOptions { BatchInterval = TimeSpan.Zero })]);
-        _http = new HttpClient(new LlmObservabilityHandler(_dispatcher) { InnerHandler = new SocketsHttpHandler() });
     }
 
     [TearDown]
     public async Task StopAsync()
     {
-        _http.Dispose();
-        await _dispatcher.DisposeAsync();
         await _server.DisposeAsync();
     }
 
     // The SDK takes the HttpClient to send through and the base URL (the server root; it appends /v1/messages).
     private AnthropicClient Client() => new()
     {
-        HttpClient = _http,
+        HttpClient = Http,
         BaseUrl = _server.BaseUrl,
         ApiKey = "sk-ant-api03-test-1234567890abcdef",
         MaxRetries = 0,
@@ -58,12 +50,6 @@ public class AnthropicSdkTests
         },
     };
 
-    private async Task<StandardLoggingPayload> SinglePayloadAsync()
-    {
-        await _dispatcher.FlushAsync().WaitAsync(TimeSpan.FromSeconds(10));
-        Assert.That(_sink.Payloads, Has.Count.EqualTo(1));
-        return _sink.Payloads[0];
-    }
 
     [Test]
     public async Task A_message_is_recorded_with_what_the_SDK_returned()

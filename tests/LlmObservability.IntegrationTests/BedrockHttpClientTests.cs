@@ -11,37 +11,23 @@ namespace LlmObservability.IntegrationTests;
 /// Raw HttpClient calls to Bedrock Runtime's Converse and ConverseStream through the handler, against a Kestrel
 /// emulator. The client decodes the event stream itself (by the prelude lengths) and the payload must say the same.
 /// </summary>
-public class BedrockHttpClientTests
+public class BedrockHttpClientTests : ObservedClientTests
 {
     private const string Model = "us.anthropic.claude-3-5-sonnet-20240620-v1:0";
     private BedrockEmulator _server = null!;
-    private CollectingSink _sink = null!;
-    private LlmLogDispatcher _dispatcher = null!;
-    private HttpClient _http = null!;
 
     [SetUp]
     public async Task StartAsync()
     {
         _server = await BedrockEmulator.StartNewAsync();
-        _sink = new CollectingSink();
-        _dispatcher = new LlmLogDispatcher([new LlmSinkRegistration(_sink, new LlmSinkOptions { BatchInterval = TimeSpan.Zero })]);
-        _http = new HttpClient(new LlmObservabilityHandler(_dispatcher) { InnerHandler = new SocketsHttpHandler() });
     }
 
     [TearDown]
     public async Task StopAsync()
     {
-        _http.Dispose();
-        await _dispatcher.DisposeAsync();
         await _server.DisposeAsync();
     }
 
-    private async Task<StandardLoggingPayload> SinglePayloadAsync()
-    {
-        await _dispatcher.FlushAsync().WaitAsync(TimeSpan.FromSeconds(10));
-        Assert.That(_sink.Payloads, Has.Count.EqualTo(1));
-        return _sink.Payloads[0];
-    }
 
     private HttpRequestMessage Request(string model, string operation, string body) =>
         new(HttpMethod.Post, $"{_server.BaseUrl}/model/{Uri.EscapeDataString(model)}/{operation}") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
@@ -117,7 +103,7 @@ public class BedrockHttpClientTests
     [Test]
     public async Task A_plain_converse_is_recorded_with_what_the_client_read()
     {
-        using var response = await _http.SendAsync(Request(Model, "converse", Body));
+        using var response = await Http.SendAsync(Request(Model, "converse", Body));
         using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         var root = document.RootElement;
         var usage = root.GetProperty("usage");
@@ -150,7 +136,7 @@ public class BedrockHttpClientTests
     [Test]
     public async Task A_converse_stream_assembles_the_same_text_reasoning_and_usage_the_client_decoded()
     {
-        using var response = await _http.SendAsync(Request(Model, "converse-stream", Body), HttpCompletionOption.ResponseHeadersRead);
+        using var response = await Http.SendAsync(Request(Model, "converse-stream", Body), HttpCompletionOption.ResponseHeadersRead);
         var seen = await ReadEventStreamAsync(response);
         var payload = await SinglePayloadAsync();
 
@@ -176,7 +162,7 @@ public class BedrockHttpClientTests
     [Test]
     public async Task Streamed_tool_use_matches_what_the_client_decoded()
     {
-        using var response = await _http.SendAsync(Request(Model, "converse-stream", ToolBody), HttpCompletionOption.ResponseHeadersRead);
+        using var response = await Http.SendAsync(Request(Model, "converse-stream", ToolBody), HttpCompletionOption.ResponseHeadersRead);
         var seen = await ReadEventStreamAsync(response);
         var payload = await SinglePayloadAsync();
 
@@ -189,7 +175,7 @@ public class BedrockHttpClientTests
     [Test]
     public async Task A_plain_tool_use_matches_what_the_client_read()
     {
-        using var response = await _http.SendAsync(Request(Model, "converse", ToolBody));
+        using var response = await Http.SendAsync(Request(Model, "converse", ToolBody));
         using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         var toolUses = document.RootElement.GetProperty("output").GetProperty("message").GetProperty("content").EnumerateArray()
             .Where(b => b.TryGetProperty("toolUse", out _)).Select(b => b.GetProperty("toolUse"))
@@ -202,7 +188,7 @@ public class BedrockHttpClientTests
     [Test]
     public async Task A_throttled_call_is_a_failure_typed_from_the_errortype_header()
     {
-        using var response = await _http.SendAsync(Request("throttled", "converse-stream", Body));
+        using var response = await Http.SendAsync(Request("throttled", "converse-stream", Body));
         using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         var payload = await SinglePayloadAsync();
 

@@ -10,37 +10,23 @@ namespace LlmObservability.IntegrationTests;
 /// Raw HttpClient calls to the Gemini API wire format through the handler, against a Kestrel emulator; each test reads
 /// the response the way a client would and checks that the payload says the same.
 /// </summary>
-public class GeminiHttpClientTests
+public class GeminiHttpClientTests : ObservedClientTests
 {
     private const string ApiKey = "AIzaSyD-integration-0123456789abcdefgh";
     private GeminiEmulator _server = null!;
-    private CollectingSink _sink = null!;
-    private LlmLogDispatcher _dispatcher = null!;
-    private HttpClient _http = null!;
 
     [SetUp]
     public async Task StartAsync()
     {
         _server = await GeminiEmulator.StartNewAsync();
-        _sink = new CollectingSink();
-        _dispatcher = new LlmLogDispatcher([new LlmSinkRegistration(_sink, new LlmSinkOptions { BatchInterval = TimeSpan.Zero })]);
-        _http = new HttpClient(new LlmObservabilityHandler(_dispatcher) { InnerHandler = new SocketsHttpHandler() });
     }
 
     [TearDown]
     public async Task StopAsync()
     {
-        _http.Dispose();
-        await _dispatcher.DisposeAsync();
         await _server.DisposeAsync();
     }
 
-    private async Task<StandardLoggingPayload> SinglePayloadAsync()
-    {
-        await _dispatcher.FlushAsync().WaitAsync(TimeSpan.FromSeconds(10));
-        Assert.That(_sink.Payloads, Has.Count.EqualTo(1));
-        return _sink.Payloads[0];
-    }
 
     private HttpRequestMessage Request(string modelAndMethod, string body, string query = "")
     {
@@ -97,7 +83,7 @@ public class GeminiHttpClientTests
     [Test]
     public async Task A_plain_generateContent_is_recorded_with_what_the_client_read()
     {
-        using var response = await _http.SendAsync(Request("gemini-2.5-flash:generateContent", Body));
+        using var response = await Http.SendAsync(Request("gemini-2.5-flash:generateContent", Body));
         using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         var seen = new Seen();
         seen.Read(document.RootElement);
@@ -131,7 +117,7 @@ public class GeminiHttpClientTests
     [Test]
     public async Task A_streamed_generateContent_assembles_the_same_text_thoughts_and_final_usage_the_client_read()
     {
-        using var response = await _http.SendAsync(Request("gemini-2.5-flash:streamGenerateContent", Body, "?alt=sse"), HttpCompletionOption.ResponseHeadersRead);
+        using var response = await Http.SendAsync(Request("gemini-2.5-flash:streamGenerateContent", Body, "?alt=sse"), HttpCompletionOption.ResponseHeadersRead);
         var seen = await ReadSseAsync(response);
         var payload = await SinglePayloadAsync();
 
@@ -154,7 +140,7 @@ public class GeminiHttpClientTests
     [Test]
     public async Task Streamed_function_calls_match_what_the_client_read()
     {
-        using var response = await _http.SendAsync(Request("gemini-2.5-flash:streamGenerateContent", ToolBody, "?alt=sse"), HttpCompletionOption.ResponseHeadersRead);
+        using var response = await Http.SendAsync(Request("gemini-2.5-flash:streamGenerateContent", ToolBody, "?alt=sse"), HttpCompletionOption.ResponseHeadersRead);
         var seen = await ReadSseAsync(response);
         var payload = await SinglePayloadAsync();
 
@@ -168,7 +154,7 @@ public class GeminiHttpClientTests
     [Test]
     public async Task Plain_function_calls_match_what_the_client_read()
     {
-        using var response = await _http.SendAsync(Request("gemini-2.5-flash:generateContent", ToolBody));
+        using var response = await Http.SendAsync(Request("gemini-2.5-flash:generateContent", ToolBody));
         using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         var seen = new Seen();
         seen.Read(document.RootElement);
@@ -181,7 +167,7 @@ public class GeminiHttpClientTests
     [Test]
     public async Task A_stream_without_alt_sse_is_one_json_array_read_whole()
     {
-        using var response = await _http.SendAsync(Request("gemini-2.5-flash:streamGenerateContent", Body));
+        using var response = await Http.SendAsync(Request("gemini-2.5-flash:streamGenerateContent", Body));
         using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         var seen = new Seen();
         foreach (var chunk in document.RootElement.EnumerateArray()) seen.Read(chunk);
@@ -195,7 +181,7 @@ public class GeminiHttpClientTests
     [Test]
     public async Task A_rate_limited_call_is_a_failure_with_googles_status()
     {
-        using var response = await _http.SendAsync(Request("rate-limited:generateContent", Body));
+        using var response = await Http.SendAsync(Request("rate-limited:generateContent", Body));
         using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         var error = document.RootElement.GetProperty("error");
         var payload = await SinglePayloadAsync();

@@ -12,48 +12,34 @@ namespace LlmObservability.IntegrationTests;
 /// <c>http://ollama:11434</c>, as an app next to an Ollama container does; the connection goes to the emulator on
 /// 127.0.0.1. Each test reads the NDJSON or JSON the way a client would and checks the payload says the same.
 /// </summary>
-public class OllamaHttpClientTests
+public class OllamaHttpClientTests : ObservedClientTests
 {
     private const string OllamaBase = "http://ollama:11434";
     private OllamaEmulator _server = null!;
-    private CollectingSink _sink = null!;
-    private LlmLogDispatcher _dispatcher = null!;
-    private HttpClient _http = null!;
+
+    // Whatever host the URL names, connect to the emulator on loopback (the port is read when a request connects).
+    protected override HttpMessageHandler CreateTransport() => new SocketsHttpHandler
+    {
+        ConnectCallback = async (_, cancellationToken) =>
+        {
+            var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            await socket.ConnectAsync(IPAddress.Loopback, _server.Port, cancellationToken);
+            return new NetworkStream(socket, ownsSocket: true);
+        },
+    };
 
     [SetUp]
     public async Task StartAsync()
     {
         _server = await OllamaEmulator.StartNewAsync();
-        _sink = new CollectingSink();
-        _dispatcher = new LlmLogDispatcher([new LlmSinkRegistration(_sink, new LlmSinkOptions { BatchInterval = TimeSpan.Zero })]);
-        var port = _server.Port;
-        var sockets = new SocketsHttpHandler
-        {
-            // Whatever host the URL names, connect to the emulator on loopback.
-            ConnectCallback = async (_, cancellationToken) =>
-            {
-                var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-                await socket.ConnectAsync(IPAddress.Loopback, port, cancellationToken);
-                return new NetworkStream(socket, ownsSocket: true);
-            },
-        };
-        _http = new HttpClient(new LlmObservabilityHandler(_dispatcher) { InnerHandler = sockets });
     }
 
     [TearDown]
     public async Task StopAsync()
     {
-        _http.Dispose();
-        await _dispatcher.DisposeAsync();
         await _server.DisposeAsync();
     }
 
-    private async Task<StandardLoggingPayload> SinglePayloadAsync()
-    {
-        await _dispatcher.FlushAsync().WaitAsync(TimeSpan.FromSeconds(10));
-        Assert.That(_sink.Payloads, Has.Count.EqualTo(1));
-        return _sink.Payloads[0];
-    }
 
     private static HttpRequestMessage Request(string url, string body) => new(HttpMethod.Post, url) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
 
@@ -111,7 +97,7 @@ public class OllamaHttpClientTests
     [Test]
     public async Task A_streamed_chat_assembles_the_same_content_thinking_and_counts_the_client_read()
     {
-        using var response = await _http.SendAsync(Request(OllamaBase + "/api/chat", ChatBody), HttpCompletionOption.ResponseHeadersRead);
+        using var response = await Http.SendAsync(Request(OllamaBase + "/api/chat", ChatBody), HttpCompletionOption.ResponseHeadersRead);
         var seen = await ReadNdjsonAsync(response);
         var payload = await SinglePayloadAsync();
 
@@ -140,7 +126,7 @@ public class OllamaHttpClientTests
     [Test]
     public async Task Streamed_tool_calls_match_what_the_client_read()
     {
-        using var response = await _http.SendAsync(Request(OllamaBase + "/api/chat", ToolBody), HttpCompletionOption.ResponseHeadersRead);
+        using var response = await Http.SendAsync(Request(OllamaBase + "/api/chat", ToolBody), HttpCompletionOption.ResponseHeadersRead);
         var seen = await ReadNdjsonAsync(response);
         var payload = await SinglePayloadAsync();
 
@@ -154,7 +140,7 @@ public class OllamaHttpClientTests
     public async Task A_plain_chat_with_tool_calls_matches_what_the_client_read()
     {
         var body = ToolBody.Replace("]}", "],\"stream\":false}");
-        using var response = await _http.SendAsync(Request(OllamaBase + "/api/chat", body));
+        using var response = await Http.SendAsync(Request(OllamaBase + "/api/chat", body));
         using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         var seen = new Seen(chat: true);
         seen.Read(document.RootElement);
@@ -171,7 +157,7 @@ public class OllamaHttpClientTests
     {
         // An Ollama behind a proxy under /ollama (as Open WebUI mounts it), on a host and port that are not Ollama's.
         var url = _server.BaseUrl + "/ollama/api/generate";
-        using var response = await _http.SendAsync(Request(url, """{"model":"llama3.2","prompt":"Why is the sky blue?","system":"Be brief."}"""), HttpCompletionOption.ResponseHeadersRead);
+        using var response = await Http.SendAsync(Request(url, """{"model":"llama3.2","prompt":"Why is the sky blue?","system":"Be brief."}"""), HttpCompletionOption.ResponseHeadersRead);
         var seen = await ReadNdjsonAsync(response, chat: false);
         var payload = await SinglePayloadAsync();
 
@@ -186,7 +172,7 @@ public class OllamaHttpClientTests
     [Test]
     public async Task An_unknown_model_is_a_failure_with_ollamas_message()
     {
-        using var response = await _http.SendAsync(Request(OllamaBase + "/api/chat", """{"model":"llama3.3","messages":[]}"""));
+        using var response = await Http.SendAsync(Request(OllamaBase + "/api/chat", """{"model":"llama3.3","messages":[]}"""));
         using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         var payload = await SinglePayloadAsync();
 
@@ -198,12 +184,12 @@ public class OllamaHttpClientTests
     [Test]
     public async Task An_api_chat_on_a_host_without_an_ollama_signature_passes_through_unrecorded()
     {
-        using var response = await _http.SendAsync(Request(_server.BaseUrl + "/api/chat", ChatBody));
+        using var response = await Http.SendAsync(Request(_server.BaseUrl + "/api/chat", ChatBody));
         await response.Content.ReadAsStringAsync();
-        await _dispatcher.FlushAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        await Dispatcher.FlushAsync().WaitAsync(TimeSpan.FromSeconds(10));
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
         Assert.That(response.Headers.Contains("x-llm-call-id"), Is.False);
-        Assert.That(_sink.Payloads, Is.Empty);
+        Assert.That(Sink.Payloads, Is.Empty);
     }
 }

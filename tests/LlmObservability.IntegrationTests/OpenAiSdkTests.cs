@@ -10,43 +10,29 @@ using OpenAI.Chat;
 namespace LlmObservability.IntegrationTests;
 
 /// <summary>The real OpenAI .NET SDK, through the handler, against a real Kestrel server speaking the wire format.</summary>
-public class OpenAiSdkTests
+public class OpenAiSdkTests : ObservedClientTests
 {
     private OpenAiEmulator _server = null!;
-    private CollectingSink _sink = null!;
-    private LlmLogDispatcher _dispatcher = null!;
-    private HttpClient _http = null!;
 
     [SetUp]
     public async Task StartAsync()
     {
         _server = await OpenAiEmulator.StartAsync();
-        _sink = new CollectingSink();
-        _dispatcher = new LlmLogDispatcher([new LlmSinkRegistration(_sink, new LlmSinkOptions { BatchInterval = TimeSpan.Zero })]);
-        _http = new HttpClient(new LlmObservabilityHandler(_dispatcher) { InnerHandler = new SocketsHttpHandler() });
     }
 
     [TearDown]
     public async Task StopAsync()
     {
-        _http.Dispose();
-        await _dispatcher.DisposeAsync();
         await _server.DisposeAsync();
     }
 
     private ChatClient Client(string model = "gpt-4o-mini") => new(model, new ApiKeyCredential("sk-test-1234567890abcdef"), new OpenAIClientOptions
     {
         Endpoint = _server.OpenAiEndpoint,
-        Transport = new HttpClientPipelineTransport(_http),
+        Transport = new HttpClientPipelineTransport(Http),
         RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
     });
 
-    private async Task<StandardLoggingPayload> SinglePayloadAsync()
-    {
-        await _dispatcher.FlushAsync().WaitAsync(TimeSpan.FromSeconds(10));
-        Assert.That(_sink.Payloads, Has.Count.EqualTo(1));
-        return _sink.Payloads[0];
-    }
 
     [Test]
     public async Task A_plain_chat_completion_is_recorded_with_what_the_SDK_returned()

@@ -5,7 +5,7 @@ using LlmObservability.Sinks;
 namespace LlmObservability.Testing;
 
 /// <summary>Keeps every payload it is given.</summary>
-internal sealed class CollectingSink : ILlmLogSink
+public sealed class CollectingSink : ILlmLogSink
 {
     private readonly ConcurrentQueue<StandardLoggingPayload> _payloads = new();
     private int _batches;
