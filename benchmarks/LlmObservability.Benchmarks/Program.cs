@@ -1,4 +1,38 @@
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
+using LlmObservability.Benchmarks;
+using Perfolizer.Horology;
 
-// dotnet run -c Release --project benchmarks/LlmObservability.Benchmarks -- --filter '*'
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+// Full run (BenchmarkDotNet's default job, every suite):
+//   dotnet run -c Release --project benchmarks/LlmObservability.Benchmarks -- --filter '*'
+// Smoke run of every suite in a few minutes (one launch, one warm-up, three short iterations; numbers are rough):
+//   dotnet run -c Release --project benchmarks/LlmObservability.Benchmarks -- --quick --filter '*'
+// CPU time per call (not measured by BenchmarkDotNet on Linux), written as a markdown table to stdout or a file:
+//   dotnet run -c Release --project benchmarks/LlmObservability.Benchmarks -- --cpu-time [--quick] [--out FILE]
+// benchmarks/run.sh [--quick] does the BenchmarkDotNet run and the CPU-time run and copies the markdown reports into
+// benchmarks/results/.
+var quick = args.Contains("--quick");
+args = [.. args.Where(a => a != "--quick")];
+
+if (args.Contains("--cpu-time"))
+{
+    var table = await CpuTimePerCall.RunAsync(TimeSpan.FromSeconds(quick ? 0.5 : 3));
+    var outIndex = Array.IndexOf(args, "--out");
+    if (outIndex >= 0 && outIndex + 1 < args.Length) await File.WriteAllTextAsync(args[outIndex + 1], table);
+    Console.WriteLine(table);
+    return;
+}
+
+IConfig config = DefaultConfig.Instance;
+if (quick)
+{
+    config = config.AddJob(Job.Default
+        .WithId("Quick")
+        .WithLaunchCount(1)
+        .WithWarmupCount(1)
+        .WithIterationCount(3)
+        .WithIterationTime(TimeInterval.FromMilliseconds(100)));
+}
+
+BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, config);

@@ -1,0 +1,58 @@
+using System.Globalization;
+using System.Text;
+
+namespace LlmObservability.Benchmarks.Infrastructure;
+
+/// <summary>
+/// The wire bytes every benchmark sends and receives: an OpenAI chat completion of about 2 KB each way, and a streamed
+/// one of 50 <c>chat.completion.chunk</c> events, a final usage event and <c>[DONE]</c>, shaped as OpenAI sends them
+/// with <c>stream_options.include_usage</c>.
+/// </summary>
+internal static class ChatFixtures
+{
+    /// <summary>Where the requests go; the handler recognises the path on any host (OpenAI-compatible servers).</summary>
+    public const string ChatPath = "/v1/chat/completions";
+
+    /// <summary>Content events in the streamed response (the usage event and <c>[DONE]</c> come after them).</summary>
+    public const int StreamChunkCount = 50;
+
+    public static readonly byte[] RequestBody = Encoding.UTF8.GetBytes(
+        $$"""{"model":"gpt-4o-mini","temperature":0.2,"messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"{{new string('q', 1900)}}"}]}""");
+
+    public static readonly byte[] StreamingRequestBody = Encoding.UTF8.GetBytes(
+        $$"""{"model":"gpt-4o-mini","temperature":0.2,"stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"{{new string('q', 1860)}}"}]}""");
+
+    public static readonly byte[] ResponseBody = Encoding.UTF8.GetBytes(
+        """{"id":"chatcmpl-1","object":"chat.completion","created":1741569952,"model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,"message":{"role":"assistant","content":" """
+        + new string('a', 1750)
+        + """ ","refusal":null},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":500,"completion_tokens":450,"total_tokens":950,"prompt_tokens_details":{"cached_tokens":0},"completion_tokens_details":{"reasoning_tokens":0}}}""");
+
+    /// <summary>Each SSE event (<c>data: …\n\n</c>) as its own array, in the order the server sends them.</summary>
+    public static readonly byte[][] StreamEvents = BuildStreamEvents();
+
+    /// <summary>The whole event stream, as the caller receives it.</summary>
+    public static readonly byte[] StreamBody = StreamEvents.SelectMany(e => e).ToArray();
+
+    /// <summary>Request plus response body bytes of one call: what passes through the handler.</summary>
+    public static int BytesPerCall(bool streaming) =>
+        streaming ? StreamingRequestBody.Length + StreamBody.Length : RequestBody.Length + ResponseBody.Length;
+
+    private static byte[][] BuildStreamEvents()
+    {
+        const string Head = """{"id":"chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT","object":"chat.completion.chunk","created":1741569952,"model":"gpt-4o-mini-2024-07-18","service_tier":"default","system_fingerprint":"fp_06737a9306","choices":[""";
+        var events = new List<byte[]>();
+        for (var i = 0; i < StreamChunkCount; i++)
+        {
+            string choice;
+            if (i == 0) choice = """{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}""";
+            else if (i == StreamChunkCount - 1) choice = """{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}""";
+            else choice = $$"""{"index":0,"delta":{"content":" token{{i.ToString("D2", CultureInfo.InvariantCulture)}}"},"logprobs":null,"finish_reason":null}""";
+            events.Add(Event(Head + choice + """],"usage":null}"""));
+        }
+        events.Add(Event(Head + """],"usage":{"prompt_tokens":500,"completion_tokens":48,"total_tokens":548,"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}}}"""));
+        events.Add(Event("[DONE]"));
+        return [.. events];
+    }
+
+    private static byte[] Event(string data) => Encoding.UTF8.GetBytes("data: " + data + "\n\n");
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs the BenchmarkDotNet suite and the CPU-time-per-call run, then copies the markdown reports into
+# benchmarks/results/ (benchmarks/results/quick/ for a quick run).
+#
+#   benchmarks/run.sh                 full run: BenchmarkDotNet's default job, every suite (about 30-40 min on 2 cores)
+#   benchmarks/run.sh --quick         smoke run: every suite, few short iterations (under 5 min); rough numbers
+#   benchmarks/run.sh [--quick] --filter '*Dispatcher*'   any further arguments go to BenchmarkDotNet
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+project="$here/LlmObservability.Benchmarks"
+mode=full
+quick=()
+if [[ "${1:-}" == "--quick" ]]; then
+  mode=quick
+  quick=(--quick)
+  shift
+fi
+out="$here/results"
+[[ "$mode" == quick ]] && out="$here/results/quick"
+artifacts="$here/BenchmarkDotNet.Artifacts/$mode"
+args=("$@")
+whole=0
+if [[ ${#args[@]} -eq 0 ]]; then
+  args=(--filter '*')
+  whole=1
+fi
+
+mkdir -p "$out"
+rm -rf "$artifacts"
+dotnet build -c Release "$project" -nologo -v quiet
+dotnet run -c Release --no-build --project "$project" -- "${quick[@]}" "${args[@]}" --artifacts "$artifacts"
+cp "$artifacts"/results/*-report-github.md "$out/"
+if [[ $whole -eq 1 ]]; then
+  # Only with the whole suite: the CPU-time table covers the handler-overhead clients.
+  dotnet run -c Release --no-build --project "$project" -- --cpu-time "${quick[@]}" --out "$out/CpuTimePerCall.md" | grep -v '^// '
+fi
+echo "Reports copied to $out"
