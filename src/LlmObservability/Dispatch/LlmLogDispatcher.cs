@@ -278,7 +278,8 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
     {
         try
         {
-            record.OnBuilt(payload, _metrics, _captureContentOnSpans);
+            // Content on spans only where message logging applies to the call itself (a sink asking for bodies does not count).
+            record.OnBuilt(payload, _metrics, _captureContentOnSpans && (payload.ScopeLogMessages ?? _options.LogMessages));
         }
         catch (Exception ex)
         {

@@ -251,3 +251,25 @@ public class MetricsTests
         }
     }
 }
+
+[NonParallelizable]
+public class SpanContentPolicyTests
+{
+    [Test]
+    public async Task Content_stays_off_spans_when_message_logging_is_off_even_if_a_sink_asks_for_bodies()
+    {
+        var spans = new List<Activity>();
+        using var tracing = Sdk.CreateTracerProviderBuilder().AddSource(LlmTelemetry.SourceName).AddInMemoryExporter(spans).Build()!;
+        var sink = new CollectingSink();
+        await using var dispatcher = new LlmLogDispatcher(
+            [new LlmSinkRegistration(sink, new LlmSinkOptions { LogMessages = true, BatchInterval = TimeSpan.Zero })],
+            new LlmObservabilityOptions { LogMessages = false, CaptureMessageContentOnSpans = true });
+        using var client = new HttpClient(new LlmObservabilityHandler(dispatcher) { InnerHandler = StubHandler.Json("openai/chat-response.json") });
+        using (await client.SendAsync(Harness.ChatRequest(Harness.SimpleChatBody()))) { }
+        await dispatcher.FlushAsync();
+        tracing.ForceFlush();
+
+        Assert.That(sink.Payloads.Single().Messages, Is.Not.Null, "the sink that asked gets bodies");
+        Assert.That(spans.Single().GetTagItem("gen_ai.input.messages"), Is.Null, "but the span follows the options");
+    }
+}
