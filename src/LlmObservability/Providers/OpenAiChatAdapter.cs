@@ -236,9 +236,60 @@ internal sealed class OpenAiChatAdapter : ProviderAdapter
     }
 
     /// <summary>Assembles a chat completion from its chunks as they pass.</summary>
-    private sealed class ChunkParser(CallRecord record, CaptureLimits limits) : StreamParser
+    private sealed class ChunkParser(CallRecord callRecord, CaptureLimits limits) : OpenAiChunkParser(callRecord)
     {
-        public override void OnEvent(string? eventType, ReadOnlyMemory<byte> data)
+        protected override void OnChunk(JsonElement root)
+        {
+            // Azure's first chunk carries only prompt_filter_results, with "" for id and model.
+            Record.ResponseId ??= Json.NonEmpty(root, "id");
+            Record.ResponseModel ??= Json.NonEmpty(root, "model");
+            Record.ServiceTier = Json.String(root, "service_tier") ?? Record.ServiceTier;
+            if (Json.Array(root, "choices") is { } choices)
+            {
+                foreach (var choice in choices.EnumerateArray())
+                {
+                    Record.AddFinishReason(Json.String(choice, "finish_reason"));
+                    if ((Json.Long(choice, "index") ?? 0) != 0 || Json.Object(choice, "delta") is not { } delta) continue;
+                    if (Json.String(delta, "content") is { Length: > 0 } text)
+                    {
+                        Record.Output(limits.MaxContentChars).Append(text);
+                        LastEventHadContent = true;
+                    }
+                    if (Json.String(delta, "refusal") is { Length: > 0 } refusal)
+                    {
+                        (Record.RefusalText ??= new TextAccumulator(limits.MaxContentChars)).Append(refusal);
+                        LastEventHadContent = true;
+                    }
+                    if (Json.String(delta, ReasoningField(delta)) is { Length: > 0 } reasoning)
+                    {
+                        (Record.ReasoningText ??= new TextAccumulator(limits.MaxContentChars)).Append(reasoning);
+                        LastEventHadContent = true;
+                    }
+                    if (Json.Array(delta, "tool_calls") is { } toolCalls)
+                    {
+                        Record.ToolCalls ??= new ToolCallAccumulator(limits.MaxContentChars);
+                        foreach (var call in toolCalls.EnumerateArray())
+                        {
+                            ReadToolCall(call, Record.ToolCalls[(int)(Json.Long(call, "index") ?? 0)]);
+                        }
+                        LastEventHadContent = true;
+                    }
+                }
+            }
+            ReadUsage(root, Record);
+        }
+    }
+
+    /// <summary>
+    /// What every OpenAI-style stream shares: <c>data: [DONE]</c> ends it, each other event is one JSON chunk, and a chunk
+    /// with an <c>error</c> member is an error inside a 200 stream. Subclasses read the chunks.
+    /// </summary>
+    internal abstract class OpenAiChunkParser(CallRecord record) : StreamParser
+    {
+        /// <summary>The call the chunks belong to.</summary>
+        protected CallRecord Record { get; } = record;
+
+        public sealed override void OnEvent(string? eventType, ReadOnlyMemory<byte> data)
         {
             LastEventHadContent = false;
             if (data.Span.SequenceEqual("[DONE]"u8))
@@ -251,47 +302,14 @@ internal sealed class OpenAiChatAdapter : ProviderAdapter
             if (root.ValueKind != JsonValueKind.Object) return;
             if (Json.Get(root, "error") is not null)
             {
-                Instance.ParseError(root, record);
-                record.ErrorType ??= "stream_error";
+                Instance.ParseError(root, Record);
+                Record.ErrorType ??= "stream_error";
                 return;
             }
-            // Azure's first chunk carries only prompt_filter_results, with "" for id and model.
-            record.ResponseId ??= Json.NonEmpty(root, "id");
-            record.ResponseModel ??= Json.NonEmpty(root, "model");
-            record.ServiceTier = Json.String(root, "service_tier") ?? record.ServiceTier;
-            if (Json.Array(root, "choices") is { } choices)
-            {
-                foreach (var choice in choices.EnumerateArray())
-                {
-                    record.AddFinishReason(Json.String(choice, "finish_reason"));
-                    if ((Json.Long(choice, "index") ?? 0) != 0 || Json.Object(choice, "delta") is not { } delta) continue;
-                    if (Json.String(delta, "content") is { Length: > 0 } text)
-                    {
-                        record.Output(limits.MaxContentChars).Append(text);
-                        LastEventHadContent = true;
-                    }
-                    if (Json.String(delta, "refusal") is { Length: > 0 } refusal)
-                    {
-                        (record.RefusalText ??= new TextAccumulator(limits.MaxContentChars)).Append(refusal);
-                        LastEventHadContent = true;
-                    }
-                    if (Json.String(delta, ReasoningField(delta)) is { Length: > 0 } reasoning)
-                    {
-                        (record.ReasoningText ??= new TextAccumulator(limits.MaxContentChars)).Append(reasoning);
-                        LastEventHadContent = true;
-                    }
-                    if (Json.Array(delta, "tool_calls") is { } toolCalls)
-                    {
-                        record.ToolCalls ??= new ToolCallAccumulator(limits.MaxContentChars);
-                        foreach (var call in toolCalls.EnumerateArray())
-                        {
-                            ReadToolCall(call, record.ToolCalls[(int)(Json.Long(call, "index") ?? 0)]);
-                        }
-                        LastEventHadContent = true;
-                    }
-                }
-            }
-            ReadUsage(root, record);
+            OnChunk(root);
         }
+
+        /// <summary>One chunk (a JSON object that is not an error); set <see cref="StreamParser.LastEventHadContent"/> when it carried content.</summary>
+        protected abstract void OnChunk(JsonElement root);
     }
 }

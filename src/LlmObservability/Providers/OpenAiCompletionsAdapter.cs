@@ -68,27 +68,12 @@ internal sealed class OpenAiCompletionsAdapter : ProviderAdapter
         return sawText;
     }
 
-    private sealed class ChunkParser(CallRecord record, CaptureLimits limits) : StreamParser
+    private sealed class ChunkParser(CallRecord callRecord, CaptureLimits limits) : OpenAiChatAdapter.OpenAiChunkParser(callRecord)
     {
-        public override void OnEvent(string? eventType, ReadOnlyMemory<byte> data)
+        protected override void OnChunk(JsonElement root)
         {
-            LastEventHadContent = false;
-            if (data.Span.SequenceEqual("[DONE]"u8))
-            {
-                SawEnd = true;
-                return;
-            }
-            using var document = JsonDocument.Parse(data);
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object) return;
-            if (Json.Get(root, "error") is not null)
-            {
-                Instance.ParseError(root, record);
-                record.ErrorType ??= "stream_error";
-                return;
-            }
-            LastEventHadContent = ReadChoices(root, record, limits, "delta");
-            OpenAiChatAdapter.ReadUsage(root, record);
+            LastEventHadContent = ReadChoices(root, Record, limits, "delta");
+            OpenAiChatAdapter.ReadUsage(root, Record);
         }
     }
 }
