@@ -1,11 +1,6 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace LlmObservability.IntegrationTests;
 
@@ -14,46 +9,29 @@ namespace LlmObservability.IntegrationTests;
 /// from the shared fixtures in <c>Fixtures/anthropic/</c>: a whole message or an SSE stream, with or without tool use,
 /// depending on the request's <c>stream</c> and <c>tools</c>. A test can replace the behaviour with <see cref="Respond"/>.
 /// </summary>
-internal sealed class AnthropicEmulator : IAsyncDisposable
+internal sealed class AnthropicEmulator : KestrelEmulator
 {
-    private readonly WebApplication _app;
     private Func<HttpContext, JsonElement, Task>? _override;
-
-    private AnthropicEmulator(WebApplication app) => _app = app;
-
-    /// <summary>The server's root, which is what the Anthropic SDK takes as its base URL.</summary>
-    public string BaseUrl { get; private set; } = "";
-
-    /// <summary>The request bodies received, in order.</summary>
-    public List<JsonElement> Requests { get; } = [];
 
     /// <summary>The request headers received, in order (names lower-cased).</summary>
     public List<Dictionary<string, string>> RequestHeaders { get; } = [];
 
-    public static async Task<AnthropicEmulator> StartAsync()
+    /// <summary>Starts a server; <see cref="KestrelEmulator.BaseUrl"/> (its root) is what the Anthropic SDK takes as its base URL.</summary>
+    public static async Task<AnthropicEmulator> StartNewAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
-        var emulator = new AnthropicEmulator(app);
-        app.MapPost("/v1/messages", emulator.HandleAsync);
-        await app.StartAsync();
-        emulator.BaseUrl = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        var emulator = new AnthropicEmulator();
+        await emulator.StartAsync();
         return emulator;
     }
+
+    protected override void Map(WebApplication app) => app.MapPost("/v1/messages", HandleAsync);
 
     public void Respond(Func<HttpContext, JsonElement, Task> handler) => _override = handler;
 
     private async Task HandleAsync(HttpContext context)
     {
-        using var document = await JsonDocument.ParseAsync(context.Request.Body);
-        var request = document.RootElement.Clone();
-        lock (Requests)
-        {
-            Requests.Add(request);
-            RequestHeaders.Add(context.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString()));
-        }
+        var request = await ReadRequestAsync(context);
+        lock (RequestHeaders) RequestHeaders.Add(context.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString()));
         context.Response.Headers["request-id"] = "req_" + Guid.NewGuid().ToString("N");
         context.Response.Headers["anthropic-ratelimit-requests-remaining"] = "49";
         context.Response.Headers["anthropic-ratelimit-tokens-remaining"] = "79000";
@@ -69,10 +47,4 @@ internal sealed class AnthropicEmulator : IAsyncDisposable
     }
 
     public static string Fixture(string name) => OpenAiEmulator.Fixture(name);
-
-    public async ValueTask DisposeAsync()
-    {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-    }
 }

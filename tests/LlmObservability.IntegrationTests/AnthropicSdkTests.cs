@@ -17,7 +17,7 @@ public class AnthropicSdkTests : ObservedClientTests
     [SetUp]
     public async Task StartAsync()
     {
-        _server = await AnthropicEmulator.StartAsync();
+        _server = await AnthropicEmulator.StartNewAsync();
     }
 
     [TearDown]
