@@ -165,11 +165,13 @@ public sealed partial class LangfuseSink : ILlmLogSink
         {
             response = await _httpClient().SendAsync(request, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
-            // Network error, attempt timeout or open circuit, after the pipeline's retries: the dispatcher retries later.
+            // Network error, attempt timeout or open circuit, after the pipeline's retries: the dispatcher retries later,
+            // not before an open circuit would let the request through.
             Interlocked.Increment(ref _requestsFailedTransiently);
-            throw;
+            if (SinkResilience.RetryAfterOf(ex) is not { } retryAfter) throw;
+            throw new LlmSinkWriteException($"Langfuse export to {Endpoint} failed: {ex.Message}", ex) { RetryAfter = retryAfter };
         }
 
         using (response)

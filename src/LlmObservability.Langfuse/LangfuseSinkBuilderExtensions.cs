@@ -1,12 +1,11 @@
 using LlmObservability.Dispatch;
 using LlmObservability.Langfuse;
+using LlmObservability.Sinks;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Polly;
 
 // Beside the core's sink extensions, so that the one using that finds AddConsoleSink finds AddLangfuseSink too.
 #pragma warning disable IDE0130 // Namespace does not match folder structure
@@ -14,7 +13,7 @@ namespace LlmObservability.DependencyInjection;
 #pragma warning restore IDE0130
 
 /// <summary>Adds the Langfuse sink.</summary>
-public static partial class LangfuseSinkBuilderExtensions
+public static class LangfuseSinkBuilderExtensions
 {
     /// <summary>
     /// Adds a <see cref="LangfuseSink"/> configured from the environment variables <c>LANGFUSE_PUBLIC_KEY</c>,
@@ -69,8 +68,9 @@ public static partial class LangfuseSinkBuilderExtensions
             .AddResilienceHandler("langfuse", (pipeline, context) =>
             {
                 var options = context.ServiceProvider.GetRequiredService<IOptionsMonitor<LangfuseSinkOptions>>().Get(name);
-                var logger = context.ServiceProvider.GetService<ILoggerFactory>()?.CreateLogger<LangfuseSink>();
-                ConfigurePipeline(pipeline, options, logger);
+                var settings = new SinkResilienceSettings(name, options.MaxRetries, options.RetryBaseDelay, options.CircuitBreakDuration, options.Timeout);
+                HttpSinkResilience.Configure(pipeline, settings, context.ServiceProvider.GetService<TimeProvider>(),
+                    context.ServiceProvider.GetService<ILoggerFactory>()?.CreateLogger<LangfuseSink>());
             });
 
         services.AddKeyedSingleton(name, (sp, _) =>
@@ -86,51 +86,15 @@ public static partial class LangfuseSinkBuilderExtensions
         return builder.AddSink(sp => sp.GetRequiredKeyedService<LangfuseSink>(name), sink =>
         {
             sink.Name = name;
-            // Room for the pipeline's retries, including a Retry-After of up to a minute, before the dispatcher steps in.
+            // The pipeline rides out blips; the dispatcher keeps a batch through an outage of about six minutes.
+            sink.MaxRetries = 8;
+            sink.RetryBaseDelay = TimeSpan.FromSeconds(5);
+            sink.RetryMaxDelay = TimeSpan.FromMinutes(1);
+            // Room for the pipeline's retries (pauses of up to 30 seconds each) before the dispatcher steps in.
             sink.WriteTimeout = TimeSpan.FromMinutes(2);
             configureSink?.Invoke(sink);
         });
     }
-
-    /// <summary>
-    /// Retries (exponential backoff with jitter, honouring <c>Retry-After</c>) on 408, 429, 5xx and network errors, a
-    /// circuit breaker over them, and a timeout per attempt: the strategies and order of the standard resilience handler.
-    /// </summary>
-    internal static void ConfigurePipeline(ResiliencePipelineBuilder<HttpResponseMessage> pipeline, LangfuseSinkOptions options, ILogger? logger)
-    {
-        if (options.MaxRetries > 0)
-        {
-            pipeline.AddRetry(new HttpRetryStrategyOptions
-            {
-                MaxRetryAttempts = options.MaxRetries,
-                Delay = options.RetryBaseDelay,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                MaxDelay = TimeSpan.FromMinutes(1),
-                ShouldRetryAfterHeader = true,
-                OnRetry = args =>
-                {
-                    if (logger is not null)
-                    {
-                        var outcome = args.Outcome.Result is { } response ? $"HTTP {(int)response.StatusCode}" : args.Outcome.Exception?.GetType().Name ?? "failure";
-                        LogRetry(logger, args.AttemptNumber + 1, outcome, args.RetryDelay);
-                    }
-                    return default;
-                },
-            });
-        }
-        pipeline.AddCircuitBreaker(new HttpCircuitBreakerStrategyOptions
-        {
-            FailureRatio = 0.5,
-            MinimumThroughput = 10,
-            SamplingDuration = TimeSpan.FromMinutes(1),
-            BreakDuration = options.CircuitBreakDuration,
-        });
-        pipeline.AddTimeout(options.Timeout);
-    }
-
-    [LoggerMessage(EventId = 110, Level = LogLevel.Information, Message = "Langfuse export attempt {Attempt} failed ({Outcome}); retrying in {Delay}.")]
-    private static partial void LogRetry(ILogger logger, int attempt, string outcome, TimeSpan delay);
 }
 
 /// <summary>One registered Langfuse sink, counted to name the next one.</summary>

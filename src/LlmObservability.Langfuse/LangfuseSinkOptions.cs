@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using LlmObservability.Sinks;
 
 namespace LlmObservability.Langfuse;
 
@@ -70,7 +71,7 @@ public sealed partial class LangfuseSinkOptions
     /// </summary>
     public int MaxRetries { get; set; } = 3;
 
-    /// <summary>The first retry delay; it doubles per retry, with jitter. Default: 1 second.</summary>
+    /// <summary>The first retry delay; it doubles per retry, with jitter. At most 30 seconds. Default: 1 second.</summary>
     public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
@@ -123,10 +124,7 @@ public sealed partial class LangfuseSinkOptions
         {
             errors.Add($"Langfuse Environment '{Environment}' must be 1-40 lower-case letters, digits, '-' or '_' and must not start with 'langfuse'.");
         }
-        if (Timeout < TimeSpan.FromMilliseconds(10) || Timeout > TimeSpan.FromDays(1)) errors.Add($"Timeout must be between 10 milliseconds and 1 day (was {Timeout}).");
-        if (MaxRetries is < 0 or > 100) errors.Add($"MaxRetries must be between 0 and 100 (was {MaxRetries}).");
-        if (RetryBaseDelay < TimeSpan.Zero || RetryBaseDelay > TimeSpan.FromDays(1)) errors.Add($"RetryBaseDelay must be between 0 and 1 day (was {RetryBaseDelay}).");
-        if (CircuitBreakDuration < TimeSpan.FromMilliseconds(500) || CircuitBreakDuration > TimeSpan.FromDays(1)) errors.Add($"CircuitBreakDuration must be between 0.5 seconds and 1 day (was {CircuitBreakDuration}).");
+        SinkResilience.Validate(errors, MaxRetries, RetryBaseDelay, CircuitBreakDuration, Timeout);
         if (MaxRequestBytes < 16 * 1024) errors.Add($"MaxRequestBytes must be at least 16384 (was {MaxRequestBytes}).");
         return errors;
     }

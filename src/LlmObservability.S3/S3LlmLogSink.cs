@@ -10,6 +10,9 @@ using LlmObservability.Payload;
 using LlmObservability.Sinks;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.Timeout;
 
 namespace LlmObservability.S3;
 
@@ -21,13 +24,22 @@ namespace LlmObservability.S3;
 /// </summary>
 /// <remarks>
 /// <para>
-/// The sink does not retry: it tells the dispatcher how each batch went (<see cref="LlmSinkWriteException"/>) and the
-/// dispatcher retries with backoff, jitter and a circuit breaker. A client the sink builds has the SDK's own retries
-/// turned off so attempts are not multiplied; a client from the container keeps its settings. Throttling (429, 503
-/// SlowDown), 408, 5xx, clock skew and network errors are retried; objects already written are not written again, and
-/// a retried object keeps its key, so a write that succeeded without its answer arriving is overwritten, not doubled.
-/// 400 and 409 reject that object's records; 403 (access denied), 404 (no such bucket) and other errors reject the rest
-/// of the batch, counted in <see cref="Dispatch.LlmSinkStatistics.Rejected"/> and logged once.
+/// Each upload runs in a resilience pipeline (Polly, the engine of Microsoft.Extensions.Http.Resilience; the same
+/// strategies as the HTTP and Langfuse sinks): throttling (429, 503 SlowDown), 408, 5xx, clock skew, network errors and
+/// timed-out attempts are retried with exponential backoff and jitter, under a circuit breaker and a timeout per attempt
+/// (<see cref="S3SinkOptions.MaxRetries"/>, <see cref="S3SinkOptions.Timeout"/>, <see cref="S3SinkOptions.CircuitBreakDuration"/>).
+/// The pipeline wraps the SDK call rather than the SDK's HttpClient because every attempt must be signed anew (SigV4
+/// signs the time) over a rewound body. A client the sink builds has the SDK's own retries off, so attempts are not
+/// multiplied, and when the sink is registered with <c>AddS3Sink</c> its requests go through the
+/// <see cref="IHttpClientFactory"/> client <see cref="S3SinkOptions.HttpClientName"/>. A client from the container keeps
+/// its own settings, retries included.
+/// </para>
+/// <para>
+/// When an upload still fails, the sink tells the dispatcher how far the batch got (<see cref="LlmSinkWriteException"/>)
+/// and the dispatcher tries the rest later. Objects already written are not written again, and a retried object keeps
+/// its key, so a write that succeeded without its answer arriving is overwritten, not doubled. 400 and 409 reject that
+/// object's records; 403 (access denied), 404 (no such bucket) and other errors reject the rest of the batch, counted
+/// in <see cref="Dispatch.LlmSinkStatistics.Rejected"/> and logged once.
 /// </para>
 /// </remarks>
 public sealed partial class S3LlmLogSink : ILlmLogSink, IDisposable
@@ -38,6 +50,7 @@ public sealed partial class S3LlmLogSink : ILlmLogSink, IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly string _prefix;
+    private readonly ResiliencePipeline<PutObjectResponse> _pipeline;
     // The key each object got when first tried, by its first record, so a retry overwrites instead of duplicating.
     private readonly ConditionalWeakTable<StandardLoggingPayload, string> _keys = [];
     private long _truncated;
@@ -46,17 +59,29 @@ public sealed partial class S3LlmLogSink : ILlmLogSink, IDisposable
     /// <param name="options">Bucket, key layout, compression, encryption, limits and (for a client of its own) endpoint and credentials.</param>
     /// <param name="client">The S3 client to use, owned by the caller; null to build one from <paramref name="options"/> (owned and disposed by the sink).</param>
     /// <param name="timeProvider">The clock for object keys; <see cref="TimeProvider.System"/> when null.</param>
-    /// <param name="loggerFactory">Where truncations are reported; nothing is logged when null.</param>
-    public S3LlmLogSink(S3SinkOptions options, IAmazonS3? client = null, TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null)
+    /// <param name="loggerFactory">Where retries and truncations are reported; nothing is logged when null.</param>
+    /// <param name="httpClientFactory">
+    /// Where a client the sink builds gets its HttpClients (<see cref="S3SinkOptions.HttpClientName"/>); null lets the SDK
+    /// create its own. Not used with <paramref name="client"/>.
+    /// </param>
+    public S3LlmLogSink(S3SinkOptions options, IAmazonS3? client = null, TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null, IHttpClientFactory? httpClientFactory = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _options = options;
-        _client = client ?? CreateClient(options);
+        _client = client ?? CreateClient(options, httpClientFactory);
         _ownsClient = client is null;
         _time = timeProvider ?? TimeProvider.System;
         _logger = (ILogger?)loggerFactory?.CreateLogger<S3LlmLogSink>() ?? NullLogger.Instance;
         _prefix = options.Prefix.Trim('/');
+        _pipeline = new ResiliencePipelineBuilder<PutObjectResponse> { TimeProvider = _time }
+            .AddSinkStrategies(
+                new SinkResilienceSettings("s3", options.MaxRetries, options.RetryBaseDelay, options.CircuitBreakDuration, options.Timeout),
+                static outcome => outcome.Exception is { } ex && IsTransient(ex),
+                static _ => null,
+                static outcome => outcome.Exception is AmazonServiceException ex ? $"{(int)ex.StatusCode} {ex.ErrorCode}" : SinkResilience.DescribeException(outcome.Exception),
+                _logger)
+            .Build();
     }
 
     /// <summary>The bucket objects are written to.</summary>
@@ -156,34 +181,17 @@ public sealed partial class S3LlmLogSink : ILlmLogSink, IDisposable
     {
         var key = KeyFor(batch[start]);
         var body = Body(lines, start, count);
-        using var stream = new MemoryStream(body, writable: false);
-        var request = new PutObjectRequest
-        {
-            BucketName = BucketName,
-            Key = key,
-            InputStream = stream,
-            AutoCloseStream = false,
-            ContentType = _options.Gzip ? "application/gzip" : "application/x-ndjson",
-            // The body is in memory: sign it whole rather than in aws-chunked framing, which S3-compatible servers
-            // support unevenly.
-            UseChunkEncoding = false,
-        };
-        switch (_options.ServerSideEncryption)
-        {
-            case S3ServerSideEncryption.Aes256:
-                request.ServerSideEncryptionMethod = ServerSideEncryptionMethod.AES256;
-                break;
-            case S3ServerSideEncryption.Kms:
-                request.ServerSideEncryptionMethod = ServerSideEncryptionMethod.AWSKMS;
-                if (_options.KmsKeyId is { } kmsKey) request.ServerSideEncryptionKeyManagementServiceKeyId = kmsKey;
-                break;
-        }
 
         string reason;
         Outcome outcome;
         try
         {
-            await _client.PutObjectAsync(request, cancellationToken).ConfigureAwait(false);
+            // Every attempt is a new request over the same bytes, signed when it is sent.
+            await _pipeline.ExecuteAsync(async (state, ct) =>
+            {
+                using var stream = new MemoryStream(state.body, writable: false);
+                return await _client.PutObjectAsync(NewPutRequest(state.key, stream), ct).ConfigureAwait(false);
+            }, (key, body), cancellationToken).ConfigureAwait(false);
             progress.Written(count);
             return;
         }
@@ -193,10 +201,11 @@ public sealed partial class S3LlmLogSink : ILlmLogSink, IDisposable
             reason = $"S3 PUT s3://{BucketName}/{key} answered {(int)ex.StatusCode} {ex.ErrorCode}: {ex.Message}";
             if (outcome == Outcome.Transient) throw progress.Transient(reason, ex);
         }
-        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is AmazonClientException or HttpRequestException or IOException or OperationCanceledException)
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && (IsTransient(ex) || ex is BrokenCircuitException))
         {
-            // Network trouble, or the client's own timeout.
-            throw progress.Transient($"S3 PUT s3://{BucketName}/{key} failed: {ex.Message}", ex);
+            // Network trouble or timed-out attempts after the pipeline's retries, or its open circuit (whose remaining
+            // break is the pause before the dispatcher tries again).
+            throw progress.Transient($"S3 PUT s3://{BucketName}/{key} failed: {ex.Message}", ex, SinkResilience.RetryAfterOf(ex));
         }
 
         switch (outcome)
@@ -214,6 +223,41 @@ public sealed partial class S3LlmLogSink : ILlmLogSink, IDisposable
                 throw progress.Permanent(reason);
         }
     }
+
+    private PutObjectRequest NewPutRequest(string key, MemoryStream body)
+    {
+        var request = new PutObjectRequest
+        {
+            BucketName = BucketName,
+            Key = key,
+            InputStream = body,
+            AutoCloseStream = false,
+            ContentType = _options.Gzip ? "application/gzip" : "application/x-ndjson",
+            // The body is in memory: sign it whole rather than in aws-chunked framing, which S3-compatible servers
+            // support unevenly.
+            UseChunkEncoding = false,
+        };
+        switch (_options.ServerSideEncryption)
+        {
+            case S3ServerSideEncryption.Aes256:
+                request.ServerSideEncryptionMethod = ServerSideEncryptionMethod.AES256;
+                break;
+            case S3ServerSideEncryption.Kms:
+                request.ServerSideEncryptionMethod = ServerSideEncryptionMethod.AWSKMS;
+                if (_options.KmsKeyId is { } kmsKey) request.ServerSideEncryptionKeyManagementServiceKeyId = kmsKey;
+                break;
+        }
+        return request;
+    }
+
+    /// <summary>Whether an upload that failed this way is worth another attempt.</summary>
+    private static bool IsTransient(Exception exception) => exception switch
+    {
+        AmazonServiceException service => Classify(service) == Outcome.Transient,
+        // Network trouble, a timed-out attempt, or the SDK client's own timeout (a cancelled request the caller did not cancel).
+        AmazonClientException or HttpRequestException or IOException or TimeoutRejectedException or OperationCanceledException => true,
+        _ => false,
+    };
 
     private enum Outcome
     {
@@ -242,18 +286,20 @@ public sealed partial class S3LlmLogSink : ILlmLogSink, IDisposable
         };
     }
 
-    private static AmazonS3Client CreateClient(S3SinkOptions options)
+    private static AmazonS3Client CreateClient(S3SinkOptions options, IHttpClientFactory? httpClientFactory)
     {
         var config = new AmazonS3Config
         {
             ForcePathStyle = options.ForcePathStyle,
-            // The dispatcher retries; SDK retries under it would multiply attempts.
+            // The sink's pipeline retries; SDK retries under it would multiply attempts.
             MaxErrorRetry = 0,
             // Checksums only where S3 requires them: S3-compatible servers do not all know the newer checksum headers.
             RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
             ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
         };
-        if (options.Timeout != Timeout.InfiniteTimeSpan) config.Timeout = options.Timeout;
+        // Attempts are timed by the pipeline.
+        config.Timeout = Timeout.InfiniteTimeSpan;
+        if (httpClientFactory is not null) config.HttpClientFactory = new FactoryHttpClients(httpClientFactory, options.HttpClientName);
         if (options.ServiceUrl is { } serviceUrl)
         {
             config.ServiceURL = serviceUrl;
@@ -276,4 +322,20 @@ public sealed partial class S3LlmLogSink : ILlmLogSink, IDisposable
 
     [LoggerMessage(EventId = 400, Level = LogLevel.Warning, Message = "LlmObservability S3 sink: record {CallId} is {Bytes} bytes as JSON, more than the object limit of {Limit}; its longest text was cut, leaving {NewBytes} bytes.")]
     private static partial void LogTruncated(ILogger logger, string callId, int bytes, int newBytes, int limit);
+
+    /// <summary>Hands the SDK the container's named HttpClient for every request, so its handlers and settings apply.</summary>
+    private sealed class FactoryHttpClients(IHttpClientFactory factory, string name) : Amazon.Runtime.HttpClientFactory
+    {
+        public override HttpClient CreateHttpClient(IClientConfig clientConfig)
+        {
+            var client = factory.CreateClient(name);
+            client.Timeout = Timeout.InfiniteTimeSpan; // attempts are timed by the pipeline
+            return client;
+        }
+
+        // The factory pools the handlers: the SDK keeps no client and disposes each after use (which leaves the handler be).
+        public override bool UseSDKHttpClientCaching(IClientConfig clientConfig) => false;
+
+        public override bool DisposeHttpClientsAfterUse(IClientConfig clientConfig) => true;
+    }
 }

@@ -38,12 +38,22 @@ public static class S3SinkBuilderExtensions
     /// <param name="configureS3">Sets the bucket, key layout, compression, encryption, limits and client settings.</param>
     /// <param name="configure">Queue, batching, retry and event-filter settings for this sink.</param>
     /// <remarks>
+    /// <para>
     /// The client: when the options set <see cref="S3SinkOptions.ServiceUrl"/>, <see cref="S3SinkOptions.Region"/> or
     /// <see cref="S3SinkOptions.AccessKeyId"/>, or no <see cref="IAmazonS3"/> is registered, the sink builds its own (SDK
-    /// retries off: the dispatcher retries) and the container disposes it; otherwise the registered one is used.
-    /// The sink's defaults differ from a plain sink's: <see cref="LlmSinkOptions.MaxRetries"/> 8,
-    /// <see cref="LlmSinkOptions.CircuitBreakerThreshold"/> 5, <see cref="LlmSinkOptions.MaxBatchSize"/> 1,000 and
-    /// <see cref="LlmSinkOptions.BatchInterval"/> 1 minute, because every batch is an object and S3 favours fewer, larger ones.
+    /// retries off: the sink's pipeline retries), whose requests go through the <see cref="IHttpClientFactory"/> client
+    /// <see cref="S3SinkOptions.HttpClientName"/>, and the container disposes it; otherwise the registered one is used.
+    /// </para>
+    /// <para>
+    /// Each upload is retried by the sink's resilience pipeline (<see cref="S3SinkOptions.MaxRetries"/>,
+    /// <see cref="S3SinkOptions.Timeout"/>, <see cref="S3SinkOptions.CircuitBreakDuration"/>); when it still fails the
+    /// dispatcher keeps the batch and tries it again later. This sink's dispatcher defaults differ from a plain sink's:
+    /// <see cref="LlmSinkOptions.MaxRetries"/> 8, <see cref="LlmSinkOptions.RetryBaseDelay"/> 5 seconds,
+    /// <see cref="LlmSinkOptions.RetryMaxDelay"/> 1 minute and <see cref="LlmSinkOptions.WriteTimeout"/> 2 minutes, so
+    /// that an outage of about six minutes loses nothing, with no dispatcher circuit breaker (the pipeline has one);
+    /// <see cref="LlmSinkOptions.MaxBatchSize"/> 1,000 and <see cref="LlmSinkOptions.BatchInterval"/> 1 minute, because
+    /// every batch is an object and S3 favours fewer, larger ones.
+    /// </para>
     /// </remarks>
     public static LlmObservabilityBuilder AddS3Sink(this LlmObservabilityBuilder builder, Action<S3SinkOptions> configureS3, Action<LlmSinkOptions>? configure = null)
     {
@@ -52,6 +62,7 @@ public static class S3SinkBuilderExtensions
         var s3Options = new S3SinkOptions();
         configureS3(s3Options);
         s3Options.Validate(); // fail at start-up, not on the first batch
+        builder.Services.AddHttpClient(s3Options.HttpClientName);
 
         // The sink is a keyed singleton of the container so that the container disposes it (and a client it built).
         var key = new object();
@@ -59,14 +70,18 @@ public static class S3SinkBuilderExtensions
             s3Options,
             s3Options.WantsOwnClient ? null : sp.GetService<IAmazonS3>(),
             sp.GetService<TimeProvider>(),
-            sp.GetService<ILoggerFactory>()));
+            sp.GetService<ILoggerFactory>(),
+            sp.GetRequiredService<IHttpClientFactory>()));
         return builder.AddSink(
             sp => sp.GetRequiredKeyedService<S3LlmLogSink>(key),
             options =>
             {
                 options.Name = "s3";
                 options.MaxRetries = 8;
-                options.CircuitBreakerThreshold = 5;
+                options.RetryBaseDelay = TimeSpan.FromSeconds(5);
+                options.RetryMaxDelay = TimeSpan.FromMinutes(1);
+                options.WriteTimeout = TimeSpan.FromMinutes(2);
+                options.CircuitBreakerThreshold = 0;
                 options.MaxBatchSize = 1000;
                 options.BatchInterval = TimeSpan.FromMinutes(1);
                 configure?.Invoke(options);

@@ -1,3 +1,5 @@
+using LlmObservability.Sinks;
+
 namespace LlmObservability.S3;
 
 /// <summary>
@@ -36,8 +38,35 @@ public sealed class S3SinkOptions
     /// </summary>
     public int MaxObjectBytes { get; set; } = 16 * 1024 * 1024;
 
-    /// <summary>How long one upload may take before it is abandoned and retried (own client only). Default: 30 seconds.</summary>
+    /// <summary>The name of the <see cref="IHttpClientFactory"/> client a sink registered with <c>AddS3Sink</c> uses unless <see cref="HttpClientName"/> says otherwise.</summary>
+    public const string DefaultHttpClientName = "LlmObservability.S3";
+
+    /// <summary>How long one attempt of an upload may take before it is abandoned and retried. Default: 30 seconds.</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Retries of one upload on throttling (429, 503 SlowDown), 408, 5xx, clock skew, network errors and timed-out
+    /// attempts, with exponential backoff and jitter. Each retry is a new, newly signed request. When they are spent the
+    /// batch goes back to the dispatcher, which tries it again later per <see cref="Dispatch.LlmSinkOptions"/>. 0 turns
+    /// these retries off. Default: 3.
+    /// </summary>
+    public int MaxRetries { get; set; } = 3;
+
+    /// <summary>The first retry delay; it doubles per retry, with jitter. At most 30 seconds. Default: 1 second.</summary>
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How long the circuit stays open after most uploads in a minute failed (at least 10 of them): uploads fail at once
+    /// meanwhile and the dispatcher keeps the records for later. At least 0.5 seconds. Default: 30 seconds.
+    /// </summary>
+    public TimeSpan CircuitBreakDuration { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// The <see cref="IHttpClientFactory"/> client that carries the requests of a client the sink builds itself when it
+    /// is registered with <c>AddS3Sink</c>, so that a proxy, certificates or handlers can be configured with
+    /// <c>services.AddHttpClient(name)</c>. Default: <see cref="DefaultHttpClientName"/>.
+    /// </summary>
+    public string HttpClientName { get; set; } = DefaultHttpClientName;
 
     /// <summary>The endpoint of an S3-compatible service (MinIO, R2, Ceph, LocalStack...), e.g. <c>http://127.0.0.1:9000</c>. Null for AWS.</summary>
     public string? ServiceUrl { get; set; }
@@ -70,7 +99,8 @@ public sealed class S3SinkOptions
         if (!Enum.IsDefined(ServerSideEncryption)) errors.Add($"ServerSideEncryption '{ServerSideEncryption}' is not one of None, Aes256, Kms.");
         if (KmsKeyId is not null && ServerSideEncryption != S3ServerSideEncryption.Kms) errors.Add("KmsKeyId is set but ServerSideEncryption is not Kms.");
         if (MaxObjectBytes < 1024) errors.Add($"MaxObjectBytes must be at least 1024 (was {MaxObjectBytes}).");
-        if (Timeout <= TimeSpan.Zero && Timeout != System.Threading.Timeout.InfiniteTimeSpan) errors.Add($"Timeout must be positive (was {Timeout}).");
+        SinkResilience.Validate(errors, MaxRetries, RetryBaseDelay, CircuitBreakDuration, Timeout);
+        if (string.IsNullOrWhiteSpace(HttpClientName)) errors.Add("HttpClientName is required.");
         if (ServiceUrl is not null && (!Uri.TryCreate(ServiceUrl, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)))
         {
             errors.Add($"ServiceUrl must be an absolute http or https address (was '{ServiceUrl}').");

@@ -34,7 +34,7 @@ public class DeliveryTests
 
         Assert.That(_receiver.Attempts, Is.EqualTo(2));
         Assert.That(_receiver.Spans.Single().SpanId.Hex(), Is.EqualTo(payload.SpanId));
-        var retry = host.LogsOf(110).Single();
+        var retry = host.LogsOf(500).Single();
         // The backoff here starts at 5 ms: a one-second wait can only come from the Retry-After header.
         Assert.That(retry.Message, Does.Contain("HTTP 429").And.Contain("retrying in 00:00:01"));
         Assert.That(host.Sink.GetStatistics(), Is.EqualTo(new LangfuseSinkStatistics { RequestsAccepted = 1, SpansAccepted = 1 }));
@@ -52,7 +52,7 @@ public class DeliveryTests
 
         Assert.That(_receiver.Attempts, Is.EqualTo(2));
         Assert.That(_receiver.Spans.Select(s => s.SpanId.Hex()), Is.EqualTo(new[] { payload.SpanId }));
-        Assert.That(host.LogsOf(110).Single().Message, Does.Contain("HTTP 500"));
+        Assert.That(host.LogsOf(500).Single().Message, Does.Contain("HTTP 500"));
         Assert.That(host.Dispatcher.GetStatistics().Sinks.Single().Failed, Is.Zero);
     }
 

@@ -259,7 +259,8 @@ internal sealed partial class SinkWorker
         var completed = Math.Clamp(report.CompletedCount, 0, pending.Length);
         var rejected = Math.Clamp(report.RejectedCount, 0, completed);
         Interlocked.Add(ref _delivered, completed - rejected);
-        var rest = pending[completed..];
+        // The same array when nothing was finished: a sink may recognise a retried batch by its identity (Langfuse does).
+        var rest = completed == 0 ? pending : pending[completed..];
         if (report.IsPermanent)
         {
             rejected += rest.Length;

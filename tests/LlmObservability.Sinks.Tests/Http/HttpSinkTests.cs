@@ -61,21 +61,27 @@ public class HttpSinkTests
         await using var harness = HttpSinkHarness.Create(receiver.Url, sink: s =>
         {
             s.MaxBatchSize = 10;
-            s.MaxRetries = 1000; // retries are cheap here; the circuit breaker (5 failures, 50 ms) spaces them
+            s.MaxRetries = 1000; // the dispatcher keeps the batch; the pipeline's open circuit spaces the attempts
         });
         var sent = Payloads.Many(25);
 
         harness.Enqueue(sent);
         var flush = harness.Dispatcher.FlushAsync();
-        await harness.Attempts.WaitForFailuresAsync(6).WaitAsync(Wait); // refused connections, the circuit opened on the 5th
+        // Refused connections: each write tries 4 times (3 pipeline retries), and the circuit opens after 10 attempts.
+        await harness.Logs.WaitForAsync(e => e.EventId == 501).WaitAsync(Wait);
+        var attemptsWhenOpened = harness.Attempts.Attempts;
+        await harness.Logs.WaitForAsync(e => e.EventId == 10, 4).WaitAsync(Wait); // the dispatcher retried while it was open
         await receiver.RestartAsync();
         await flush.WaitAsync(Wait);
 
         Assert.That(receiver.RecordIds(), Is.EquivalentTo(sent.Select(p => p.Id)));
         Assert.That(receiver.RecordIds(), Is.Unique);
         Assert.That(harness.Statistics, Has.Property("Delivered").EqualTo(25).And.Property("Failed").EqualTo(0));
-        Assert.That(harness.Logs.Entries.Count(e => e.EventId == 14), Is.EqualTo(1), "circuit opened, reported once");
-        Assert.That(harness.Logs.Entries.Count(e => e.EventId == 15), Is.EqualTo(1), "and closed again");
+        Assert.That(attemptsWhenOpened, Is.GreaterThanOrEqualTo(10), "the breaker samples at least 10 attempts");
+        Assert.That(harness.Logs.Entries.Count(e => e.EventId == 500), Is.GreaterThanOrEqualTo(3), "the pipeline retried");
+        Assert.That(harness.Logs.Entries.Count(e => e.EventId == 501), Is.EqualTo(1), "circuit opened, reported once");
+        Assert.That(harness.Logs.Entries.Count(e => e.EventId == 502), Is.EqualTo(1), "and closed again");
+        Assert.That(harness.Attempts.Attempts - harness.Attempts.Failures, Is.EqualTo(3), "three requests once it was back, none repeated");
     }
 
     [Test]
@@ -110,24 +116,26 @@ public class HttpSinkTests
         Assert.That(harness.Statistics, Has.Property("Delivered").EqualTo(12).And.Property("Failed").EqualTo(0));
     }
 
-    [TestCase("30", 30)]
-    [TestCase("http-date", 45)]
-    public async Task A_429_waits_as_long_as_Retry_After_says_then_sends_once(string retryAfter, int seconds)
+    [TestCase("30", 30, 500, Description = "a pause of up to 30 s is waited inside the resilience pipeline")]
+    [TestCase("http-date", 45, 10, Description = "a longer one goes back to the dispatcher, which is not bound by the write timeout")]
+    public async Task A_429_waits_as_long_as_Retry_After_says_then_sends_once(string retryAfter, int seconds, int retryEvent)
     {
-        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 22, 10, 0, 0, TimeSpan.Zero));
+        var time = new TimerWatchingTimeProvider(new DateTimeOffset(2026, 11, 22, 10, 0, 0, TimeSpan.Zero));
         await using var receiver = await LogReceiver.StartAsync();
         var header = retryAfter == "http-date" ? time.GetUtcNow().AddSeconds(seconds).ToString("R", CultureInfo.InvariantCulture) : retryAfter;
         receiver.Script = (n, _) => n == 1 ? new Answer(429, RetryAfter: header) : null;
-        await using var harness = HttpSinkHarness.Create(receiver.Url, sink: s =>
+        await using var harness = HttpSinkHarness.Create(receiver.Url, o => o.RetryBaseDelay = TimeSpan.FromMilliseconds(100), s =>
         {
             s.RetryBaseDelay = TimeSpan.FromMilliseconds(100);
             s.RetryMaxDelay = TimeSpan.FromMinutes(2);
         }, time: time);
         var sent = Payloads.Many(3);
 
+        var pause = time.WaitForTimerAsync(TimeSpan.FromSeconds(seconds));
         harness.Enqueue(sent);
         var flush = harness.Dispatcher.FlushAsync();
-        var retrying = await harness.Logs.WaitForAsync(e => e.EventId == 10).WaitAsync(Wait);
+        var retrying = await harness.Logs.WaitForAsync(e => e.EventId == retryEvent).WaitAsync(Wait);
+        await pause.WaitAsync(Wait);
 
         Assert.That(retrying.Values["Delay"], Is.EqualTo(TimeSpan.FromSeconds(seconds)), "the pause asked for, not the 100 ms backoff");
         Assert.That(receiver.Requests, Has.Count.EqualTo(1), "nothing is sent while the clock has not moved");
@@ -136,6 +144,7 @@ public class HttpSinkTests
 
         Assert.That(receiver.Requests, Has.Count.EqualTo(2));
         Assert.That(receiver.RecordIds(), Is.EqualTo(sent.Select(p => p.Id)));
+        Assert.That(harness.Statistics, Has.Property("Delivered").EqualTo(3).And.Property("Failed").EqualTo(0));
     }
 
     [Test]
@@ -254,20 +263,65 @@ public class HttpSinkTests
             ["Http:Headers:X-Api-Key"] = "k-123",
             ["Http:MaxRequestBytes"] = "65536",
             ["Http:Timeout"] = "00:00:05",
+            ["Http:MaxRetries"] = "0",
         }).Build();
+        receiver.Script = (n, _) => n == 1 ? new Answer(500) : null;
+        var logs = new CapturingLoggerProvider();
         var services = new ServiceCollection();
-        services.AddLlmObservability().AddHttpSink(configuration.GetSection("Http"), s => s.BatchInterval = TimeSpan.Zero);
+        services.AddSingleton<ILoggerFactory>(logs);
+        services.AddLlmObservability().AddHttpSink(configuration.GetSection("Http"), s =>
+        {
+            s.BatchInterval = TimeSpan.Zero;
+            s.RetryBaseDelay = TimeSpan.FromMilliseconds(5);
+        });
         await using var provider = services.BuildServiceProvider();
         var dispatcher = provider.GetRequiredService<LlmLogDispatcher>();
 
         dispatcher.TryEnqueue(Payloads.Chat());
         await dispatcher.FlushAsync().WaitAsync(Wait);
 
-        var request = receiver.Requests.Single();
+        var request = receiver.Requests[^1];
         Assert.That(request.ContentType, Is.EqualTo("application/x-ndjson"));
         Assert.That(request.Headers["X-Api-Key"], Is.EqualTo("k-123"));
         Assert.That(receiver.Records.Single().TryGetProperty("startTime", out _), Is.True, "LiteLLM field names");
         Assert.That(dispatcher.GetStatistics().Sinks.Single().Name, Is.EqualTo("http"));
+        // MaxRetries 0: the pipeline did not retry the 500; the dispatcher did.
+        Assert.That(logs.Entries.Count(e => e.EventId == 500), Is.Zero);
+        Assert.That(logs.Entries.Count(e => e.EventId == 10), Is.EqualTo(1));
+        Assert.That(receiver.Requests, Has.Count.EqualTo(2));
+    }
+
+    [Test]
+    public async Task Each_HTTP_sink_gets_its_own_name_and_client_and_two_sinks_cannot_share_one()
+    {
+        await using var first = await LogReceiver.StartAsync();
+        await using var second = await LogReceiver.StartAsync();
+        var services = new ServiceCollection();
+        services.AddLlmObservability()
+            .AddHttpSink(first.Url.ToString(), s => s.BatchInterval = TimeSpan.Zero)
+            .AddHttpSink(second.Url.ToString(), s => s.BatchInterval = TimeSpan.Zero);
+        await using (var provider = services.BuildServiceProvider())
+        {
+            var dispatcher = provider.GetRequiredService<LlmLogDispatcher>();
+            var sent = Payloads.Chat();
+            dispatcher.TryEnqueue(sent);
+            await dispatcher.FlushAsync().WaitAsync(Wait);
+
+            Assert.That(dispatcher.GetStatistics().Sinks.Select(s => s.Name), Is.EqualTo(new[] { "http", "http-2" }));
+            Assert.That(first.RecordIds(), Is.EqualTo(new[] { sent.Id }));
+            Assert.That(second.RecordIds(), Is.EqualTo(new[] { sent.Id }));
+        }
+
+        var builder = new ServiceCollection().AddLlmObservability().AddHttpSink(o =>
+        {
+            o.Url = "http://127.0.0.1/";
+            o.HttpClientName = "shared";
+        });
+        Assert.That(() => builder.AddHttpSink(o =>
+        {
+            o.Url = "http://127.0.0.1/";
+            o.HttpClientName = "shared";
+        }), Throws.ArgumentException.With.Message.Contains("'shared'"));
     }
 
     [Test]
@@ -296,5 +350,7 @@ public class HttpSinkTests
         Assert.That(() => builder.AddHttpSink(_ => { }), Throws.ArgumentException.With.Message.Contains("Url is required"));
         Assert.That(() => builder.AddHttpSink("/relative"), Throws.ArgumentException.With.Message.Contains("absolute"));
         Assert.That(() => builder.AddHttpSink(o => { o.Url = "http://127.0.0.1/"; o.MaxRequestBytes = 10; }), Throws.ArgumentException.With.Message.Contains("MaxRequestBytes"));
+        Assert.That(() => builder.AddHttpSink(o => { o.Url = "http://127.0.0.1/"; o.MaxRetries = -1; }), Throws.ArgumentException.With.Message.Contains("MaxRetries"));
+        Assert.That(() => builder.AddHttpSink(o => { o.Url = "http://127.0.0.1/"; o.RetryBaseDelay = TimeSpan.FromMinutes(5); }), Throws.ArgumentException.With.Message.Contains("RetryBaseDelay"));
     }
 }

@@ -175,7 +175,12 @@ public class S3SinkTests
         await server.StopAsync();
         var time = new FakeTimeProvider(Now);
         var logs = new CapturingLoggerProvider();
-        using var sink = new S3LlmLogSink(Options(server.ServiceUrl, o => o.Prefix = "outage"), timeProvider: time, loggerFactory: logs);
+        // The dispatcher's part of an outage: without the pipeline's retries, each write is one attempt.
+        using var sink = new S3LlmLogSink(Options(server.ServiceUrl, o =>
+        {
+            o.Prefix = "outage";
+            o.MaxRetries = 0;
+        }), timeProvider: time, loggerFactory: logs);
         var dispatcher = Dispatcher(sink, time, s =>
         {
             s.RetryBaseDelay = TimeSpan.FromSeconds(1);
@@ -198,6 +203,47 @@ public class S3SinkTests
         Assert.That(objects[0].Key, Does.StartWith("outage/2026/11/22/10/20261122T101530123Z_"), "the key chosen at the first attempt, two minutes earlier");
         Assert.That(Lines(Gunzip(objects[0].Body)), Is.EqualTo(sent.Select(LlmPayloadJson.Serialize)));
         Assert.That(dispatcher.GetStatistics().Sinks.Single(), Has.Property("Delivered").EqualTo(5).And.Property("Failed").EqualTo(0));
+    }
+
+    [Test]
+    public async Task A_throttled_upload_is_retried_by_the_pipeline_through_the_factory_client_and_written_once()
+    {
+        var faults = new S3FaultHandler(failFirst: 2);
+        var logs = new CapturingLoggerProvider();
+        var services = new ServiceCollection();
+        services.AddSingleton<ILoggerFactory>(logs);
+        services.AddLlmObservability().AddS3Sink(o =>
+        {
+            var configured = Options(_server.ServiceUrl, x => x.Prefix = "throttled");
+            o.BucketName = configured.BucketName;
+            o.Prefix = configured.Prefix;
+            o.ServiceUrl = configured.ServiceUrl;
+            o.ForcePathStyle = true;
+            o.AccessKeyId = configured.AccessKeyId;
+            o.SecretAccessKey = configured.SecretAccessKey;
+            o.RetryBaseDelay = TimeSpan.FromMilliseconds(5);
+        }, s => s.BatchInterval = TimeSpan.FromHours(1));
+        // The sink's own client sends through this IHttpClientFactory client; the test puts a throttling handler in it.
+        services.AddHttpClient(S3SinkOptions.DefaultHttpClientName).AddHttpMessageHandler(() => faults);
+        var sent = Payloads.Many(3);
+
+        await using (var provider = services.BuildServiceProvider())
+        {
+            var dispatcher = provider.GetRequiredService<LlmLogDispatcher>();
+            foreach (var payload in sent) dispatcher.TryEnqueue(payload);
+            await dispatcher.FlushAsync().WaitAsync(Wait);
+            Assert.That(dispatcher.GetStatistics().Sinks.Single(), Has.Property("Delivered").EqualTo(3).And.Property("Failed").EqualTo(0));
+        }
+
+        Assert.That(faults.Requests, Has.Count.EqualTo(3), "two throttled attempts, then the one s3rver accepted");
+        Assert.That(faults.Requests.Select(r => r.Key).Distinct().Count(), Is.EqualTo(1), "every attempt wrote the same key");
+        Assert.That(faults.Requests.Select(r => r.Length).Distinct().Single(), Is.GreaterThan(0), "each attempt sent the whole body again");
+        var retries = logs.Entries.Where(e => e.EventId == 500).ToList();
+        Assert.That(retries, Has.Count.EqualTo(2));
+        Assert.That(retries[0].Message, Does.Contain("503 SlowDown"));
+        Assert.That(logs.Entries.Count(e => e.EventId == 10), Is.Zero, "the dispatcher never had to retry");
+        var written = (await ReadAsync("throttled/")).Single();
+        Assert.That(Lines(Gunzip(written.Body)), Is.EqualTo(sent.Select(LlmPayloadJson.Serialize)));
     }
 
     [Test]
@@ -345,3 +391,37 @@ public class S3SinkTests
 }
 
 internal sealed record StoredObject(string Key, byte[] Body, string? ContentType, string? ServerSideEncryption, string? KmsKeyId);
+
+/// <summary>Answers the first uploads with S3's 503 SlowDown, as S3 does under load, and passes the rest to the server.</summary>
+internal sealed class S3FaultHandler(int failFirst) : DelegatingHandler
+{
+    private readonly Lock _gate = new();
+    private int _seen;
+
+    public List<(string Key, long? Length)> Requests { get; } = [];
+
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        if (request.Method != HttpMethod.Put) return await base.SendAsync(request, cancellationToken);
+        int seen;
+        lock (_gate)
+        {
+            seen = ++_seen;
+        }
+        if (seen > failFirst)
+        {
+            lock (_gate) Requests.Add((request.RequestUri!.AbsolutePath, request.Content?.Headers.ContentLength));
+            return await base.SendAsync(request, cancellationToken);
+        }
+        // Read the body, as a server would before answering: a retry must send it whole again.
+        var body = request.Content is null ? [] : await request.Content.ReadAsByteArrayAsync(cancellationToken);
+        lock (_gate) Requests.Add((request.RequestUri!.AbsolutePath, body.Length));
+        return new HttpResponseMessage(System.Net.HttpStatusCode.ServiceUnavailable)
+        {
+            RequestMessage = request,
+            Content = new StringContent(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message><RequestId>TEST</RequestId><HostId>test</HostId></Error>",
+                Encoding.UTF8, "application/xml"),
+        };
+    }
+}

@@ -8,7 +8,8 @@ namespace LlmObservability.Sinks.Tests.Support;
 
 /// <summary>
 /// A container with <c>AddLlmObservability().AddHttpSink(...)</c> exactly as an app registers it, plus a handler in
-/// the sink's named HttpClient that counts attempts and failures, and a capturing logger.
+/// the sink's named HttpClient (inside its resilience pipeline, so it sees every attempt) that counts attempts and
+/// failures, and a capturing logger.
 /// </summary>
 internal sealed class HttpSinkHarness : IAsyncDisposable
 {
@@ -45,6 +46,9 @@ internal sealed class HttpSinkHarness : IAsyncDisposable
                 o =>
                 {
                     o.Url = url.ToString();
+                    // The pipeline's retries too: fast, and a short break once its circuit opens.
+                    o.RetryBaseDelay = TimeSpan.FromMilliseconds(5);
+                    o.CircuitBreakDuration = TimeSpan.FromMilliseconds(500);
                     http?.Invoke(o);
                 },
                 s =>

@@ -9,10 +9,15 @@ namespace LlmObservability.Tests.PublicApi;
 /// </summary>
 public class PublicApiTests
 {
-    [Test]
-    public void The_core_package_public_API_is_approved()
+    private static readonly System.Reflection.Assembly[] Packages =
+    [
+        typeof(LlmObservabilityHandler).Assembly,
+        typeof(LlmObservability.Sinks.Http.HttpLlmLogSink).Assembly,
+    ];
+
+    [TestCaseSource(nameof(Packages))]
+    public void The_package_public_API_is_approved(System.Reflection.Assembly assembly)
     {
-        var assembly = typeof(LlmObservabilityHandler).Assembly;
         var actual = assembly.GeneratePublicApi(new ApiGeneratorOptions { ExcludeAttributes = ["System.Runtime.Versioning.TargetFrameworkAttribute", "System.Reflection.AssemblyMetadataAttribute"] });
         var directory = Path.Combine(SourceDirectory(), "PublicApi");
         var approvedPath = Path.Combine(directory, $"{assembly.GetName().Name}.approved.txt");

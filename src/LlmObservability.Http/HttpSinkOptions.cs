@@ -28,12 +28,30 @@ public sealed class HttpSinkOptions
     /// </summary>
     public int MaxRequestBytes { get; set; } = 4 * 1024 * 1024;
 
-    /// <summary>How long one request may take before it is abandoned and retried. Default: 30 seconds.</summary>
+    /// <summary>How long one attempt of a request may take before it is abandoned and retried. Default: 30 seconds.</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
+    /// Retries of one request on 408, 429, 5xx, network errors and timed-out attempts, with exponential backoff and
+    /// jitter, waiting as long as a <c>Retry-After</c> header says (up to 30 seconds; a longer pause is left to the
+    /// dispatcher). When they are spent the batch goes back to the dispatcher, which tries it again later per
+    /// <see cref="Dispatch.LlmSinkOptions"/>. 0 turns these retries off. Default: 3.
+    /// </summary>
+    public int MaxRetries { get; set; } = 3;
+
+    /// <summary>The first retry delay; it doubles per retry, with jitter. At most 30 seconds. Default: 1 second.</summary>
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How long the circuit stays open after most requests in a minute failed (at least 10 of them): requests fail at
+    /// once meanwhile and the dispatcher keeps the records for later. At least 0.5 seconds. Default: 30 seconds.
+    /// </summary>
+    public TimeSpan CircuitBreakDuration { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
     /// The <see cref="IHttpClientFactory"/> client to use, so that handlers, a proxy or certificates can be configured with
-    /// <c>services.AddHttpClient(name)</c>. Default: <see cref="DefaultHttpClientName"/>.
+    /// <c>services.AddHttpClient(name)</c>; <c>AddHttpSink</c> gives it the resilience pipeline. Default:
+    /// <see cref="DefaultHttpClientName"/>.
     /// </summary>
     public string HttpClientName { get; set; } = DefaultHttpClientName;
 
@@ -52,7 +70,7 @@ public sealed class HttpSinkOptions
         if (!Enum.IsDefined(Format)) errors.Add($"Format '{Format}' is not one of JsonArray, Ndjson.");
         if (!Enum.IsDefined(FieldNames)) errors.Add($"FieldNames '{FieldNames}' is not one of Standard, LiteLlm.");
         if (MaxRequestBytes < 1024) errors.Add($"MaxRequestBytes must be at least 1024 (was {MaxRequestBytes}).");
-        if (Timeout <= TimeSpan.Zero && Timeout != System.Threading.Timeout.InfiniteTimeSpan) errors.Add($"Timeout must be positive (was {Timeout}).");
+        SinkResilience.Validate(errors, MaxRetries, RetryBaseDelay, CircuitBreakDuration, Timeout);
         if (string.IsNullOrWhiteSpace(HttpClientName)) errors.Add("HttpClientName is required.");
         return errors;
     }

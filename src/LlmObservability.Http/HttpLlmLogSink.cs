@@ -13,13 +13,20 @@ namespace LlmObservability.Sinks.Http;
 /// </summary>
 /// <remarks>
 /// <para>
-/// The sink does not retry: it tells the dispatcher how each batch went (<see cref="LlmSinkWriteException"/>) and the
-/// dispatcher retries with backoff and jitter, honouring <c>Retry-After</c>, with a circuit breaker
-/// (<see cref="Dispatch.LlmSinkOptions"/>). 408, 425, 429, 5xx, timeouts and network errors are worth retrying; requests
-/// already accepted are never sent again. 413 halves the request until a single record remains, which is then rejected
-/// like 400, 409 and 422 (those records only). 401, 403, 404 and any other status reject the rest of the batch: they
-/// mean the sink is misconfigured. Rejections are counted in <see cref="Dispatch.LlmSinkStatistics.Rejected"/> and
-/// logged once.
+/// Registered with <c>AddHttpSink</c>, requests go through an <see cref="IHttpClientFactory"/> client with a
+/// Microsoft.Extensions.Http.Resilience pipeline: each request is retried on 408, 429, 5xx, network errors and
+/// timed-out attempts with exponential backoff and jitter, honouring <c>Retry-After</c>, under a circuit breaker
+/// (<see cref="HttpSinkOptions.MaxRetries"/>, <see cref="HttpSinkOptions.Timeout"/>,
+/// <see cref="HttpSinkOptions.CircuitBreakDuration"/>). When a request still fails, the sink tells the dispatcher how far
+/// the batch got (<see cref="LlmSinkWriteException"/>) and the dispatcher tries the rest again later
+/// (<see cref="Dispatch.LlmSinkOptions"/>): requests already accepted are never sent again. 413 halves the request until
+/// a single record remains, which is then rejected like 400, 409 and 422 (those records only). 401, 403, 404 and any
+/// other status reject the rest of the batch: they mean the sink is misconfigured. Rejections are counted in
+/// <see cref="Dispatch.LlmSinkStatistics.Rejected"/> and logged once.
+/// </para>
+/// <para>
+/// Built over an HttpClient of your own (or a factory's client you configured), the sink sends each request once with
+/// <see cref="HttpSinkOptions.Timeout"/> and leaves retries to the dispatcher and to whatever handlers the client has.
 /// </para>
 /// <para>Calls the sink makes are never recorded by LlmObservability itself, whatever handlers its HttpClient has.</para>
 /// </remarks>
@@ -34,26 +41,33 @@ public sealed partial class HttpLlmLogSink : ILlmLogSink
     private readonly Func<StandardLoggingPayload, byte[]> _serialize;
     private readonly string _contentType;
     private readonly string _safeUrl;
+    // False when the client's resilience pipeline times each attempt (AddHttpSink): a timeout here would cut its retries.
+    private readonly bool _timesRequests;
     private long _truncated;
 
     /// <summary>Creates the sink over a client from <paramref name="httpClientFactory"/> (<see cref="HttpSinkOptions.HttpClientName"/>).</summary>
     public HttpLlmLogSink(HttpSinkOptions options, IHttpClientFactory httpClientFactory, TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null)
-        : this(options, CreateFromFactory(options, httpClientFactory), timeProvider, loggerFactory)
+        : this(options, CreateFromFactory(options, httpClientFactory), timesRequests: true, timeProvider, loggerFactory)
     {
     }
 
     /// <summary>Creates the sink over an HttpClient the caller owns (and disposes).</summary>
     public HttpLlmLogSink(HttpSinkOptions options, HttpClient httpClient, TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null)
-        : this(options, FromInstance(httpClient), timeProvider, loggerFactory)
+        : this(options, FromInstance(httpClient), timesRequests: true, timeProvider, loggerFactory)
     {
     }
 
-    private HttpLlmLogSink(HttpSinkOptions options, Func<HttpClient> client, TimeProvider? timeProvider, ILoggerFactory? loggerFactory)
+    /// <summary>Over a factory client whose resilience pipeline (retries, breaker, attempt timeout) <c>AddHttpSink</c> configured.</summary>
+    internal static HttpLlmLogSink WithResilientClient(HttpSinkOptions options, IHttpClientFactory httpClientFactory, TimeProvider? timeProvider, ILoggerFactory? loggerFactory) =>
+        new(options, CreateFromFactory(options, httpClientFactory), timesRequests: false, timeProvider, loggerFactory);
+
+    private HttpLlmLogSink(HttpSinkOptions options, Func<HttpClient> client, bool timesRequests, TimeProvider? timeProvider, ILoggerFactory? loggerFactory)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _options = options;
         _client = client;
+        _timesRequests = timesRequests;
         _time = timeProvider ?? TimeProvider.System;
         _logger = (ILogger?)loggerFactory?.CreateLogger<HttpLlmLogSink>() ?? NullLogger.Instance;
         Url = new Uri(options.Url!, UriKind.Absolute);
@@ -151,7 +165,7 @@ public sealed partial class HttpLlmLogSink : ILlmLogSink
                 request.Content.Headers.TryAddWithoutValidation(name, value);
             }
 
-            using var timeout = _options.Timeout == Timeout.InfiniteTimeSpan ? new CancellationTokenSource() : new CancellationTokenSource(_options.Timeout, _time);
+            using var timeout = !_timesRequests || _options.Timeout == Timeout.InfiniteTimeSpan ? new CancellationTokenSource() : new CancellationTokenSource(_options.Timeout, _time);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
             HttpResponseMessage response;
             try
@@ -166,9 +180,11 @@ public sealed partial class HttpLlmLogSink : ILlmLogSink
             {
                 throw progress.Transient($"POST {_safeUrl} got no answer within {_options.Timeout}.", ex);
             }
-            catch (HttpRequestException ex)
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
             {
-                throw progress.Transient($"POST {_safeUrl} failed: {ex.Message}", ex);
+                // Network errors, and from the resilience pipeline: spent retries of timed-out attempts, or an open circuit
+                // (whose remaining break is the pause before the dispatcher tries again).
+                throw progress.Transient($"POST {_safeUrl} failed: {ex.Message}", ex, SinkResilience.RetryAfterOf(ex));
             }
 
             using (response)
@@ -179,7 +195,7 @@ public sealed partial class HttpLlmLogSink : ILlmLogSink
                     progress.Written(count);
                     return;
                 }
-                retryAfter = RetryAfter(response);
+                retryAfter = HttpSinkResilience.RetryAfter(response, _time);
                 reason = $"POST {_safeUrl} answered {(int)status} {response.ReasonPhrase}: {await ReadSnippetAsync(response, linked.Token).ConfigureAwait(false)}";
             }
         }
@@ -218,18 +234,6 @@ public sealed partial class HttpLlmLogSink : ILlmLogSink
         400 or 409 or 422 => Outcome.RejectRecords,
         _ => Outcome.RejectAll,
     };
-
-    private TimeSpan? RetryAfter(HttpResponseMessage response)
-    {
-        var header = response.Headers.RetryAfter;
-        if (header?.Delta is { } delta) return delta;
-        if (header?.Date is { } date)
-        {
-            var wait = date - _time.GetUtcNow();
-            return wait > TimeSpan.Zero ? wait : TimeSpan.Zero;
-        }
-        return null;
-    }
 
     private static async Task<string> ReadSnippetAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
