@@ -12,6 +12,7 @@ using LlmObservability.S3;
 using LlmObservability.Sinks.Tests.Support;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 
@@ -244,6 +245,37 @@ public class S3SinkTests
         Assert.That(logs.Entries.Count(e => e.EventId == 10), Is.Zero, "the dispatcher never had to retry");
         var written = (await ReadAsync("throttled/")).Single();
         Assert.That(Lines(Gunzip(written.Body)), Is.EqualTo(sent.Select(LlmPayloadJson.Serialize)));
+    }
+
+    [Test]
+    public async Task Records_queued_when_the_host_stops_are_all_written_within_the_shutdown_timeout()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddLlmObservability(o => o.ShutdownTimeout = TimeSpan.FromSeconds(20))
+            .AddS3Sink(o =>
+            {
+                var configured = Options(_server.ServiceUrl);
+                o.BucketName = configured.BucketName;
+                o.Prefix = "host-stop";
+                o.ServiceUrl = configured.ServiceUrl;
+                o.ForcePathStyle = true;
+                o.AccessKeyId = configured.AccessKeyId;
+                o.SecretAccessKey = configured.SecretAccessKey;
+            }, s => s.MaxBatchSize = 15); // BatchInterval stays at the S3 default of a minute
+        using var host = builder.Build();
+        await host.StartAsync();
+        var dispatcher = host.Services.GetRequiredService<LlmLogDispatcher>();
+        var sent = Payloads.Many(40);
+
+        foreach (var payload in sent) dispatcher.TryEnqueue(payload);
+        await host.StopAsync().WaitAsync(Wait);
+
+        var objects = await ReadAsync("host-stop/");
+        var written = objects.SelectMany(o => Lines(Gunzip(o.Body))).ToList();
+        Assert.That(written, Is.EquivalentTo(sent.Select(LlmPayloadJson.Serialize)), "every record once");
+        Assert.That(objects, Has.Count.EqualTo(3), "batches of 15, 15 and 10");
+        Assert.That(dispatcher.GetStatistics().Sinks.Single(), Has.Property("Delivered").EqualTo(40).And.Property("Dropped").EqualTo(0));
     }
 
     [Test]
