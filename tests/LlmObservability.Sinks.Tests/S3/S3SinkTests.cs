@@ -224,8 +224,14 @@ public class S3SinkTests
             o.SecretAccessKey = configured.SecretAccessKey;
             o.RetryBaseDelay = TimeSpan.FromMilliseconds(5);
         }, s => s.BatchInterval = TimeSpan.FromHours(1));
-        // The sink's own client sends through this IHttpClientFactory client; the test puts a throttling handler in it.
-        services.AddHttpClient(S3SinkOptions.DefaultHttpClientName).AddHttpMessageHandler(() => faults);
+        // The sink's own client sends through this IHttpClientFactory client; the test puts a SigV4 check and a
+        // throttling handler in it (and a check with the wrong secret, to show the check can fail).
+        var signatures = new SigV4Verifier(S3rverServer.AccessKey, S3rverServer.SecretKey);
+        var wrongSecret = new SigV4Verifier(S3rverServer.AccessKey, "not-the-secret");
+        services.AddHttpClient(S3SinkOptions.DefaultHttpClientName)
+            .AddHttpMessageHandler(() => signatures)
+            .AddHttpMessageHandler(() => wrongSecret)
+            .AddHttpMessageHandler(() => faults);
         var sent = Payloads.Many(3);
 
         await using (var provider = services.BuildServiceProvider())
@@ -239,6 +245,8 @@ public class S3SinkTests
         Assert.That(faults.Requests, Has.Count.EqualTo(3), "two throttled attempts, then the one s3rver accepted");
         Assert.That(faults.Requests.Select(r => r.Key).Distinct().Count(), Is.EqualTo(1), "every attempt wrote the same key");
         Assert.That(faults.Requests.Select(r => r.Length).Distinct().Single(), Is.GreaterThan(0), "each attempt sent the whole body again");
+        Assert.That(signatures.Verdicts, Has.Count.EqualTo(3).And.All.Null, "every attempt carried a valid SigV4 signature over its body");
+        Assert.That(wrongSecret.Verdicts, Has.Count.EqualTo(3).And.All.Contain("is not the expected"));
         var retries = logs.Entries.Where(e => e.EventId == 500).ToList();
         Assert.That(retries, Has.Count.EqualTo(2));
         Assert.That(retries[0].Message, Does.Contain("503 SlowDown"));
@@ -295,6 +303,8 @@ public class S3SinkTests
         }).Build();
         var services = new ServiceCollection();
         services.AddLlmObservability().AddS3Sink(configuration.GetSection("S3"));
+        var signatures = new SigV4Verifier(S3rverServer.AccessKey, S3rverServer.SecretKey);
+        services.AddHttpClient(S3SinkOptions.DefaultHttpClientName).AddHttpMessageHandler(() => signatures);
         var sent = Payloads.Chat();
 
         await using (var provider = services.BuildServiceProvider())
@@ -307,6 +317,7 @@ public class S3SinkTests
 
         var written = (await ReadAsync("configured/")).Single();
         Assert.That(written.Key, Does.Match(@"^configured/dt=\d{4}-\d{2}-\d{2}/hour=\d{2}/\d{8}T\d{9}Z_[0-9a-f]{32}\.jsonl$"));
+        Assert.That(signatures.Verdicts, Is.Not.Empty.And.All.Null, "signed for the region eu-west-1, with '=' in the key");
         Assert.That(Lines(written.Body).Single(), Is.EqualTo(LlmPayloadJson.Serialize(sent)));
     }
 

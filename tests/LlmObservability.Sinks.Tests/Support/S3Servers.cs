@@ -9,7 +9,7 @@ namespace LlmObservability.Sinks.Tests.Support;
 /// <summary>
 /// s3rver (npm) on 127.0.0.1, installed from <c>tests/s3-server</c> with <c>npm ci</c> the first time it is needed, so a
 /// fresh machine with Node.js needs nothing installed by hand. It checks the shape of SigV4 requests and the access key
-/// ID (<see cref="AccessKey"/>), not the signature's value. It exits when its standard input closes.
+/// ID (<see cref="AccessKey"/>), not the signature's value (<see cref="SigV4Verifier"/> does that). It exits when its standard input closes.
 /// </summary>
 internal sealed partial class S3rverServer : IAsyncDisposable
 {
