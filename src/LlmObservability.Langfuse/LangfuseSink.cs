@@ -195,7 +195,10 @@ public sealed partial class LangfuseSink : ILlmLogSink
             if (IsTransient(status))
             {
                 Interlocked.Increment(ref _requestsFailedTransiently);
-                throw new HttpRequestException($"Langfuse answered {status} ({response.ReasonPhrase}) at {Endpoint}; the batch will be retried.", null, response.StatusCode);
+                var failure = new HttpRequestException($"Langfuse answered {status} ({response.ReasonPhrase}) at {Endpoint}; the batch will be retried.", null, response.StatusCode);
+                // A Retry-After longer than the pipeline waits: the dispatcher waits it out before the next attempt.
+                if (HttpSinkResilience.RetryAfter(response, TimeProvider.System) is not { } retryAfter) throw failure;
+                throw new LlmSinkWriteException(failure.Message, failure) { RetryAfter = retryAfter };
             }
 
             Interlocked.Increment(ref _requestsRejected);
