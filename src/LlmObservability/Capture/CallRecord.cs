@@ -80,6 +80,9 @@ internal sealed class CallRecord : PendingRecord
     public Dictionary<string, string>? RateLimit { get; set; }
     public string? ContentEncoding { get; set; }
     public bool IsEventStream { get; set; }
+
+    /// <summary>A streamed body's events, copied on the caller's path and parsed when the payload is built.</summary>
+    public PendingStream? PendingStream { get; set; }
     public byte[]? ResponseBody { get; private set; }
     public int ResponseBodyLength { get; private set; }
     public bool ResponseBodyTruncated { get; private set; }
@@ -172,6 +175,8 @@ internal sealed class CallRecord : PendingRecord
         Activity = null;
         ResponseBody = null;
         RequestBody = null;
+        PendingStream?.Release();
+        PendingStream = null;
     }
 }
 
