@@ -16,7 +16,7 @@ namespace LlmObservability.Capture;
 /// Memory is bounded: when the buffer would grow past <see cref="MaxBufferedBytes"/>, the events held so far are parsed
 /// at once (on the caller's thread, as before this type existed) and the buffer starts over, so a stream of any length
 /// keeps its final usage while holding at most that much. The buffer comes from a pool shared across threads, because
-/// it is rented on the caller's thread and returned on the dispatcher's.
+/// it is rented on the caller's thread and returned on the dispatcher's (<see cref="CapturePool"/>).
 /// </remarks>
 internal sealed class DeferredStream
 {
@@ -27,9 +27,7 @@ internal sealed class DeferredStream
     private const int InitialBytes = 16 * 1024;
     private const int MaxChunkIntervals = 100_000;
 
-    // Not ArrayPool.Shared: its per-thread caches suit renting and returning on one thread, and these buffers are
-    // returned on the dispatcher's thread. The configurable pool keeps one set of buckets for every thread.
-    private static readonly ArrayPool<byte> Pool = ArrayPool<byte>.Create(MaxBufferedBytes, 64);
+    private static ArrayPool<byte> Pool => CapturePool.Bytes;
 
     private readonly CallRecord _record;
     private StreamParser? _parser;
