@@ -4,10 +4,11 @@ using LlmObservability.Providers;
 namespace LlmObservability.Capture;
 
 /// <summary>
-/// Watches the bytes of one response as the caller reads them: stamps the first byte and the first content-bearing
-/// event, feeds SSE streams to the adapter's parser, keeps a capped copy of whole bodies, and hands the record over
-/// exactly once when the body ends, fails, is cancelled or is disposed. Nothing here may throw into the caller: a
-/// parsing problem turns capture off for the rest of the response and leaves a note in the record.
+/// Watches the bytes of one response as the caller reads them: stamps the first byte, cuts streams into events and
+/// keeps each with the time of its read (<see cref="DeferredStream"/>: the adapter's parser reads them when the payload
+/// is built, and the first content-bearing event's time is the TTFT), keeps a capped copy of whole bodies, and hands
+/// the record over exactly once when the body ends, fails, is cancelled or is disposed. Nothing here may throw into the
+/// caller: a framing problem turns capture off for the rest of the response and leaves a note in the record.
 /// </summary>
 internal sealed class ResponseCapture : IStreamEventHandler
 {
