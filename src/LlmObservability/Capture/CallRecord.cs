@@ -65,7 +65,18 @@ internal sealed class CallRecord : PendingRecord
     public long EndTimestamp { get; set; }
 
     // request
-    public byte[]? RequestBody { get; set; }
+    /// <summary>The request body as sent (null: not captured). Its bytes may be pooled: valid until <see cref="Release"/>.</summary>
+    public ReadOnlyMemory<byte>? RequestBody { get; set; }
+
+    private byte[]? _pooledRequestBody;
+
+    /// <summary>Keeps the first <paramref name="length"/> bytes of a buffer rented from <see cref="CapturePool"/>; returned on <see cref="Release"/>.</summary>
+    public void SetPooledRequestBody(byte[] buffer, int length)
+    {
+        if (_pooledRequestBody is not null) CapturePool.Bytes.Return(_pooledRequestBody);
+        _pooledRequestBody = buffer;
+        RequestBody = buffer.AsMemory(0, length);
+    }
     public List<string>? Notes { get; private set; }
 
     // request, as parsed by the adapter
@@ -80,6 +91,9 @@ internal sealed class CallRecord : PendingRecord
     public Dictionary<string, string>? RateLimit { get; set; }
     public string? ContentEncoding { get; set; }
     public bool IsEventStream { get; set; }
+
+    /// <summary>A streamed body's events, copied on the caller's path and parsed when the payload is built.</summary>
+    public PendingStream? PendingStream { get; set; }
     public byte[]? ResponseBody { get; private set; }
     public int ResponseBodyLength { get; private set; }
     public bool ResponseBodyTruncated { get; private set; }
@@ -124,8 +138,8 @@ internal sealed class CallRecord : PendingRecord
     }
 
     /// <summary>
-    /// Keeps a copy of response body bytes up to the cap. Plain arrays, sized from Content-Length when known: the
-    /// buffer is filled on the caller's thread and dropped on the dispatcher's, which pooled arrays handle badly.
+    /// Keeps a copy of response body bytes up to the cap, in a buffer from <see cref="CapturePool"/> (sized from
+    /// Content-Length when known) that <see cref="Release"/> returns once the payload is built.
     /// </summary>
     public void AppendResponseBody(ReadOnlySpan<byte> bytes, int cap, long? expectedLength = null)
     {
@@ -143,8 +157,12 @@ internal sealed class CallRecord : PendingRecord
             var size = ResponseBody is null && expectedLength is long expected && expected >= needed && expected <= cap
                 ? (int)expected
                 : Math.Min(cap, Math.Max(needed, Math.Max(1024, (ResponseBody?.Length ?? 0) * 2)));
-            var bigger = new byte[size];
-            ResponseBody?.AsSpan(0, ResponseBodyLength).CopyTo(bigger);
+            var bigger = CapturePool.Bytes.Rent(size);
+            if (ResponseBody is not null)
+            {
+                ResponseBody.AsSpan(0, ResponseBodyLength).CopyTo(bigger);
+                CapturePool.Bytes.Return(ResponseBody);
+            }
             ResponseBody = bigger;
         }
         bytes.CopyTo(ResponseBody.AsSpan(ResponseBodyLength));
@@ -170,8 +188,14 @@ internal sealed class CallRecord : PendingRecord
         // A record dropped before it was built still ends its span, so nothing is left open.
         Activity?.Stop();
         Activity = null;
+        if (ResponseBody is not null) CapturePool.Bytes.Return(ResponseBody);
         ResponseBody = null;
+        ResponseBodyLength = 0;
+        if (_pooledRequestBody is not null) CapturePool.Bytes.Return(_pooledRequestBody);
+        _pooledRequestBody = null;
         RequestBody = null;
+        PendingStream?.Release();
+        PendingStream = null;
     }
 }
 

@@ -175,7 +175,7 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
         if (!LlmTelemetry.Source.HasListeners()) return;
         try
         {
-            var model = record.Route.Adapter.PeekModel(request.RequestUri!, record.RequestBody);
+            var model = record.Route.Adapter.PeekModel(request.RequestUri!, record.RequestBody is { } body ? body.Span : default);
             if (CallSpan.Start(record, request, model) is not { } activity) return;
             record.Activity = activity;
             record.TraceId = activity.TraceId.ToHexString();
@@ -189,8 +189,11 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
     }
 
     /// <summary>
-    /// Buffers the request body (SDKs hand over in-memory JSON) and keeps a copy for parsing off the caller's path.
-    /// A body whose declared length is over the cap is not read at all.
+    /// Keeps a copy of the request body (SDKs hand over in-memory JSON) for parsing off the caller's path, in a pooled
+    /// buffer. Content that is already bytes in memory (<see cref="ByteArrayContent"/>, <see cref="StringContent"/>,
+    /// <see cref="ReadOnlyMemoryContent"/>) can be sent again as it is, so it is copied once, straight from its bytes;
+    /// other content is buffered first (so that it can still be sent) and copied from that buffer. A body whose
+    /// declared length is over the cap is not read at all.
     /// </summary>
     private async Task CaptureRequestBody(HttpRequestMessage request, CallRecord record, CancellationToken cancellationToken)
     {
@@ -201,18 +204,35 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
             record.AddNote($"request body of {declared} bytes is over the capture cap of {_options.MaxRequestCaptureBytes}; not read");
             return;
         }
-        // A failure here is the content's own (it would fail the same way when sent), so it propagates.
-        await content.LoadIntoBufferAsync(cancellationToken).ConfigureAwait(false);
+        if (!IsBytesInMemory(content))
+        {
+            // A failure here is the content's own (it would fail the same way when sent), so it propagates.
+            await content.LoadIntoBufferAsync(cancellationToken).ConfigureAwait(false);
+            declared = content.Headers.ContentLength;
+        }
+        var copy = new CaptureWriteStream((int)Math.Clamp(declared ?? 0, 0, _options.MaxRequestCaptureBytes), _options.MaxRequestCaptureBytes);
         try
         {
-            var body = await content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
-            if (body.Length > _options.MaxRequestCaptureBytes) record.AddNote($"request body of {body.Length} bytes is over the capture cap of {_options.MaxRequestCaptureBytes}; not kept");
-            else record.RequestBody = body;
+            await content.CopyToAsync(copy, cancellationToken).ConfigureAwait(false);
+            if (copy.OverCap) record.AddNote($"request body of {copy.Written} bytes is over the capture cap of {_options.MaxRequestCaptureBytes}; not kept");
+            else if (copy.TakeBuffer() is { } buffer) record.SetPooledRequestBody(buffer, (int)copy.Written);
+            else record.RequestBody = ReadOnlyMemory<byte>.Empty;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             record.AddNote($"request body could not be read: {ex.GetType().Name}");
         }
+        finally
+        {
+            copy.Dispose();
+        }
+    }
+
+    /// <summary>The framework's own in-memory contents, which serialize their bytes as often as asked (not subclasses from elsewhere).</summary>
+    private static bool IsBytesInMemory(HttpContent content)
+    {
+        var type = content.GetType();
+        return type == typeof(ByteArrayContent) || type == typeof(StringContent) || type == typeof(ReadOnlyMemoryContent);
     }
 
     /// <summary>Wraps the response for observation. Returns true when the body is to be read now to price it (<see cref="LlmObservabilityOptions.AddCostResponseHeader"/>).</summary>
@@ -326,8 +346,13 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
         return FirstHeader(headers, "api-key") ?? FirstHeader(headers, "x-api-key") ?? FirstHeader(headers, "x-goog-api-key");
     }
 
-    private static string? FirstHeader(HttpRequestHeaders headers, string name) =>
-        headers.TryGetValues(name, out var values) ? values.FirstOrDefault() : null;
+    // NonValidated: the raw value, without parsing the header or enumerating through LINQ on the caller's path.
+    private static string? FirstHeader(HttpRequestHeaders headers, string name)
+    {
+        if (!headers.NonValidated.TryGetValues(name, out var values)) return null;
+        foreach (var value in values) return value;
+        return null;
+    }
 
     [LoggerMessage(EventId = 100, Level = LogLevel.Warning, Message = "LlmObservability failed to capture a call; the call itself is unaffected.")]
     private static partial void LogCaptureFailed(ILogger logger, Exception exception);

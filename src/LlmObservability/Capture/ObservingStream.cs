@@ -58,12 +58,31 @@ internal sealed class ObservingStream(Stream inner, ResponseCapture capture) : S
         return ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
     }
 
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        ValueTask<int> pending;
+        try
+        {
+            pending = inner.ReadAsync(buffer, cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            Fail(ex, cancellationToken);
+            throw;
+        }
+        // Data already there (the common case mid-stream): observe it without an async state machine.
+        if (!pending.IsCompletedSuccessfully) return AwaitReadAsync(pending, buffer, cancellationToken);
+        var read = pending.Result;
+        Observe(buffer.Span[..read], buffer.Length);
+        return new ValueTask<int>(read);
+    }
+
+    private async ValueTask<int> AwaitReadAsync(ValueTask<int> pending, Memory<byte> buffer, CancellationToken cancellationToken)
     {
         int read;
         try
         {
-            read = await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+            read = await pending.ConfigureAwait(false);
         }
         catch (Exception ex)
         {

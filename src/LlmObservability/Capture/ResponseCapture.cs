@@ -4,10 +4,11 @@ using LlmObservability.Providers;
 namespace LlmObservability.Capture;
 
 /// <summary>
-/// Watches the bytes of one response as the caller reads them: stamps the first byte and the first content-bearing
-/// event, feeds SSE streams to the adapter's parser, keeps a capped copy of whole bodies, and hands the record over
-/// exactly once when the body ends, fails, is cancelled or is disposed. Nothing here may throw into the caller: a
-/// parsing problem turns capture off for the rest of the response and leaves a note in the record.
+/// Watches the bytes of one response as the caller reads them: stamps the first byte, cuts streams into events and
+/// keeps each with the time of its read (<see cref="DeferredStream"/>: the adapter's parser reads them when the payload
+/// is built, and the first content-bearing event's time is the TTFT), keeps a capped copy of whole bodies, and hands
+/// the record over exactly once when the body ends, fails, is cancelled or is disposed. Nothing here may throw into the
+/// caller: a framing problem turns capture off for the rest of the response and leaves a note in the record.
 /// </summary>
 internal sealed class ResponseCapture : IStreamEventHandler
 {
@@ -17,18 +18,16 @@ internal sealed class ResponseCapture : IStreamEventHandler
     private readonly Action<CallRecord> _onComplete;
     private readonly long? _contentLength;
     private IStreamFramer? _sse;
-    private StreamParser? _parser;
+    private DeferredStream? _events;
     private long _bytesSeen;
-    private int _badEvents;
     private bool _done;
-    private long _lastContentTimestamp;
-    private const int MaxChunkIntervals = 100_000;
+    private long _readTimestamp;
+    private bool _readStamped;
     private readonly bool _wholeBody; // not a stream: the first byte is the first token
 
     public ResponseCapture(CallRecord record, StreamParser? streamParser, StreamFraming framing, int bodyCap, long? contentLength, TimeProvider time, Action<CallRecord> onComplete)
     {
         _record = record;
-        _parser = streamParser;
         _sse = streamParser is null ? null : framing switch
         {
             StreamFraming.ServerSentEvents => new SseReader(this),
@@ -38,7 +37,7 @@ internal sealed class ResponseCapture : IStreamEventHandler
             _ => null,
         };
         _wholeBody = framing is StreamFraming.None or StreamFraming.SkimmedJson;
-        if (_sse is null) _parser = null;
+        if (_sse is not null) _events = new DeferredStream(record, streamParser!);
         _bodyCap = bodyCap;
         _contentLength = contentLength;
         _time = time;
@@ -60,11 +59,14 @@ internal sealed class ResponseCapture : IStreamEventHandler
         {
             if (_done) return;
             _bytesSeen += bytes.Length;
+            _readStamped = false;
             if (_record.FirstByteTimestamp is null)
             {
                 var now = _time.GetTimestamp();
                 _record.FirstByteTimestamp = now;
-                if ((_sse is null && _parser is null) || _wholeBody) _record.FirstContentTimestamp = now;
+                _readTimestamp = now;
+                _readStamped = true;
+                if (_sse is null || _wholeBody) _record.FirstContentTimestamp = now;
             }
             try
             {
@@ -77,34 +79,23 @@ internal sealed class ResponseCapture : IStreamEventHandler
                 _record.AddNote($"response capture stopped: {ex.GetType().Name}: {ex.Message}");
                 _sse?.Dispose();
                 _sse = null;
-                _parser = null;
+                _events?.Detach();
             }
         }
     }
 
+    /// <summary>
+    /// One framed event: only copied, with the time of the read that completed it; the parser reads it when the payload
+    /// is built (<see cref="DeferredStream"/>), so the caller's read does not wait for JSON parsing.
+    /// </summary>
     void IStreamEventHandler.OnEvent(string? eventType, ReadOnlyMemory<byte> data)
     {
-        var parser = _parser!;
-        try
+        if (!_readStamped)
         {
-            parser.OnEvent(eventType, data);
+            _readTimestamp = _time.GetTimestamp();
+            _readStamped = true;
         }
-        catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException or ArgumentException)
-        {
-            _badEvents++;
-            return;
-        }
-        if (!parser.LastEventHadContent) return;
-        var now = _time.GetTimestamp();
-        if (_record.FirstContentTimestamp is null)
-        {
-            _record.FirstContentTimestamp = now;
-        }
-        else if ((_record.ChunkIntervals ??= []).Count < MaxChunkIntervals)
-        {
-            _record.ChunkIntervals.Add((now - _lastContentTimestamp) / (double)_record.TimestampFrequency);
-        }
-        _lastContentTimestamp = now;
+        _events!.Add(eventType, data, _readTimestamp);
     }
 
     /// <summary>Records how the response ended and enqueues the record; later calls do nothing.</summary>
@@ -116,22 +107,17 @@ internal sealed class ResponseCapture : IStreamEventHandler
             _done = true;
             _record.EndTimestamp = _time.GetTimestamp();
             if (end == CallEnd.Completed && _sse is NdjsonReader ndjson) FinishQuietly(ndjson);
-            if (end == CallEnd.Disposed && LooksComplete()) end = CallEnd.Completed;
             _record.End = end;
             _record.Exception = exception;
-            if (_parser is not null)
+            if (_events is { } events)
             {
-                try
-                {
-                    _parser.OnEnd();
-                }
-                catch (Exception ex)
-                {
-                    _record.AddNote($"stream parser failed at end: {ex.GetType().Name}");
-                }
+                // Parsed when the payload is built; whether a disposed stream was complete is known only then.
+                _record.PendingStream = new PendingStream(events, _sse?.OversizedEvents ?? 0, end == CallEnd.Disposed, LooksCompleteByLength());
             }
-            if (_badEvents > 0) _record.AddNote($"{_badEvents} stream event(s) could not be parsed");
-            if (_sse is { OversizedEvents: > 0 } sse) _record.AddNote($"{sse.OversizedEvents} stream event(s) exceeded the size cap and were skipped");
+            else if (end == CallEnd.Disposed && LooksCompleteByLength())
+            {
+                _record.End = CallEnd.Completed;
+            }
             _sse?.Dispose();
             _sse = null;
         }
@@ -142,6 +128,7 @@ internal sealed class ResponseCapture : IStreamEventHandler
     {
         try
         {
+            _events?.MarkFinalEvents();
             reader.Finish();
         }
         catch (Exception ex)
@@ -154,10 +141,31 @@ internal sealed class ResponseCapture : IStreamEventHandler
     /// A caller may stop reading once it has what it needs (SDKs stop at <c>[DONE]</c>) and dispose without the final
     /// zero-byte read: that is a complete response, not an aborted one.
     /// </summary>
-    private bool LooksComplete()
+    /// <remarks>
+    /// With a stream parser, its <see cref="StreamParser.SawEnd"/> decides (see <see cref="PendingStream"/>); without
+    /// one, the declared length does.
+    /// </remarks>
+    private bool LooksCompleteByLength()
     {
-        if (_parser is not null) return _parser.SawEnd;
         if (_contentLength is long length) return _bytesSeen >= length;
         return false; // unknown length: the builder decides from whether the body parses
     }
+}
+
+/// <summary>A finished stream whose events are still to be parsed, with what its end decided on the caller's path.</summary>
+internal sealed class PendingStream(DeferredStream events, int oversizedEvents, bool disposed, bool completeByLength)
+{
+    /// <summary>
+    /// Parses the events into the record (on the dispatcher's loop) and settles how the call ended: a caller may stop
+    /// reading once it has what it needs (SDKs stop at <c>[DONE]</c>) and dispose without the final zero-byte read, which
+    /// is a complete response when the parser saw the stream's end marker.
+    /// </summary>
+    public void Finish(CallRecord record)
+    {
+        var sawEnd = events.Finish(oversizedEvents);
+        if (disposed && record.End == CallEnd.Disposed && (sawEnd ?? completeByLength)) record.End = CallEnd.Completed;
+    }
+
+    /// <summary>Gives the buffer back without parsing.</summary>
+    public void Release() => events.Return();
 }

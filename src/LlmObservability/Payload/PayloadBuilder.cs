@@ -42,6 +42,12 @@ internal sealed class PayloadBuilder
     public StandardLoggingPayload Build(CallRecord record)
     {
         var adapter = record.Route.Adapter;
+        if (record.PendingStream is { } stream)
+        {
+            // First, as when the stream was parsed as it came: its notes precede the request's.
+            record.PendingStream = null;
+            stream.Finish(record);
+        }
         ParseRequest(record, adapter);
         ParseResponseBody(record, adapter);
         var estimated = EstimateUsageIfMissing(record);

@@ -235,48 +235,63 @@ internal sealed class OpenAiChatAdapter : ProviderAdapter
         accumulator.Append(text);
     }
 
+    /// <summary>Reads one <c>chat.completion.chunk</c> (an object that is not an error) into the record; <paramref name="hadContent"/>: it carried text, reasoning, a refusal or tool calls.</summary>
+    internal static void ReadChunk(JsonElement root, CallRecord record, CaptureLimits limits, out bool hadContent)
+    {
+        hadContent = false;
+        // Azure's first chunk carries only prompt_filter_results, with "" for id and model.
+        record.ResponseId ??= Json.NonEmpty(root, "id");
+        record.ResponseModel ??= Json.NonEmpty(root, "model");
+        record.ServiceTier = Json.String(root, "service_tier") ?? record.ServiceTier;
+        if (Json.Array(root, "choices") is { } choices)
+        {
+            foreach (var choice in choices.EnumerateArray())
+            {
+                record.AddFinishReason(Json.String(choice, "finish_reason"));
+                if ((Json.Long(choice, "index") ?? 0) != 0 || Json.Object(choice, "delta") is not { } delta) continue;
+                if (Json.String(delta, "content") is { Length: > 0 } text)
+                {
+                    record.Output(limits.MaxContentChars).Append(text);
+                    hadContent = true;
+                }
+                if (Json.String(delta, "refusal") is { Length: > 0 } refusal)
+                {
+                    (record.RefusalText ??= new TextAccumulator(limits.MaxContentChars)).Append(refusal);
+                    hadContent = true;
+                }
+                if (Json.String(delta, ReasoningField(delta)) is { Length: > 0 } reasoning)
+                {
+                    (record.ReasoningText ??= new TextAccumulator(limits.MaxContentChars)).Append(reasoning);
+                    hadContent = true;
+                }
+                if (Json.Array(delta, "tool_calls") is { } toolCalls)
+                {
+                    record.ToolCalls ??= new ToolCallAccumulator(limits.MaxContentChars);
+                    foreach (var call in toolCalls.EnumerateArray())
+                    {
+                        ReadToolCall(call, record.ToolCalls[(int)(Json.Long(call, "index") ?? 0)]);
+                    }
+                    hadContent = true;
+                }
+            }
+        }
+        ReadUsage(root, record);
+    }
+
     /// <summary>Assembles a chat completion from its chunks as they pass.</summary>
     private sealed class ChunkParser(CallRecord callRecord, CaptureLimits limits) : OpenAiChunkParser(callRecord)
     {
+        protected override bool TryReadFast(ReadOnlySpan<byte> json)
+        {
+            if (!OpenAiChatChunkReader.ForThisThread.TryRead(json, Record, limits, out var hadContent)) return false;
+            LastEventHadContent = hadContent;
+            return true;
+        }
+
         protected override void OnChunk(JsonElement root)
         {
-            // Azure's first chunk carries only prompt_filter_results, with "" for id and model.
-            Record.ResponseId ??= Json.NonEmpty(root, "id");
-            Record.ResponseModel ??= Json.NonEmpty(root, "model");
-            Record.ServiceTier = Json.String(root, "service_tier") ?? Record.ServiceTier;
-            if (Json.Array(root, "choices") is { } choices)
-            {
-                foreach (var choice in choices.EnumerateArray())
-                {
-                    Record.AddFinishReason(Json.String(choice, "finish_reason"));
-                    if ((Json.Long(choice, "index") ?? 0) != 0 || Json.Object(choice, "delta") is not { } delta) continue;
-                    if (Json.String(delta, "content") is { Length: > 0 } text)
-                    {
-                        Record.Output(limits.MaxContentChars).Append(text);
-                        LastEventHadContent = true;
-                    }
-                    if (Json.String(delta, "refusal") is { Length: > 0 } refusal)
-                    {
-                        (Record.RefusalText ??= new TextAccumulator(limits.MaxContentChars)).Append(refusal);
-                        LastEventHadContent = true;
-                    }
-                    if (Json.String(delta, ReasoningField(delta)) is { Length: > 0 } reasoning)
-                    {
-                        (Record.ReasoningText ??= new TextAccumulator(limits.MaxContentChars)).Append(reasoning);
-                        LastEventHadContent = true;
-                    }
-                    if (Json.Array(delta, "tool_calls") is { } toolCalls)
-                    {
-                        Record.ToolCalls ??= new ToolCallAccumulator(limits.MaxContentChars);
-                        foreach (var call in toolCalls.EnumerateArray())
-                        {
-                            ReadToolCall(call, Record.ToolCalls[(int)(Json.Long(call, "index") ?? 0)]);
-                        }
-                        LastEventHadContent = true;
-                    }
-                }
-            }
-            ReadUsage(root, Record);
+            ReadChunk(root, Record, limits, out var hadContent);
+            LastEventHadContent = hadContent;
         }
     }
 
@@ -297,6 +312,7 @@ internal sealed class OpenAiChatAdapter : ProviderAdapter
                 SawEnd = true;
                 return;
             }
+            if (TryReadFast(data.Span)) return;
             using var document = JsonDocument.Parse(data);
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object) return;
@@ -308,6 +324,12 @@ internal sealed class OpenAiChatAdapter : ProviderAdapter
             }
             OnChunk(root);
         }
+
+        /// <summary>
+        /// Reads the chunk without a <see cref="JsonDocument"/> when it can, with exactly the result <see cref="OnChunk"/>
+        /// would have; false (the default) when it cannot, having changed nothing.
+        /// </summary>
+        protected virtual bool TryReadFast(ReadOnlySpan<byte> json) => false;
 
         /// <summary>One chunk (a JSON object that is not an error); set <see cref="StreamParser.LastEventHadContent"/> when it carried content.</summary>
         protected abstract void OnChunk(JsonElement root);

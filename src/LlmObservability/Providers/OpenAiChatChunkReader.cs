@@ -1,0 +1,366 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Unicode;
+using LlmObservability.Capture;
+
+namespace LlmObservability.Providers;
+
+/// <summary>
+/// The fast path for the common <c>chat.completion.chunk</c>: one forward-only <see cref="Utf8JsonReader"/> pass with
+/// UTF-8 property names, no <see cref="JsonDocument"/>, strings transcoded into one reused buffer and turned into
+/// .NET strings only when the record takes them (the first id and model, a finish reason, a new service tier).
+/// </summary>
+/// <remarks>
+/// It reads everything first and changes the record only when the whole chunk was understood; anything it does not
+/// handle exactly as the <see cref="JsonDocument"/> path does (invalid JSON or UTF-8, a field it reads given twice, an
+/// <c>error</c>, a <c>usage</c> or <c>x_groq</c> object, a tool call that is not an object, a root that is not an
+/// object) makes <see cref="TryRead"/> return false with the record untouched, and the caller then takes that path.
+/// So the fast path changes the cost of a chunk, never what is recorded from it.
+/// </remarks>
+internal sealed class OpenAiChatChunkReader
+{
+    [ThreadStatic]
+    private static OpenAiChatChunkReader? t_reader;
+
+    private readonly List<Choice> _choices = [];
+    private readonly List<ToolCall> _toolCalls = [];
+    private char[] _chars = new char[512];
+    private int _charCount;
+
+    /// <summary>
+    /// This thread's reader. Its buffers are only scratch for one <see cref="TryRead"/> call, so one per thread serves
+    /// every stream (chunks are parsed on the dispatcher's loop) without allocating per call.
+    /// </summary>
+    public static OpenAiChatChunkReader ForThisThread => t_reader ??= new OpenAiChatChunkReader();
+
+    /// <summary>Reads one chunk into the record. False: not read, nothing changed; use the general path.</summary>
+    public bool TryRead(ReadOnlySpan<byte> json, CallRecord record, CaptureLimits limits, out bool hadContent)
+    {
+        hadContent = false;
+        if (_chars.Length > 64 * 1024) _chars = new char[512]; // a huge chunk once does not pin its buffer on this thread
+        _choices.Clear();
+        _toolCalls.Clear();
+        _charCount = 0;
+        Text id = default, model = default, serviceTier = default;
+        try
+        {
+            var reader = new Utf8JsonReader(json);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return false;
+            var seen = 0;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var field = reader.ValueTextEquals("choices"u8) ? 1
+                    : reader.ValueTextEquals("id"u8) ? 2
+                    : reader.ValueTextEquals("model"u8) ? 4
+                    : reader.ValueTextEquals("service_tier"u8) ? 8
+                    : reader.ValueTextEquals("usage"u8) ? 16
+                    : reader.ValueTextEquals("error"u8) ? 32
+                    : reader.ValueTextEquals("x_groq"u8) ? 64
+                    : 0;
+                if ((seen & field) != 0) return false;
+                seen |= field;
+                reader.Read();
+                switch (field)
+                {
+                    case 1 when reader.TokenType == JsonTokenType.StartArray:
+                        if (!ReadChoices(ref reader)) return false;
+                        break;
+                    // Only taken while the record has none, as the general path does (??=).
+                    case 2 when reader.TokenType == JsonTokenType.String && record.ResponseId is null:
+                        if (!ReadString(ref reader, out id)) return false;
+                        break;
+                    case 4 when reader.TokenType == JsonTokenType.String && record.ResponseModel is null:
+                        if (!ReadString(ref reader, out model)) return false;
+                        break;
+                    case 8 when reader.TokenType == JsonTokenType.String:
+                        if (!ReadString(ref reader, out serviceTier)) return false;
+                        break;
+                    case 16 or 64 when reader.TokenType == JsonTokenType.StartObject:
+                        return false; // usage: once per stream, read by the general path
+                    case 32 when reader.TokenType != JsonTokenType.Null:
+                        return false; // an error inside the stream
+                    default:
+                        reader.Skip();
+                        break;
+                }
+            }
+            if (reader.TokenType != JsonTokenType.EndObject || reader.Read()) return false;
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or ArgumentException or FormatException)
+        {
+            return false;
+        }
+
+        // The whole chunk was understood: apply it in the general path's order.
+        if (id.Length > 0) record.ResponseId ??= Chars(id).ToString();
+        if (model.Length > 0) record.ResponseModel ??= Chars(model).ToString();
+        if (serviceTier.Present && (record.ServiceTier is null || !Chars(serviceTier).SequenceEqual(record.ServiceTier))) record.ServiceTier = Chars(serviceTier).ToString();
+        foreach (var choice in _choices)
+        {
+            if (choice.FinishReason.Length > 0) record.AddFinishReason(Chars(choice.FinishReason).ToString());
+            if ((choice.Index ?? 0) != 0 || !choice.HasDelta) continue;
+            if (choice.Content.Length > 0)
+            {
+                record.Output(limits.MaxContentChars).Append(Chars(choice.Content));
+                hadContent = true;
+            }
+            if (choice.Refusal.Length > 0)
+            {
+                (record.RefusalText ??= new TextAccumulator(limits.MaxContentChars)).Append(Chars(choice.Refusal));
+                hadContent = true;
+            }
+            var reasoning = choice.ReasoningContentPresent ? choice.ReasoningContent : choice.Reasoning;
+            if (reasoning.Length > 0)
+            {
+                (record.ReasoningText ??= new TextAccumulator(limits.MaxContentChars)).Append(Chars(reasoning));
+                hadContent = true;
+            }
+            if (choice.HasToolCalls)
+            {
+                record.ToolCalls ??= new ToolCallAccumulator(limits.MaxContentChars);
+                for (var i = choice.FirstToolCall; i < choice.FirstToolCall + choice.ToolCallCount; i++)
+                {
+                    var call = _toolCalls[i];
+                    var builder = record.ToolCalls[(int)(call.Index ?? 0)];
+                    if (call.Id.Present) builder.Id ??= Chars(call.Id).ToString();
+                    if (call.Type.Present) builder.Type ??= Chars(call.Type).ToString();
+                    if (call.HasFunction)
+                    {
+                        if (call.Name.Present) builder.Name ??= Chars(call.Name).ToString();
+                        if (call.Arguments.Length > 0) builder.Arguments.Append(Chars(call.Arguments));
+                    }
+                }
+                hadContent = true;
+            }
+        }
+        return true;
+    }
+
+    private bool ReadChoices(ref Utf8JsonReader reader)
+    {
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                reader.Skip(); // not an object: the general path reads nothing from it
+                continue;
+            }
+            var choice = new Choice();
+            var seen = 0;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var field = reader.ValueTextEquals("delta"u8) ? 1
+                    : reader.ValueTextEquals("index"u8) ? 2
+                    : reader.ValueTextEquals("finish_reason"u8) ? 4
+                    : 0;
+                if ((seen & field) != 0) return false;
+                seen |= field;
+                reader.Read();
+                switch (field)
+                {
+                    case 1 when reader.TokenType == JsonTokenType.StartObject:
+                        choice.HasDelta = true;
+                        if (!ReadDelta(ref reader, ref choice)) return false;
+                        break;
+                    case 2:
+                        if (!ReadLong(ref reader, out choice.Index)) return false;
+                        break;
+                    case 4 when reader.TokenType == JsonTokenType.String:
+                        if (!ReadString(ref reader, out choice.FinishReason)) return false;
+                        break;
+                    default:
+                        reader.Skip();
+                        break;
+                }
+            }
+            _choices.Add(choice);
+        }
+        return true;
+    }
+
+    private bool ReadDelta(ref Utf8JsonReader reader, ref Choice choice)
+    {
+        var seen = 0;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var field = reader.ValueTextEquals("content"u8) ? 1
+                : reader.ValueTextEquals("tool_calls"u8) ? 2
+                : reader.ValueTextEquals("refusal"u8) ? 4
+                : reader.ValueTextEquals("reasoning_content"u8) ? 8
+                : reader.ValueTextEquals("reasoning"u8) ? 16
+                : 0;
+            if ((seen & field) != 0) return false;
+            seen |= field;
+            reader.Read();
+            if (field == 8) choice.ReasoningContentPresent = reader.TokenType != JsonTokenType.Null;
+            switch (field)
+            {
+                case 1 when reader.TokenType == JsonTokenType.String:
+                    if (!ReadString(ref reader, out choice.Content)) return false;
+                    break;
+                case 2 when reader.TokenType == JsonTokenType.StartArray:
+                    choice.HasToolCalls = true;
+                    choice.FirstToolCall = _toolCalls.Count;
+                    if (!ReadToolCalls(ref reader)) return false;
+                    choice.ToolCallCount = _toolCalls.Count - choice.FirstToolCall;
+                    break;
+                case 4 when reader.TokenType == JsonTokenType.String:
+                    if (!ReadString(ref reader, out choice.Refusal)) return false;
+                    break;
+                case 8 when reader.TokenType == JsonTokenType.String:
+                    if (!ReadString(ref reader, out choice.ReasoningContent)) return false;
+                    break;
+                case 16 when reader.TokenType == JsonTokenType.String:
+                    if (!ReadString(ref reader, out choice.Reasoning)) return false;
+                    break;
+                default:
+                    reader.Skip();
+                    break;
+            }
+        }
+        return true;
+    }
+
+    private bool ReadToolCalls(ref Utf8JsonReader reader)
+    {
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            if (reader.TokenType != JsonTokenType.StartObject) return false;
+            var call = new ToolCall();
+            var seen = 0;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var field = reader.ValueTextEquals("index"u8) ? 1
+                    : reader.ValueTextEquals("function"u8) ? 2
+                    : reader.ValueTextEquals("id"u8) ? 4
+                    : reader.ValueTextEquals("type"u8) ? 8
+                    : 0;
+                if ((seen & field) != 0) return false;
+                seen |= field;
+                reader.Read();
+                switch (field)
+                {
+                    case 1:
+                        if (!ReadLong(ref reader, out call.Index)) return false;
+                        break;
+                    case 2 when reader.TokenType == JsonTokenType.StartObject:
+                        call.HasFunction = true;
+                        if (!ReadFunction(ref reader, ref call)) return false;
+                        break;
+                    case 4 when reader.TokenType == JsonTokenType.String:
+                        if (!ReadString(ref reader, out call.Id)) return false;
+                        break;
+                    case 8 when reader.TokenType == JsonTokenType.String:
+                        if (!ReadString(ref reader, out call.Type)) return false;
+                        break;
+                    default:
+                        reader.Skip();
+                        break;
+                }
+            }
+            _toolCalls.Add(call);
+        }
+        return true;
+    }
+
+    private bool ReadFunction(ref Utf8JsonReader reader, ref ToolCall call)
+    {
+        var seen = 0;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var field = reader.ValueTextEquals("arguments"u8) ? 1 : reader.ValueTextEquals("name"u8) ? 2 : 0;
+            if ((seen & field) != 0) return false;
+            seen |= field;
+            reader.Read();
+            switch (field)
+            {
+                case 1 when reader.TokenType == JsonTokenType.String:
+                    if (!ReadString(ref reader, out call.Arguments)) return false;
+                    break;
+                case 2 when reader.TokenType == JsonTokenType.String:
+                    if (!ReadString(ref reader, out call.Name)) return false;
+                    break;
+                default:
+                    reader.Skip();
+                    break;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>A number as <see cref="Json.Long"/> reads it (integer, else a double in range, else a numeric string); JSON null and other kinds are none.</summary>
+    private bool ReadLong(ref Utf8JsonReader reader, out long? value)
+    {
+        value = null;
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.Number:
+                if (reader.TryGetInt64(out var l)) value = l;
+                else if (reader.TryGetDouble(out var d) && d >= long.MinValue && d <= long.MaxValue) value = (long)d;
+                return true;
+            case JsonTokenType.String:
+                if (!ReadString(ref reader, out var text)) return false;
+                if (long.TryParse(Chars(text), NumberStyles.Integer, CultureInfo.InvariantCulture, out var parsed)) value = parsed;
+                return true;
+            default:
+                reader.Skip();
+                return true;
+        }
+    }
+
+    /// <summary>Transcodes the current string into the buffer; false when it is not valid UTF-8 (the general path throws there).</summary>
+    private bool ReadString(ref Utf8JsonReader reader, out Text text)
+    {
+        text = default;
+        var raw = reader.HasValueSequence ? (int)reader.ValueSequence.Length : reader.ValueSpan.Length;
+        if (_chars.Length - _charCount < raw) Array.Resize(ref _chars, Math.Max(_chars.Length * 2, _charCount + raw));
+        var destination = _chars.AsSpan(_charCount);
+        int written;
+        if (!reader.ValueIsEscaped && !reader.HasValueSequence)
+        {
+            if (Utf8.ToUtf16(reader.ValueSpan, destination, out _, out written, replaceInvalidSequences: false) != System.Buffers.OperationStatus.Done) return false;
+        }
+        else
+        {
+            written = reader.CopyString(destination); // throws InvalidOperationException on invalid UTF-8
+        }
+        text = new Text(_charCount, written);
+        _charCount += written;
+        return true;
+    }
+
+    private ReadOnlySpan<char> Chars(Text text) => _chars.AsSpan(text.Start, text.Length);
+
+    /// <summary>A string transcoded into the buffer; default: absent.</summary>
+    private readonly record struct Text(int Start, int Length)
+    {
+        private readonly bool _present = true;
+
+        public bool Present => _present;
+    }
+
+    private struct Choice
+    {
+        public long? Index;
+        public bool HasDelta;
+        public Text FinishReason;
+        public Text Content;
+        public Text Refusal;
+        public Text ReasoningContent;
+        public Text Reasoning;
+        public bool ReasoningContentPresent;
+        public bool HasToolCalls;
+        public int FirstToolCall;
+        public int ToolCallCount;
+    }
+
+    private struct ToolCall
+    {
+        public long? Index;
+        public Text Id;
+        public Text Type;
+        public bool HasFunction;
+        public Text Name;
+        public Text Arguments;
+    }
+}

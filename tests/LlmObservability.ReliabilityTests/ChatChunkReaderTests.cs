@@ -1,0 +1,261 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using LlmObservability.Capture;
+using LlmObservability.Providers;
+
+namespace LlmObservability.ReliabilityTests;
+
+/// <summary>
+/// The fast chat-chunk reader (<see cref="OpenAiChatChunkReader"/>) against the <see cref="JsonDocument"/> path it
+/// short-cuts, on every chunk of the OpenAI-shaped stream fixtures, hand-written edge cases and fuzzed variants of
+/// them: whenever the fast reader takes a chunk, the record must end up exactly as the document path leaves it (and
+/// the document path must accept that chunk); whenever it declines, the record must be untouched. Fixed seed.
+/// </summary>
+public class ChatChunkReaderTests
+{
+    private const int Seed = 20261122;
+    private const int MutationsPerChunk = 150;
+    private static readonly CaptureLimits Limits = new(MaxContentChars: 40, MaxErrorBodyChars: 1_000);
+    private static readonly string FixtureRoot = Path.Combine(AppContext.BaseDirectory, "Fixtures");
+    private static readonly ProviderRoute Route = new(OpenAiChatAdapter.Instance, "openai", "https://api.openai.com/v1", "/chat/completions");
+
+    private static readonly string[] EdgeCases =
+    [
+        """{"id":"a","choices":[{"index":0,"delta":{"content":"x","content":"y"}}]}""",
+        """{"id":"a","id":"b","choices":[]}""",
+        """{"choices":[{"index":"0","delta":{"content":"idx as text"}},{"index":1.0,"delta":{"content":"second"}},{"index":0.4,"delta":{"content":"rounds to 0"}}]}""",
+        """{"choices":[{"index":null,"delta":{"content":"null index"},"finish_reason":""}]}""",
+        """{"choices":[{"delta":{"content":["part"],"refusal":"no","reasoning":"r1","reasoning_content":null}}]}""",
+        """{"choices":[{"delta":{"reasoning":"r1","reasoning_content":"rc"}}]}""",
+        """{"choices":[{"delta":{"reasoning":"r1","reasoning_content":5}}]}""",
+        """{"choices":[{"delta":{"tool_calls":[]}}]}""",
+        """{"choices":[{"delta":{"tool_calls":[{"index":"2","id":"c","type":"function","function":{"name":"f","arguments":"{\"a\":1}"}},{"function":"not an object"}]}}]}""",
+        """{"choices":[{"delta":{"tool_calls":[7]}}]}""",
+        """{"choices":[{"delta":{"tool_calls":[{"index":4294967297,"function":{"arguments":"wraps"}}]}}]}""",
+        """{"choices":[{"delta":{"content":"caf\u00e9 \ud83d\ude00 \n\t\"q\""}}],"service_tier":"flex"}""",
+        """{"choices":[{"delta":{"content":"\ud800"}}]}""",
+        """{"service_tier":"","model":"","id":""}""",
+        """{"service_tier":null,"model":null,"id":null,"choices":null,"usage":null,"error":null}""",
+        """{"error":{"message":"boom"}}""",
+        """{"usage":{"prompt_tokens":1},"choices":[]}""",
+        """{"x_groq":{"id":"g"},"choices":[]}""",
+        """{"x_groq":"text","choices":[{"delta":{"content":"ok"}}]}""",
+        """{"choices":[{"delta":{"content":"a"}}]} trailing""",
+        """[{"choices":[]}]""",
+        """ "just a string" """,
+        """{"choices":[{"delta":{"content":"a"}}],}""",
+        """{"choices":[1,"two",null,{"finish_reason":"stop"}]}""",
+        """{"ch\u006fices":[{"d\u0065lta":{"c\u006fntent":"escaped names"}}]}""",
+    ];
+
+    // Not valid UTF-8 inside a string value: the document path throws when it reads the text.
+    private static readonly byte[] InvalidUtf8 = [.. "{\"choices\":[{\"delta\":{\"content\":\"bad "u8, 0xFF, .. " utf8\"}}]}"u8];
+
+    [Test]
+    public void The_fast_reader_records_exactly_what_the_document_path_records()
+    {
+        var chunks = FixtureChunks().Concat(EdgeCases.Select(Encoding.UTF8.GetBytes)).Append(InvalidUtf8).ToList();
+        Assert.That(chunks, Has.Count.GreaterThan(40), "fixture chunks were found");
+        var random = new Random(Seed);
+        int taken = 0, declined = 0;
+        foreach (var chunk in chunks)
+        {
+            Check(chunk, random, ref taken, ref declined);
+            for (var i = 0; i < MutationsPerChunk; i++) Check(Mutate(random, chunk), random, ref taken, ref declined);
+        }
+        Figures.Print("chat-chunk-reader", ("cases", taken + declined), ("taken_by_fast_reader", taken), ("declined", declined), ("seed", Seed));
+        Assert.That(taken, Is.GreaterThan(declined / 4), "the fast reader takes a good share of the chunks");
+        Assert.That(declined, Is.GreaterThan(0), "some cases go to the document path");
+    }
+
+    private static void Check(byte[] chunk, Random random, ref int taken, ref int declined)
+    {
+        var seeded = random.Next(3);
+        var fast = Seeded(seeded);
+        var document = Seeded(seeded);
+        var before = Snapshot(fast, false);
+        if (!OpenAiChatChunkReader.ForThisThread.TryRead(chunk, fast, Limits, out var fastContent))
+        {
+            declined++;
+            Assert.That(Snapshot(fast, false), Is.EqualTo(before), $"declined, yet changed the record: {Show(chunk)}");
+            return;
+        }
+        taken++;
+        bool documentContent;
+        try
+        {
+            using var parsed = JsonDocument.Parse(chunk);
+            var root = parsed.RootElement;
+            Assert.That(root.ValueKind, Is.EqualTo(JsonValueKind.Object), Show(chunk));
+            Assert.That(root.TryGetProperty("error", out var error) && error.ValueKind != JsonValueKind.Null, Is.False, Show(chunk));
+            OpenAiChatAdapter.ReadChunk(root, document, Limits, out documentContent);
+        }
+        catch (Exception ex) when (ex is not AssertionException)
+        {
+            Assert.Fail($"the fast reader took a chunk the document path rejects ({ex.GetType().Name}: {ex.Message}): {Show(chunk)}");
+            return;
+        }
+        Assert.That(Snapshot(fast, fastContent), Is.EqualTo(Snapshot(document, documentContent)), Show(chunk));
+    }
+
+    /// <summary>A record as earlier chunks may have left it, so that the "first value wins" fields are tested both ways.</summary>
+    private static CallRecord Seeded(int kind)
+    {
+        var record = new CallRecord(Route) { Id = "id" };
+        if (kind == 0) return record;
+        record.ResponseId = "earlier-id";
+        record.ResponseModel = "earlier-model";
+        record.ServiceTier = kind == 1 ? "default" : "flex";
+        record.Output(Limits.MaxContentChars).Append("earlier text ");
+        record.ToolCalls = new ToolCallAccumulator(Limits.MaxContentChars);
+        var call = record.ToolCalls[0];
+        call.Id = "call_0";
+        call.Arguments.Append("{");
+        return record;
+    }
+
+    private static string Snapshot(CallRecord r, bool hadContent)
+    {
+        var builder = new StringBuilder();
+        void Add(string name, object? value) => builder.Append(name).Append('=').Append(value is null ? "<null>" : $"[{value}]").Append('\n');
+        Add("content", hadContent);
+        Add("id", r.ResponseId);
+        Add("model", r.ResponseModel);
+        Add("tier", r.ServiceTier);
+        Add("finish", r.FinishReasons is null ? null : string.Join("|", r.FinishReasons));
+        Add("text", r.OutputText?.ToString());
+        Add("reasoning", r.ReasoningText?.ToString());
+        Add("refusal", r.RefusalText?.ToString());
+        Add("tools", r.ToolCalls is null ? null : string.Join("|", r.ToolCalls.ToList().Select(c => $"{c.Id}/{c.Type}/{c.Name}/{c.Arguments}")));
+        Add("tokens", $"{r.PromptTokens},{r.CompletionTokens},{r.TotalTokens},{r.CachedPromptTokens},{r.CacheCreationTokens},{r.ReasoningTokens}");
+        Add("error", $"{r.ErrorType},{r.ErrorCode},{r.ErrorMessage}");
+        return builder.ToString();
+    }
+
+    private static string Show(byte[] chunk) => Encoding.UTF8.GetString(chunk);
+
+    private static IEnumerable<byte[]> FixtureChunks()
+    {
+        string[] folders = ["openai", "azure_openai", "deepseek", "groq", "mistral", "openrouter", "vllm"];
+        foreach (var folder in folders)
+        {
+            foreach (var file in Directory.GetFiles(Path.Combine(FixtureRoot, folder), "chat-stream*.sse"))
+            {
+                var collector = new Collector();
+                using (var reader = new SseReader(collector)) reader.Feed(File.ReadAllBytes(file));
+                foreach (var data in collector.Events.Where(e => !e.AsSpan().SequenceEqual("[DONE]"u8))) yield return data;
+            }
+        }
+    }
+
+    private static byte[] Mutate(Random random, byte[] chunk)
+    {
+        var text = Encoding.UTF8.GetString(chunk);
+        switch (random.Next(10))
+        {
+            case 0: return chunk[..random.Next(chunk.Length + 1)]; // truncated
+            case 1:
+                var flipped = chunk.ToArray();
+                flipped[random.Next(flipped.Length)] = (byte)random.Next(256);
+                return flipped;
+            case 2:
+                var at = random.Next(chunk.Length);
+                return [.. chunk[..at], 0xC3, 0x28, .. chunk[at..]]; // invalid UTF-8, often inside a string
+            case 3: return Encoding.UTF8.GetBytes(DuplicateKey(random, text));
+            case 4: return Encoding.UTF8.GetBytes(EscapeSomething(random, text));
+            default: return Encoding.UTF8.GetBytes(MutateStructure(random, text));
+        }
+    }
+
+    private static readonly string[] Keys = ["id", "model", "service_tier", "choices", "usage", "error", "x_groq", "index", "delta", "finish_reason", "content", "refusal", "reasoning", "reasoning_content", "tool_calls", "function", "name", "arguments", "type"];
+
+    private static string DuplicateKey(Random random, string text)
+    {
+        var key = "\"" + Keys[random.Next(Keys.Length)] + "\":";
+        var at = text.IndexOf(key, StringComparison.Ordinal);
+        if (at < 0) return text;
+        return text[..at] + key + (RandomValue(random)?.ToJsonString() ?? "null") + "," + text[at..];
+    }
+
+    private static string EscapeSomething(Random random, string text)
+    {
+        // Escape one letter of the text (inside a name or a string value, which both must unescape).
+        var letters = Enumerable.Range(0, text.Length).Where(i => char.IsAsciiLetter(text[i])).ToList();
+        if (letters.Count == 0) return text;
+        var at = letters[random.Next(letters.Count)];
+        return text[..at] + $"\\u{(int)text[at]:x4}" + text[(at + 1)..];
+    }
+
+    private static string MutateStructure(Random random, string text)
+    {
+        try
+        {
+            return MutateNodes(random, text);
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
+        {
+            return text; // duplicate keys or a lone surrogate: JsonNode will not hold or write them
+        }
+    }
+
+    private static string MutateNodes(Random random, string text)
+    {
+        JsonNode? root;
+        try
+        {
+            root = JsonNode.Parse(text);
+        }
+        catch (JsonException)
+        {
+            return text;
+        }
+        if (root is null) return text;
+        var objects = new List<JsonObject>();
+        Collect(root, objects);
+        if (objects.Count == 0) return text;
+        var target = objects[random.Next(objects.Count)];
+        var key = Keys[random.Next(Keys.Length)];
+        if (random.Next(4) == 0 && target.Count > 0) target.Remove(target.ElementAt(random.Next(target.Count)).Key);
+        else target[key] = RandomValue(random);
+        return root.ToJsonString();
+    }
+
+    private static void Collect(JsonNode node, List<JsonObject> objects)
+    {
+        if (node is JsonObject obj)
+        {
+            objects.Add(obj);
+            foreach (var (_, child) in obj.ToList()) if (child is not null) Collect(child, objects);
+        }
+        else if (node is JsonArray array)
+        {
+            foreach (var child in array.ToList()) if (child is not null) Collect(child, objects);
+        }
+    }
+
+    private static JsonNode? RandomValue(Random random) => random.Next(14) switch
+    {
+        0 => null,
+        1 => JsonValue.Create(random.Next(-2, 3)),
+        2 => JsonValue.Create(random.NextDouble() * 3),
+        3 => JsonValue.Create("1"),
+        4 => JsonValue.Create(""),
+        5 => JsonValue.Create("text é \n \"q\""),
+        6 => JsonValue.Create(true),
+        7 => new JsonArray(),
+        8 => new JsonObject(),
+        9 => new JsonArray(new JsonObject { ["index"] = random.Next(3), ["delta"] = new JsonObject { ["content"] = "c" }, ["finish_reason"] = "stop" }),
+        10 => new JsonObject { ["content"] = "d", ["reasoning"] = "r", ["tool_calls"] = new JsonArray(new JsonObject { ["index"] = 1, ["id"] = "x", ["function"] = new JsonObject { ["name"] = "n", ["arguments"] = "{}" } }) },
+        11 => new JsonArray(new JsonObject { ["index"] = "0", ["function"] = new JsonObject { ["arguments"] = "a" } }, JsonValue.Create(3)),
+        12 => new JsonObject { ["prompt_tokens"] = 3, ["completion_tokens"] = 4 },
+        _ => JsonValue.Create(long.MaxValue),
+    };
+
+    private sealed class Collector : IStreamEventHandler
+    {
+        public List<byte[]> Events { get; } = [];
+
+        public void OnEvent(string? eventType, ReadOnlyMemory<byte> data) => Events.Add(data.ToArray());
+    }
+}
