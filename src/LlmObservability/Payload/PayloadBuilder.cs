@@ -178,6 +178,12 @@ internal sealed class PayloadBuilder
         try
         {
             using var document = JsonDocument.Parse(body);
+            // Every provider's request is an object: anything else is noted here, once for all adapters.
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                record.AddNote("request body is not a JSON object");
+                return;
+            }
             adapter.ParseRequest(document.RootElement, record, limits);
         }
         catch (JsonException)

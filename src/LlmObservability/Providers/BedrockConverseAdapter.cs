@@ -66,11 +66,6 @@ internal sealed class BedrockConverseAdapter : ProviderAdapter
     {
         record.RequestedModel = ModelFromEndpoint(record.Route.Endpoint);
         record.Stream = record.Route.Endpoint.EndsWith(StreamSuffix, StringComparison.Ordinal);
-        if (root.ValueKind != JsonValueKind.Object)
-        {
-            record.AddNote("request body is not a JSON object");
-            return;
-        }
         record.ModelParameters = ReadParameters(root);
         var messages = new List<LlmMessage>();
         if (Json.Array(root, "system") is { } system)

@@ -69,11 +69,6 @@ internal sealed class GeminiGenerateContentAdapter : ProviderAdapter
     {
         record.RequestedModel = ModelFromEndpoint(record.Route.Endpoint);
         record.Stream = record.Route.Endpoint.EndsWith(StreamMethod, StringComparison.OrdinalIgnoreCase);
-        if (root.ValueKind != JsonValueKind.Object)
-        {
-            record.AddNote("request body is not a JSON object");
-            return;
-        }
         record.ModelParameters = ReadParameters(root);
 
         var messages = new List<LlmMessage>();

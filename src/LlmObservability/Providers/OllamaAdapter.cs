@@ -88,11 +88,6 @@ internal sealed class OllamaAdapter : ProviderAdapter
 
     public override void ParseRequest(JsonElement root, CallRecord record, CaptureLimits limits)
     {
-        if (root.ValueKind != JsonValueKind.Object)
-        {
-            record.AddNote("request body is not a JSON object");
-            return;
-        }
         record.RequestedModel = Json.String(root, "model");
         record.Stream = Json.Bool(root, "stream") ?? true; // Ollama streams unless told not to
         record.ModelParameters = ReadParameters(root);

@@ -23,11 +23,6 @@ internal sealed class OpenAiCompletionsAdapter : ProviderAdapter
 
     public override void ParseRequest(JsonElement root, CallRecord record, CaptureLimits limits)
     {
-        if (root.ValueKind != JsonValueKind.Object)
-        {
-            record.AddNote("request body is not a JSON object");
-            return;
-        }
         record.RequestedModel = Json.String(root, "model");
         record.Stream = Json.Bool(root, "stream") ?? false;
         record.ModelParameters = OpenAiChatAdapter.ReadParameters(root, NotParameters);

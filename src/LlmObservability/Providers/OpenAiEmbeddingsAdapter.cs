@@ -30,11 +30,6 @@ internal sealed class OpenAiEmbeddingsAdapter : ProviderAdapter
 
     public override void ParseRequest(JsonElement root, CallRecord record, CaptureLimits limits)
     {
-        if (root.ValueKind != JsonValueKind.Object)
-        {
-            record.AddNote("request body is not a JSON object");
-            return;
-        }
         record.RequestedModel = Json.String(root, "model");
         record.ModelParameters = OpenAiChatAdapter.ReadParameters(root, NotParameters);
         var input = Json.Get(root, "input");

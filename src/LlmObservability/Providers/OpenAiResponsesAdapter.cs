@@ -34,11 +34,6 @@ internal sealed class OpenAiResponsesAdapter : ProviderAdapter
 
     public override void ParseRequest(JsonElement root, CallRecord record, CaptureLimits limits)
     {
-        if (root.ValueKind != JsonValueKind.Object)
-        {
-            record.AddNote("request body is not a JSON object");
-            return;
-        }
         record.RequestedModel = Json.String(root, "model");
         record.Stream = Json.Bool(root, "stream") ?? false;
         record.ModelParameters = ReadParameters(root);

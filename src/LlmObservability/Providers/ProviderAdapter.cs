@@ -57,7 +57,7 @@ internal abstract class ProviderAdapter
     public virtual StreamFraming StreamFramingFor(string? mediaType) =>
         string.Equals(mediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase) ? StreamFraming.ServerSentEvents : StreamFraming.None;
 
-    /// <summary>Reads model, parameters and input messages from the request body.</summary>
+    /// <summary>Reads model, parameters and input messages from the request body (<paramref name="root"/> is a JSON object: the builder notes any other body and does not call this).</summary>
     public abstract void ParseRequest(JsonElement root, CallRecord record, CaptureLimits limits);
 
     /// <summary>Reads a whole (non-streamed) success body.</summary>
