@@ -215,13 +215,8 @@ public class S3SinkTests
         services.AddSingleton<ILoggerFactory>(logs);
         services.AddLlmObservability().AddS3Sink(o =>
         {
-            var configured = Options(_server.ServiceUrl, x => x.Prefix = "throttled");
-            o.BucketName = configured.BucketName;
-            o.Prefix = configured.Prefix;
-            o.ServiceUrl = configured.ServiceUrl;
-            o.ForcePathStyle = true;
-            o.AccessKeyId = configured.AccessKeyId;
-            o.SecretAccessKey = configured.SecretAccessKey;
+            ForServer(o, _server.ServiceUrl);
+            o.Prefix = "throttled";
             o.RetryBaseDelay = TimeSpan.FromMilliseconds(5);
         }, s => s.BatchInterval = TimeSpan.FromHours(1));
         // The sink's own client sends through this IHttpClientFactory client; the test puts a SigV4 check and a
@@ -263,13 +258,8 @@ public class S3SinkTests
         builder.Services.AddLlmObservability(o => o.ShutdownTimeout = TimeSpan.FromSeconds(20))
             .AddS3Sink(o =>
             {
-                var configured = Options(_server.ServiceUrl);
-                o.BucketName = configured.BucketName;
+                ForServer(o, _server.ServiceUrl);
                 o.Prefix = "host-stop";
-                o.ServiceUrl = configured.ServiceUrl;
-                o.ForcePathStyle = true;
-                o.AccessKeyId = configured.AccessKeyId;
-                o.SecretAccessKey = configured.SecretAccessKey;
             }, s => s.MaxBatchSize = 15); // BatchInterval stays at the S3 default of a minute
         using var host = builder.Build();
         await host.StartAsync();
@@ -365,16 +355,20 @@ public class S3SinkTests
 
     internal static S3SinkOptions Options(string serviceUrl, Action<S3SinkOptions>? configure = null)
     {
-        var options = new S3SinkOptions
-        {
-            BucketName = Bucket,
-            ServiceUrl = serviceUrl,
-            ForcePathStyle = true,
-            AccessKeyId = S3rverServer.AccessKey,
-            SecretAccessKey = S3rverServer.SecretKey,
-        };
+        var options = new S3SinkOptions();
+        ForServer(options, serviceUrl);
         configure?.Invoke(options);
         return options;
+    }
+
+    /// <summary>Points <paramref name="options"/> at the test bucket on s3rver, path-style, with its keys.</summary>
+    internal static void ForServer(S3SinkOptions options, string serviceUrl)
+    {
+        options.BucketName = Bucket;
+        options.ServiceUrl = serviceUrl;
+        options.ForcePathStyle = true;
+        options.AccessKeyId = S3rverServer.AccessKey;
+        options.SecretAccessKey = S3rverServer.SecretKey;
     }
 
     internal static LlmLogDispatcher Dispatcher(S3LlmLogSink sink, TimeProvider? time = null, Action<LlmSinkOptions>? configure = null, ILoggerFactory? logs = null)
