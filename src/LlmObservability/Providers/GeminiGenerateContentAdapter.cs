@@ -269,22 +269,12 @@ internal sealed class GeminiGenerateContentAdapter : ProviderAdapter
     /// <c>usageMetadata</c>. So the end is a chunk with a finish reason (seen in it or before) and usage: a caller that
     /// stops there has the whole answer, and one that stops earlier has not.
     /// </summary>
-    private sealed class ChunkParser(CallRecord record, CaptureLimits limits) : StreamParser
+    private sealed class ChunkParser(CallRecord record, CaptureLimits limits) : JsonChunkParser(Instance, record)
     {
-        public override void OnEvent(string? eventType, ReadOnlyMemory<byte> data)
+        protected override void OnChunk(JsonElement root)
         {
-            LastEventHadContent = false;
-            using var document = JsonDocument.Parse(data);
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object) return;
-            if (Json.Get(root, "error") is not null)
-            {
-                Instance.ParseError(root, record);
-                record.ErrorType ??= "stream_error";
-                return;
-            }
-            LastEventHadContent = ReadChunk(root, record, limits);
-            if (record.FinishReasons is { Count: > 0 } && Json.Object(root, "usageMetadata") is not null) SawEnd = true;
+            LastEventHadContent = ReadChunk(root, Record, limits);
+            if (Record.FinishReasons is { Count: > 0 } && Json.Object(root, "usageMetadata") is not null) SawEnd = true;
         }
     }
 }

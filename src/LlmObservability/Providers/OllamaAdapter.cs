@@ -239,21 +239,11 @@ internal sealed class OllamaAdapter : ProviderAdapter
     private static string? Cap(string? text, int max) => text is null || text.Length <= max ? text : string.Concat(text.AsSpan(0, max), "…[truncated]");
 
     /// <summary>Assembles a response from its NDJSON lines; the line with <c>"done": true</c> is the end.</summary>
-    private sealed class LineParser(OllamaAdapter adapter, CallRecord record, CaptureLimits limits) : StreamParser
+    private sealed class LineParser(OllamaAdapter adapter, CallRecord record, CaptureLimits limits) : JsonChunkParser(adapter, record)
     {
-        public override void OnEvent(string? eventType, ReadOnlyMemory<byte> data)
+        protected override void OnChunk(JsonElement root)
         {
-            LastEventHadContent = false;
-            using var document = JsonDocument.Parse(data);
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object) return;
-            if (Json.Get(root, "error") is not null)
-            {
-                adapter.ParseError(root, record);
-                record.ErrorType ??= "stream_error";
-                return;
-            }
-            LastEventHadContent = adapter.ReadChunk(root, record, limits);
+            LastEventHadContent = adapter.ReadChunk(root, Record, limits);
             if (Json.Bool(root, "done") == true) SawEnd = true;
         }
     }

@@ -294,11 +294,8 @@ internal sealed class OpenAiChatAdapter : ProviderAdapter
     /// What every OpenAI-style stream shares: <c>data: [DONE]</c> ends it, each other event is one JSON chunk, and a chunk
     /// with an <c>error</c> member is an error inside a 200 stream. Subclasses read the chunks.
     /// </summary>
-    internal abstract class OpenAiChunkParser(CallRecord record) : StreamParser
+    internal abstract class OpenAiChunkParser(CallRecord record) : JsonChunkParser(Instance, record)
     {
-        /// <summary>The call the chunks belong to.</summary>
-        protected CallRecord Record { get; } = record;
-
         public sealed override void OnEvent(string? eventType, ReadOnlyMemory<byte> data)
         {
             LastEventHadContent = false;
@@ -308,25 +305,13 @@ internal sealed class OpenAiChatAdapter : ProviderAdapter
                 return;
             }
             if (TryReadFast(data.Span)) return;
-            using var document = JsonDocument.Parse(data);
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object) return;
-            if (Json.Get(root, "error") is not null)
-            {
-                Instance.ParseError(root, Record);
-                Record.ErrorType ??= "stream_error";
-                return;
-            }
-            OnChunk(root);
+            base.OnEvent(eventType, data);
         }
 
         /// <summary>
-        /// Reads the chunk without a <see cref="JsonDocument"/> when it can, with exactly the result <see cref="OnChunk"/>
+        /// Reads the chunk without a <see cref="JsonDocument"/> when it can, with exactly the result <see cref="JsonChunkParser.OnChunk"/>
         /// would have; false (the default) when it cannot, having changed nothing.
         /// </summary>
         protected virtual bool TryReadFast(ReadOnlySpan<byte> json) => false;
-
-        /// <summary>One chunk (a JSON object that is not an error); set <see cref="StreamParser.LastEventHadContent"/> when it carried content.</summary>
-        protected abstract void OnChunk(JsonElement root);
     }
 }

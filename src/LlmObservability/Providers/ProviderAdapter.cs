@@ -132,5 +132,34 @@ internal abstract class StreamParser : IStreamEventHandler
     }
 }
 
+/// <summary>
+/// A stream whose events are each one JSON object, where an object with an <c>error</c> member is an error inside a
+/// 200 stream (OpenAI-style and Gemini SSE, Ollama NDJSON): the error is read by the adapter (typed <c>stream_error</c>
+/// when it names no type); subclasses read the other objects.
+/// </summary>
+internal abstract class JsonChunkParser(ProviderAdapter adapter, CallRecord record) : StreamParser
+{
+    /// <summary>The call the chunks belong to.</summary>
+    protected CallRecord Record { get; } = record;
+
+    public override void OnEvent(string? eventType, ReadOnlyMemory<byte> data)
+    {
+        LastEventHadContent = false;
+        using var document = JsonDocument.Parse(data);
+        var root = document.RootElement;
+        if (root.ValueKind != JsonValueKind.Object) return;
+        if (Json.Get(root, "error") is not null)
+        {
+            adapter.ParseError(root, Record);
+            Record.ErrorType ??= "stream_error";
+            return;
+        }
+        OnChunk(root);
+    }
+
+    /// <summary>One chunk (a JSON object that is not an error); set <see cref="StreamParser.LastEventHadContent"/> when it carried content.</summary>
+    protected abstract void OnChunk(JsonElement root);
+}
+
 /// <summary>The caps that apply while capturing.</summary>
 internal sealed record CaptureLimits(int MaxContentChars, int MaxErrorBodyChars);
