@@ -8,6 +8,7 @@ using LlmObservability.Capture;
 using LlmObservability.Pricing;
 using LlmObservability.Redaction;
 using LlmObservability.Providers;
+using static LlmObservability.Providers.CaptureLimits;
 
 namespace LlmObservability.Payload;
 
@@ -345,6 +346,4 @@ internal sealed class PayloadBuilder
         var hash = SHA256.HashData(Encoding.UTF8.GetBytes(key));
         return new LlmApiKeyInfo { Prefix = key[..prefixLength], Sha256 = Convert.ToHexStringLower(hash) };
     }
-
-    private static string? Cap(string? text, int max) => text is null || text.Length <= max ? text : string.Concat(text.AsSpan(0, max), "…[truncated]");
 }

@@ -3,6 +3,7 @@ using System.Text.Json;
 using LlmObservability.Capture;
 using LlmObservability.Pricing;
 using LlmObservability.Payload;
+using static LlmObservability.Providers.CaptureLimits;
 
 namespace LlmObservability.Providers;
 
@@ -331,8 +332,6 @@ internal sealed class AnthropicMessagesAdapter : ProviderAdapter
             builder.Append('[').Append(type ?? "block").Append(']');
         }
     }
-
-    private static string? Cap(string? text, int max) => text is null || text.Length <= max ? text : string.Concat(text.AsSpan(0, max), "…[truncated]");
 
     /// <summary>What is known of one content block while it streams.</summary>
     private sealed class StreamBlock(string? type)

@@ -4,6 +4,7 @@ using System.Text.Json;
 using LlmObservability.Capture;
 using LlmObservability.Pricing;
 using LlmObservability.Payload;
+using static LlmObservability.Providers.CaptureLimits;
 
 namespace LlmObservability.Providers;
 
@@ -249,8 +250,6 @@ internal sealed class BedrockConverseAdapter : ProviderAdapter
         record.CachedPromptTokens = Json.Long(usage, "cacheReadInputTokens") ?? record.CachedPromptTokens;
         record.CacheCreationTokens = Json.Long(usage, "cacheWriteInputTokens") ?? record.CacheCreationTokens;
     }
-
-    private static string? Cap(string? text, int max) => text is null || text.Length <= max ? text : string.Concat(text.AsSpan(0, max), "…[truncated]");
 
     /// <summary>
     /// Assembles a ConverseStream response from its event-stream messages: <c>messageStart</c>, then per content block

@@ -3,6 +3,7 @@ using System.Text.Json;
 using LlmObservability.Capture;
 using LlmObservability.Pricing;
 using LlmObservability.Payload;
+using static LlmObservability.Providers.CaptureLimits;
 
 namespace LlmObservability.Providers;
 
@@ -260,8 +261,6 @@ internal sealed class GeminiGenerateContentAdapter : ProviderAdapter
         record.CachedPromptTokens = Json.Long(usage, "cachedContentTokenCount") ?? record.CachedPromptTokens;
         record.ReasoningTokens = Json.Long(usage, "thoughtsTokenCount") ?? record.ReasoningTokens;
     }
-
-    private static string? Cap(string? text, int max) => text is null || text.Length <= max ? text : string.Concat(text.AsSpan(0, max), "…[truncated]");
 
     /// <summary>
     /// Assembles a response from its SSE chunks. Gemini sends no <c>[DONE]</c>: the stream simply closes after the chunk

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using LlmObservability.Capture;
 using LlmObservability.Payload;
+using static LlmObservability.Providers.CaptureLimits;
 
 namespace LlmObservability.Providers;
 
@@ -235,8 +236,6 @@ internal sealed class OllamaAdapter : ProviderAdapter
         record.CompletionTokens = Json.Long(root, "eval_count") ?? record.CompletionTokens;
         return hadContent;
     }
-
-    private static string? Cap(string? text, int max) => text is null || text.Length <= max ? text : string.Concat(text.AsSpan(0, max), "…[truncated]");
 
     /// <summary>Assembles a response from its NDJSON lines; the line with <c>"done": true</c> is the end.</summary>
     private sealed class LineParser(OllamaAdapter adapter, CallRecord record, CaptureLimits limits) : JsonChunkParser(adapter, record)

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using LlmObservability.Capture;
 using LlmObservability.Payload;
+using static LlmObservability.Providers.CaptureLimits;
 
 namespace LlmObservability.Providers;
 
@@ -214,8 +215,6 @@ internal sealed class OpenAiChatAdapter : ProviderAdapter
     /// say <c>reasoning</c>. A server that sends both sends the same text twice, so only one is read.
     /// </summary>
     private static string ReasoningField(JsonElement obj) => Json.Get(obj, "reasoning_content") is not null ? "reasoning_content" : "reasoning";
-
-    internal static string? Cap(string? text, int max) => text is null || text.Length <= max ? text : string.Concat(text.AsSpan(0, max), "…[truncated]");
 
     private static void AppendIfPresent(CallRecord record, JsonElement obj, string name, CaptureLimits limits,
         Func<CallRecord, TextAccumulator?> get, Action<CallRecord, TextAccumulator> set)

@@ -29,10 +29,10 @@ internal sealed class OpenAiCompletionsAdapter : ProviderAdapter
         var messages = new List<LlmMessage>();
         foreach (var prompt in OpenAiEmbeddingsAdapter.Inputs(Json.Get(root, "prompt")))
         {
-            messages.Add(new LlmMessage { Role = "user", Content = OpenAiChatAdapter.Cap(prompt, limits.MaxContentChars) });
+            messages.Add(new LlmMessage { Role = "user", Content = CaptureLimits.Cap(prompt, limits.MaxContentChars) });
         }
         // The text after the insertion point of a fill-in-the-middle request.
-        if (Json.String(root, "suffix") is { } suffix) messages.Add(new LlmMessage { Role = "user", Name = "suffix", Content = OpenAiChatAdapter.Cap(suffix, limits.MaxContentChars) });
+        if (Json.String(root, "suffix") is { } suffix) messages.Add(new LlmMessage { Role = "user", Name = "suffix", Content = CaptureLimits.Cap(suffix, limits.MaxContentChars) });
         if (messages.Count > 0) record.Messages = messages;
     }
 

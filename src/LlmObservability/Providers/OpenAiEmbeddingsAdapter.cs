@@ -34,7 +34,7 @@ internal sealed class OpenAiEmbeddingsAdapter : ProviderAdapter
         record.ModelParameters = OpenAiChatAdapter.ReadParameters(root, NotParameters);
         var input = Json.Get(root, "input");
         var messages = new List<LlmMessage>();
-        foreach (var text in Inputs(input)) messages.Add(new LlmMessage { Role = "user", Content = OpenAiChatAdapter.Cap(text, limits.MaxContentChars) });
+        foreach (var text in Inputs(input)) messages.Add(new LlmMessage { Role = "user", Content = CaptureLimits.Cap(text, limits.MaxContentChars) });
         if (input is not null)
         {
             (record.ModelParameters ??= new Dictionary<string, JsonElement>(StringComparer.Ordinal))["input_count"] =

@@ -41,12 +41,12 @@ internal sealed class OpenAiResponsesAdapter : ProviderAdapter
         var messages = new List<LlmMessage>();
         if (Json.String(root, "instructions") is { } instructions)
         {
-            messages.Add(new LlmMessage { Role = "system", Content = OpenAiChatAdapter.Cap(instructions, limits.MaxContentChars) });
+            messages.Add(new LlmMessage { Role = "system", Content = CaptureLimits.Cap(instructions, limits.MaxContentChars) });
         }
         switch (Json.Get(root, "input"))
         {
             case { ValueKind: JsonValueKind.String } text:
-                messages.Add(new LlmMessage { Role = "user", Content = OpenAiChatAdapter.Cap(text.GetString(), limits.MaxContentChars) });
+                messages.Add(new LlmMessage { Role = "user", Content = CaptureLimits.Cap(text.GetString(), limits.MaxContentChars) });
                 break;
             case { ValueKind: JsonValueKind.Array } items:
                 foreach (var item in items.EnumerateArray())
@@ -96,13 +96,13 @@ internal sealed class OpenAiResponsesAdapter : ProviderAdapter
     /// <summary>One input item as a message: messages by role, function calls as assistant tool calls, their outputs as tool messages.</summary>
     private static LlmMessage? ReadInputItem(JsonElement item, CaptureLimits limits)
     {
-        if (item.ValueKind == JsonValueKind.String) return new LlmMessage { Role = "user", Content = OpenAiChatAdapter.Cap(item.GetString(), limits.MaxContentChars) };
+        if (item.ValueKind == JsonValueKind.String) return new LlmMessage { Role = "user", Content = CaptureLimits.Cap(item.GetString(), limits.MaxContentChars) };
         if (item.ValueKind != JsonValueKind.Object) return null;
         var type = Json.String(item, "type");
         switch (type)
         {
             case null or "message":
-                return new LlmMessage { Role = Json.String(item, "role"), Content = OpenAiChatAdapter.Cap(ContentText(Json.Get(item, "content")), limits.MaxContentChars) };
+                return new LlmMessage { Role = Json.String(item, "role"), Content = CaptureLimits.Cap(ContentText(Json.Get(item, "content")), limits.MaxContentChars) };
             case "function_call" or "custom_tool_call":
                 {
                     var calls = new ToolCallAccumulator(limits.MaxContentChars);
@@ -114,7 +114,7 @@ internal sealed class OpenAiResponsesAdapter : ProviderAdapter
                 {
                     Role = "tool",
                     ToolCallId = Json.String(item, "call_id"),
-                    Content = OpenAiChatAdapter.Cap(ContentText(Json.Get(item, "output")), limits.MaxContentChars),
+                    Content = CaptureLimits.Cap(ContentText(Json.Get(item, "output")), limits.MaxContentChars),
                 };
             case "reasoning":
                 return new LlmMessage { Role = "assistant", Content = "[reasoning]" };

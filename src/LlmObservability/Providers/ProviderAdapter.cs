@@ -162,4 +162,8 @@ internal abstract class JsonChunkParser(ProviderAdapter adapter, CallRecord reco
 }
 
 /// <summary>The caps that apply while capturing.</summary>
-internal sealed record CaptureLimits(int MaxContentChars, int MaxErrorBodyChars);
+internal sealed record CaptureLimits(int MaxContentChars, int MaxErrorBodyChars)
+{
+    /// <summary><paramref name="text"/> cut to <paramref name="max"/> characters and marked <c>…[truncated]</c> when longer.</summary>
+    public static string? Cap(string? text, int max) => text is null || text.Length <= max ? text : string.Concat(text.AsSpan(0, max), "…[truncated]");
+}
