@@ -1,5 +1,6 @@
 using System.Text;
 using BenchmarkDotNet.Attributes;
+using LlmObservability.Benchmarks.Infrastructure;
 using LlmObservability.Capture;
 using LlmObservability.Payload;
 using LlmObservability.Providers;
@@ -10,13 +11,8 @@ namespace LlmObservability.Benchmarks;
 [MemoryDiagnoser]
 public class PayloadBenchmarks
 {
-    private static readonly byte[] RequestBody = Encoding.UTF8.GetBytes(
-        $$"""{"model":"gpt-4o-mini","temperature":0.2,"messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"{{new string('q', 1900)}}"}]}""");
-
-    private static readonly byte[] ResponseBody = Encoding.UTF8.GetBytes(
-        """{"id":"chatcmpl-1","object":"chat.completion","created":1741569952,"model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,"message":{"role":"assistant","content":" """
-        + new string('a', 1750)
-        + """ ","refusal":null},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":500,"completion_tokens":450,"total_tokens":950,"prompt_tokens_details":{"cached_tokens":0},"completion_tokens_details":{"reasoning_tokens":0}}}""");
+    private static readonly byte[] RequestBody = ChatFixtures.RequestBody;
+    private static readonly byte[] ResponseBody = ChatFixtures.ResponseBody;
 
     private readonly PayloadBuilder _builder = new(new LlmObservabilityOptions(), TimeProvider.System, LlmObservability.Pricing.PriceCatalog.CreateDefault(), estimator: null);
     private readonly ProviderRoute _route = new(OpenAiChatAdapter.Instance, "openai", "https://api.openai.com/v1", "/chat/completions");

@@ -16,16 +16,24 @@ internal static class ChatFixtures
     /// <summary>Content events in the streamed response (the usage event and <c>[DONE]</c> come after them).</summary>
     public const int StreamChunkCount = 50;
 
+    // The texts are realistic chat prose without PII (ChatTextGenerator), as most calls carry: long runs of one letter
+    // would be taken for inline base64 data and replaced by a note, which is not what a real call costs.
+    private static readonly string UserText = Json(ChatTextGenerator.Generate(seed: 44, targetLength: 1880, piiEvery: 0));
+    private static readonly string StreamingUserText = Json(ChatTextGenerator.Generate(seed: 44, targetLength: 1840, piiEvery: 0));
+    private static readonly string AssistantText = Json(ChatTextGenerator.Generate(seed: 45, targetLength: 1740, piiEvery: 0));
+
     public static readonly byte[] RequestBody = Encoding.UTF8.GetBytes(
-        $$"""{"model":"gpt-4o-mini","temperature":0.2,"messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"{{new string('q', 1900)}}"}]}""");
+        $$"""{"model":"gpt-4o-mini","temperature":0.2,"messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":{{UserText}}}]}""");
 
     public static readonly byte[] StreamingRequestBody = Encoding.UTF8.GetBytes(
-        $$"""{"model":"gpt-4o-mini","temperature":0.2,"stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"{{new string('q', 1860)}}"}]}""");
+        $$"""{"model":"gpt-4o-mini","temperature":0.2,"stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":{{StreamingUserText}}}]}""");
 
     public static readonly byte[] ResponseBody = Encoding.UTF8.GetBytes(
-        """{"id":"chatcmpl-1","object":"chat.completion","created":1741569952,"model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,"message":{"role":"assistant","content":" """
-        + new string('a', 1750)
-        + """ ","refusal":null},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":500,"completion_tokens":450,"total_tokens":950,"prompt_tokens_details":{"cached_tokens":0},"completion_tokens_details":{"reasoning_tokens":0}}}""");
+        """{"id":"chatcmpl-1","object":"chat.completion","created":1741569952,"model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,"message":{"role":"assistant","content":"""
+        + AssistantText
+        + ""","refusal":null},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":500,"completion_tokens":450,"total_tokens":950,"prompt_tokens_details":{"cached_tokens":0},"completion_tokens_details":{"reasoning_tokens":0}}}""");
+
+    private static string Json(string text) => System.Text.Json.JsonSerializer.Serialize(text);
 
     /// <summary>Each SSE event (<c>data: …\n\n</c>) as its own array, in the order the server sends them.</summary>
     public static readonly byte[][] StreamEvents = BuildStreamEvents();

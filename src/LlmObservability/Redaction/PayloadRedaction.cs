@@ -89,21 +89,30 @@ internal sealed class PayloadRedaction(LlmRedactionOptions options)
         if (_maxInline <= 0 || text.Length <= _maxInline) return text;
         StringBuilder? output = null;
         var copied = 0;
-        var i = 0;
-        while (i < text.Length)
+        // Only runs longer than _maxInline matter, and such a run starting at or after `from` covers `from + _maxInline`:
+        // probing that one character skips _maxInline characters of prose at a time instead of visiting every word.
+        // `from` is always 0 or just after a character that is not base64, so no run crosses it.
+        var from = 0;
+        while (from + _maxInline < text.Length)
         {
-            var start = text.AsSpan(i).IndexOfAny(Base64Chars);
-            if (start < 0) break;
-            start += i;
-            var length = text.AsSpan(start).IndexOfAnyExcept(Base64Chars);
-            var end = length < 0 ? text.Length : start + length;
+            var probe = from + _maxInline;
+            if (!Base64Chars.Contains(text[probe]))
+            {
+                from = probe + 1;
+                continue;
+            }
+            var before = text.AsSpan(from, probe - from).LastIndexOfAnyExcept(Base64Chars);
+            var start = before < 0 ? from : from + before + 1;
+            var after = text.AsSpan(probe).IndexOfAnyExcept(Base64Chars);
+            var end = after < 0 ? text.Length : probe + after;
             if (end - start > _maxInline)
             {
                 // Include a "data:<mime>;base64," prefix just before the run in what is replaced.
                 var noteStart = start;
                 string note;
                 var prefixAt = text.LastIndexOf("data:", start, Math.Min(start + 1, 128), StringComparison.Ordinal);
-                if (prefixAt >= 0 && text.AsSpan(prefixAt, start - prefixAt).EndsWith(";base64,", StringComparison.Ordinal))
+                // (Not inside the run replaced just before: "…AAAAdata:image/png;base64,BBBB…" keeps its first run whole.)
+                if (prefixAt >= copied && text.AsSpan(prefixAt, start - prefixAt).EndsWith(";base64,", StringComparison.Ordinal))
                 {
                     noteStart = prefixAt;
                     note = $"[{text[prefixAt..(start - 1)]}, {Size(end - start)}]";
@@ -116,7 +125,7 @@ internal sealed class PayloadRedaction(LlmRedactionOptions options)
                 output.Append(text, copied, noteStart - copied).Append(note);
                 copied = end;
             }
-            i = end;
+            from = end + 1;
         }
         if (output is null) return text;
         output.Append(text, copied, text.Length - copied);
