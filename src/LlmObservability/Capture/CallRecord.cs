@@ -1,4 +1,4 @@
-using System.Text;
+using System.Buffers;
 using System.Text.Json;
 using LlmObservability.Dispatch;
 using LlmObservability.Payload;
@@ -196,36 +196,88 @@ internal sealed class CallRecord : PendingRecord
         RequestBody = null;
         PendingStream?.Release();
         PendingStream = null;
+        OutputText?.Release();
+        ReasoningText?.Release();
+        RefusalText?.Release();
+        ToolCalls?.Release();
     }
 }
 
-/// <summary>A string builder with a cap: text past the cap is counted, not kept.</summary>
+/// <summary>
+/// A string builder with a cap: text past the cap is counted, not kept. A text that arrives in one piece (a whole
+/// response body's content) is kept as the string it is; pieces (stream deltas) go into a buffer from
+/// <see cref="ArrayPool{T}.Shared"/>, so the only string made is the final one. <see cref="ToString"/> materializes the
+/// text and gives the buffer back; <see cref="Release"/> gives it back without.
+/// </summary>
 internal sealed class TextAccumulator(int maxChars)
 {
-    private readonly StringBuilder _text = new();
+    private string? _text;   // the text so far while it is one string (one piece, or materialized by ToString)
+    private char[]? _buffer; // the text so far once a second piece arrived
+    private int _length;
 
     public bool Truncated { get; private set; }
 
-    public int Length => _text.Length;
+    public int Length => _length;
 
     public void Append(string? text)
     {
         if (string.IsNullOrEmpty(text)) return;
+        if (_length == 0 && text.Length <= maxChars)
+        {
+            _text = text;
+            _length = text.Length;
+            return;
+        }
         Append(text.AsSpan());
     }
 
     public void Append(ReadOnlySpan<char> text)
     {
-        var room = maxChars - _text.Length;
+        var room = maxChars - _length;
         if (text.Length > room)
         {
             Truncated = true;
             text = text[..Math.Max(room, 0)];
         }
-        _text.Append(text);
+        if (text.IsEmpty) return;
+        var needed = _length + text.Length;
+        if (_buffer is null || _buffer.Length < needed)
+        {
+            var bigger = ArrayPool<char>.Shared.Rent(Math.Min(maxChars, Math.Max(needed, Math.Max(256, (_buffer?.Length ?? 0) * 2))));
+            if (_buffer is not null)
+            {
+                _buffer.AsSpan(0, _length).CopyTo(bigger);
+                ArrayPool<char>.Shared.Return(_buffer);
+            }
+            else
+            {
+                _text.AsSpan().CopyTo(bigger);
+            }
+            _buffer = bigger;
+            _text = null;
+        }
+        text.CopyTo(_buffer.AsSpan(_length));
+        _length = needed;
     }
 
-    public override string ToString() => Truncated ? _text + "…[truncated]" : _text.ToString();
+    public override string ToString()
+    {
+        if (_buffer is not null)
+        {
+            _text = new string(_buffer, 0, _length);
+            Release();
+        }
+        var text = _text ?? string.Empty;
+        return Truncated ? text + "…[truncated]" : text;
+    }
+
+    /// <summary>Gives the pooled buffer back (the text is then lost unless <see cref="ToString"/> kept it).</summary>
+    public void Release()
+    {
+        if (_buffer is null) return;
+        ArrayPool<char>.Shared.Return(_buffer);
+        _buffer = null;
+    }
 }
 
 /// <summary>Assembles tool calls whose id, name and arguments arrive in pieces across stream deltas, keyed by index.</summary>
@@ -250,6 +302,11 @@ internal sealed class ToolCallAccumulator(int maxChars)
     }
 
     public Builder Add() => this[_calls.Count == 0 ? 0 : _calls[^1].Index + 1];
+
+    public void Release()
+    {
+        foreach (var (_, call) in _calls) call.Arguments.Release();
+    }
 
     public List<LlmToolCall> ToList()
     {
