@@ -69,6 +69,96 @@ public class ChatChunkReaderTests
         Assert.That(declined, Is.GreaterThan(0), "some cases go to the document path");
     }
 
+    /// <summary>
+    /// Whole streams through the reader with its per-stream <see cref="ChunkPrefix"/> memo, falling back to the document
+    /// path as the stream parser does, against the document path alone, compared after every chunk. The streams are the
+    /// fixtures' own (whose chunks repeat their heads, so most reads resume at <c>choices</c>) with chunks mutated,
+    /// swapped for a usage chunk, or given a tail that repeats a field of the head.
+    /// </summary>
+    [Test]
+    public void Resuming_at_choices_records_exactly_what_the_document_path_records()
+    {
+        var random = new Random(Seed + 1);
+        var streams = FixtureStreams().ToList();
+        Assert.That(streams, Has.Count.GreaterThan(8), "fixture streams were found");
+        int chunks = 0, resumed = 0;
+        for (var round = 0; round < 200; round++)
+        {
+            foreach (var stream in streams)
+            {
+                var kind = random.Next(3);
+                var fast = Seeded(kind);
+                var document = Seeded(kind);
+                var prefix = new ChunkPrefix();
+                foreach (var original in stream)
+                {
+                    var chunk = round == 0 ? original : Vary(random, original);
+                    chunks++;
+                    if (prefix.Matches(chunk)) resumed++;
+                    if (!OpenAiChatChunkReader.ForThisThread.TryRead(chunk, fast, Limits, out var fastContent, prefix))
+                    {
+                        Assert.That(prefix.Length, Is.Zero, "a declined chunk forgets the memo");
+                        fastContent = ReadWithDocument(chunk, fast);
+                    }
+                    var documentContent = ReadWithDocument(chunk, document);
+                    Assert.That(Snapshot(fast, fastContent), Is.EqualTo(Snapshot(document, documentContent)), Show(chunk));
+                }
+            }
+        }
+        Figures.Print("chat-chunk-reader-resume", ("chunks", chunks), ("resumed_at_choices", resumed), ("seed", Seed + 1));
+        Assert.That(resumed, Is.GreaterThan(chunks / 3), "most chunks resume at choices");
+    }
+
+    /// <summary>What the stream parser's general path does with a chunk (errors and non-objects leave the record as it is here).</summary>
+    private static bool ReadWithDocument(byte[] chunk, CallRecord record)
+    {
+        try
+        {
+            using var parsed = JsonDocument.Parse(chunk);
+            var root = parsed.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || (root.TryGetProperty("error", out var error) && error.ValueKind != JsonValueKind.Null)) return false;
+            OpenAiChatAdapter.ReadChunk(root, record, Limits, out var hadContent);
+            return hadContent;
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or ArgumentException or FormatException or KeyNotFoundException or InvalidCastException)
+        {
+            return false;
+        }
+    }
+
+    private static byte[] Vary(Random random, byte[] chunk)
+    {
+        var text = Encoding.UTF8.GetString(chunk);
+        var head = text.IndexOf("\"choices\":", StringComparison.Ordinal);
+        switch (random.Next(8))
+        {
+            case 0: return Mutate(random, chunk);
+            case 1 when head > 0:
+                // The same head, then a tail that repeats a field of the head, or sets one the head did not.
+                string[] tails = [",\"id\":\"other\"", ",\"model\":\"other\"", ",\"service_tier\":\"flex\"", ",\"usage\":{\"prompt_tokens\":9}", ",\"error\":{\"message\":\"late\"}", ",\"obfuscation\":\"abc\""];
+                var end = text.LastIndexOf('}');
+                return Encoding.UTF8.GetBytes(text[..end] + tails[random.Next(tails.Length)] + "}");
+            case 2 when head > 0:
+                // The same head with the content replaced by a mutated one.
+                return Encoding.UTF8.GetBytes(text[..head] + Encoding.UTF8.GetString(Mutate(random, Encoding.UTF8.GetBytes(text[head..]))));
+            default: return chunk;
+        }
+    }
+
+    private static IEnumerable<List<byte[]>> FixtureStreams()
+    {
+        string[] folders = ["openai", "azure_openai", "deepseek", "groq", "mistral", "openrouter", "vllm"];
+        foreach (var folder in folders)
+        {
+            foreach (var file in Directory.GetFiles(Path.Combine(FixtureRoot, folder), "chat-stream*.sse"))
+            {
+                var collector = new Collector();
+                using (var reader = new SseReader(collector)) reader.Feed(File.ReadAllBytes(file));
+                yield return collector.Events.Where(e => !e.AsSpan().SequenceEqual("[DONE]"u8)).ToList();
+            }
+        }
+    }
+
     private static void Check(byte[] chunk, Random random, ref int taken, ref int declined)
     {
         var seeded = random.Next(3);
@@ -135,19 +225,7 @@ public class ChatChunkReaderTests
 
     private static string Show(byte[] chunk) => Encoding.UTF8.GetString(chunk);
 
-    private static IEnumerable<byte[]> FixtureChunks()
-    {
-        string[] folders = ["openai", "azure_openai", "deepseek", "groq", "mistral", "openrouter", "vllm"];
-        foreach (var folder in folders)
-        {
-            foreach (var file in Directory.GetFiles(Path.Combine(FixtureRoot, folder), "chat-stream*.sse"))
-            {
-                var collector = new Collector();
-                using (var reader = new SseReader(collector)) reader.Feed(File.ReadAllBytes(file));
-                foreach (var data in collector.Events.Where(e => !e.AsSpan().SequenceEqual("[DONE]"u8))) yield return data;
-            }
-        }
-    }
+    private static IEnumerable<byte[]> FixtureChunks() => FixtureStreams().SelectMany(stream => stream);
 
     private static byte[] Mutate(Random random, byte[] chunk)
     {

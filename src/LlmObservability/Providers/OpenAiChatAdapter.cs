@@ -275,9 +275,11 @@ internal sealed class OpenAiChatAdapter : ProviderAdapter
     /// <summary>Assembles a chat completion from its chunks as they pass.</summary>
     private sealed class ChunkParser(CallRecord callRecord, CaptureLimits limits) : OpenAiChunkParser(callRecord)
     {
+        private readonly ChunkPrefix _prefix = new();
+
         protected override bool TryReadFast(ReadOnlySpan<byte> json)
         {
-            if (!OpenAiChatChunkReader.ForThisThread.TryRead(json, Record, limits, out var hadContent)) return false;
+            if (!OpenAiChatChunkReader.ForThisThread.TryRead(json, Record, limits, out var hadContent, _prefix)) return false;
             LastEventHadContent = hadContent;
             return true;
         }

@@ -34,7 +34,24 @@ internal sealed class OpenAiChatChunkReader
     public static OpenAiChatChunkReader ForThisThread => t_reader ??= new OpenAiChatChunkReader();
 
     /// <summary>Reads one chunk into the record. False: not read, nothing changed; use the general path.</summary>
-    public bool TryRead(ReadOnlySpan<byte> json, CallRecord record, CaptureLimits limits, out bool hadContent)
+    /// <param name="json">The chunk: one SSE event's data.</param>
+    /// <param name="record">The call the stream belongs to.</param>
+    /// <param name="limits">Caps on the text kept.</param>
+    /// <param name="hadContent">The chunk carried text, reasoning, a refusal or tool calls.</param>
+    /// <param name="prefix">
+    /// The stream's memo of its previous chunk (null: none). Consecutive chunks of a stream repeat their bytes up to the
+    /// <c>choices</c> array (id, object, created, model, service tier, fingerprint); when this chunk starts with the same
+    /// bytes as the previous one, which this reader took whole, those fields change nothing now (the record already
+    /// holds what they say) and the read resumes at <c>choices</c> with the reader state saved there.
+    /// </param>
+    public bool TryRead(ReadOnlySpan<byte> json, CallRecord record, CaptureLimits limits, out bool hadContent, ChunkPrefix? prefix = null)
+    {
+        if (TryReadChunk(json, record, limits, out hadContent, prefix)) return true;
+        prefix?.Forget(); // the general path reads this chunk and may change what the saved prefix stood for
+        return false;
+    }
+
+    private bool TryReadChunk(ReadOnlySpan<byte> json, CallRecord record, CaptureLimits limits, out bool hadContent, ChunkPrefix? prefix)
     {
         hadContent = false;
         if (_chars.Length > 64 * 1024) _chars = new char[512]; // a huge chunk once does not pin its buffer on this thread
@@ -42,23 +59,42 @@ internal sealed class OpenAiChatChunkReader
         _toolCalls.Clear();
         _charCount = 0;
         Text id = default, model = default, serviceTier = default;
+        var resumed = prefix is not null && prefix.Matches(json);
+        int prefixLength = 0, prefixSeen = 0;
+        JsonReaderState prefixState = default;
         try
         {
-            var reader = new Utf8JsonReader(json);
-            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return false;
-            var seen = 0;
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            var reader = resumed ? new Utf8JsonReader(json[prefix!.Length..], isFinalBlock: true, prefix.State) : new Utf8JsonReader(json);
+            var seen = resumed ? prefix!.Seen : 0;
+            var pending = resumed ? 1 : 0; // resumed: positioned just after the name "choices"
+            if (!resumed && (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)) return false;
+            while (true)
             {
-                var field = reader.ValueTextEquals("choices"u8) ? 1
-                    : reader.ValueTextEquals("id"u8) ? 2
-                    : reader.ValueTextEquals("model"u8) ? 4
-                    : reader.ValueTextEquals("service_tier"u8) ? 8
-                    : reader.ValueTextEquals("usage"u8) ? 16
-                    : reader.ValueTextEquals("error"u8) ? 32
-                    : reader.ValueTextEquals("x_groq"u8) ? 64
-                    : 0;
-                if ((seen & field) != 0) return false;
-                seen |= field;
+                var field = pending;
+                if (pending != 0)
+                {
+                    pending = 0;
+                }
+                else
+                {
+                    if (!reader.Read() || reader.TokenType != JsonTokenType.PropertyName) break;
+                    field = reader.ValueTextEquals("choices"u8) ? 1
+                        : reader.ValueTextEquals("id"u8) ? 2
+                        : reader.ValueTextEquals("model"u8) ? 4
+                        : reader.ValueTextEquals("service_tier"u8) ? 8
+                        : reader.ValueTextEquals("usage"u8) ? 16
+                        : reader.ValueTextEquals("error"u8) ? 32
+                        : reader.ValueTextEquals("x_groq"u8) ? 64
+                        : 0;
+                    if ((seen & field) != 0) return false;
+                    seen |= field;
+                    if (field == 1 && !resumed)
+                    {
+                        prefixLength = (int)reader.BytesConsumed;
+                        prefixState = reader.CurrentState;
+                        prefixSeen = seen;
+                    }
+                }
                 reader.Read();
                 switch (field)
                 {
@@ -89,6 +125,12 @@ internal sealed class OpenAiChatChunkReader
         catch (Exception ex) when (ex is JsonException or InvalidOperationException or ArgumentException or FormatException)
         {
             return false;
+        }
+
+        if (prefix is not null && !resumed)
+        {
+            if (prefixLength > 0) prefix.Remember(json[..prefixLength], prefixState, prefixSeen);
+            else prefix.Forget();
         }
 
         // The whole chunk was understood: apply it in the general path's order.
@@ -363,4 +405,39 @@ internal sealed class OpenAiChatChunkReader
         public Text Name;
         public Text Arguments;
     }
+}
+
+/// <summary>
+/// One stream's memo for <see cref="OpenAiChatChunkReader"/>: the previous chunk's bytes up to and including the name
+/// <c>choices</c>, the reader's state there and the top-level fields seen before it. Valid only while every chunk of
+/// the stream since it was saved was taken whole by the reader (a declined chunk forgets it).
+/// </summary>
+internal sealed class ChunkPrefix
+{
+    private byte[] _bytes = [];
+
+    public int Length { get; private set; }
+
+    public JsonReaderState State { get; private set; }
+
+    public int Seen { get; private set; }
+
+    /// <summary>This chunk starts with the saved bytes and has more after them.</summary>
+    public bool Matches(ReadOnlySpan<byte> json) => Length > 0 && json.Length > Length && json.StartsWith(_bytes.AsSpan(0, Length));
+
+    public void Remember(ReadOnlySpan<byte> bytes, JsonReaderState state, int seen)
+    {
+        if (bytes.Length > 1024)
+        {
+            Forget(); // an unusual chunk with a long head is not worth keeping
+            return;
+        }
+        if (_bytes.Length < bytes.Length) _bytes = new byte[Math.Max(bytes.Length, 256)];
+        bytes.CopyTo(_bytes);
+        Length = bytes.Length;
+        State = state;
+        Seen = seen;
+    }
+
+    public void Forget() => Length = 0;
 }
