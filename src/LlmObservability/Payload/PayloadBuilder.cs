@@ -87,7 +87,11 @@ internal sealed class PayloadBuilder
             output = new LlmResponseOutput { Text = string.Empty };
         }
 
-        var payload = new StandardLoggingPayload
+        // Redacted before the payload is made, so it is made once.
+        var content = new PayloadContent(logMessages ? record.Messages : null, logMessages ? output : null, logMessages ? toolCalls : null,
+            BuildError(record, status), BuildMetadata(record.Scope), record.ModelParameters);
+        var entities = redaction?.Apply(ref content) ?? PayloadRedaction.NoEntities;
+        return new StandardLoggingPayload
         {
             Id = record.Id,
             TraceId = record.TraceId,
@@ -101,7 +105,7 @@ internal sealed class PayloadBuilder
             Stream = record.Stream || record.IsEventStream,
             RequestedModel = record.RequestedModel,
             ResponseModel = record.ResponseModel,
-            ModelParameters = record.ModelParameters,
+            ModelParameters = content.ModelParameters,
             StartTime = record.StartTime,
             CompletionStartTime = contentStamp is long c ? record.StartTime.AddMilliseconds(Ms(record.StartTimestamp, c)) : null,
             EndTime = record.StartTime.AddMilliseconds(latency),
@@ -119,20 +123,19 @@ internal sealed class PayloadBuilder
             Status = status,
             HttpStatus = record.HttpStatus,
             FinishReasons = record.FinishReasons,
-            Error = BuildError(record, status),
-            Messages = logMessages ? record.Messages : null,
-            Response = logMessages ? output : null,
-            ToolCalls = logMessages ? toolCalls : null,
-            Metadata = BuildMetadata(record.Scope),
+            Error = content.Error,
+            Messages = content.Messages,
+            Response = content.Response,
+            ToolCalls = content.ToolCalls,
+            Metadata = content.Metadata,
             ServiceName = options.ServiceName,
             Environment = options.Environment,
             RequestId = record.RequestId,
             RateLimit = record.RateLimit,
             ApiKey = DescribeKey(record.ApiKey),
-            Redaction = new LlmRedactionSummary { MessageLogging = logMessages, Entities = new Dictionary<string, int>() },
+            Redaction = new LlmRedactionSummary { MessageLogging = logMessages, Entities = entities },
             ScopeLogMessages = record.Scope?.LogMessages,
         };
-        return redaction is null ? payload : redaction.Apply(payload);
     }
 
     /// <summary>Set by the dispatcher when a sink asks for message content although the options do not log it.</summary>
@@ -343,7 +346,13 @@ internal sealed class PayloadBuilder
     {
         if (string.IsNullOrEmpty(key)) return null;
         var prefixLength = Math.Min(8, key.Length / 4);
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(key));
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        var length = Encoding.UTF8.GetByteCount(key);
+        var rented = length > 512 ? System.Buffers.ArrayPool<byte>.Shared.Rent(length) : null;
+        Span<byte> bytes = rented ?? stackalloc byte[512];
+        Encoding.UTF8.GetBytes(key, bytes);
+        SHA256.HashData(bytes[..length], hash);
+        if (rented is not null) System.Buffers.ArrayPool<byte>.Shared.Return(rented);
         return new LlmApiKeyInfo { Prefix = key[..prefixLength], Sha256 = Convert.ToHexStringLower(hash) };
     }
 }

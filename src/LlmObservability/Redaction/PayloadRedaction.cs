@@ -20,67 +20,135 @@ internal sealed class PayloadRedaction(LlmRedactionOptions options)
 
     private static readonly SearchValues<char> Base64Chars = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_-");
 
-    public StandardLoggingPayload Apply(StandardLoggingPayload payload)
-    {
-        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
-        string? R(string? text) => text is null ? null : _redactor.Redact(StripInlineData(text), counts);
+    // Counts of one Apply; copied into the payload only when something was replaced.
+    [ThreadStatic]
+    private static Dictionary<string, int>? t_counts;
 
-        var redacted = payload with
+    /// <summary>
+    /// Redacts every text of a payload's content in place of the parts, before the payload is made, and returns how many
+    /// matches of each entity were replaced. Only what a replacement changed is copied (a message, the response, a tool
+    /// call, ...); clean text, which most calls carry, keeps its strings and lists.
+    /// </summary>
+    public IReadOnlyDictionary<string, int> Apply(ref PayloadContent content)
+    {
+        var counts = t_counts ??= new Dictionary<string, int>(StringComparer.Ordinal);
+        counts.Clear();
+        if (content.Response is { } response)
         {
-            Messages = payload.Messages?.Select(m => m with
-            {
-                Content = R(m.Content),
-                Name = R(m.Name),
-                ToolCalls = RedactCalls(m.ToolCalls, R),
-            }).ToArray(),
-            Response = payload.Response is { } response ? response with { Text = R(response.Text), Reasoning = R(response.Reasoning), Refusal = R(response.Refusal) } : null,
-            ToolCalls = RedactCalls(payload.ToolCalls, R),
-            Error = payload.Error is { } error ? error with { Message = R(error.Message), Body = R(error.Body) } : null,
-            Metadata = payload.Metadata is { } metadata ? metadata with
-            {
-                UserId = R(metadata.UserId),
-                SessionId = R(metadata.SessionId),
-                Tags = metadata.Tags?.Select(t => R(t)!).ToArray(),
-                Custom = metadata.Custom?.ToDictionary(kv => kv.Key, kv => R(kv.Value)!, StringComparer.Ordinal),
-            } : null,
-            ModelParameters = RedactParameters(payload.ModelParameters, R),
-        };
-        return redacted with
+            var (text, reasoning, refusal) = (R(response.Text, counts), R(response.Reasoning, counts), R(response.Refusal, counts));
+            if (!ReferenceEquals(text, response.Text) || !ReferenceEquals(reasoning, response.Reasoning) || !ReferenceEquals(refusal, response.Refusal))
+                content.Response = response with { Text = text, Reasoning = reasoning, Refusal = refusal };
+        }
+        if (content.Error is { } error)
         {
-            Redaction = new LlmRedactionSummary { MessageLogging = payload.Redaction?.MessageLogging ?? payload.Messages is not null, Entities = counts },
-        };
+            var (message, body) = (R(error.Message, counts), R(error.Body, counts));
+            if (!ReferenceEquals(message, error.Message) || !ReferenceEquals(body, error.Body)) content.Error = error with { Message = message, Body = body };
+        }
+        content.Messages = RedactMessages(content.Messages, counts);
+        content.ToolCalls = RedactCalls(content.ToolCalls, counts);
+        content.Metadata = RedactMetadata(content.Metadata, counts);
+        content.ModelParameters = RedactParameters(content.ModelParameters, counts);
+        return counts.Count == 0 ? NoEntities : new Dictionary<string, int>(counts, StringComparer.Ordinal);
     }
 
-    private static LlmToolCall[]? RedactCalls(IReadOnlyList<LlmToolCall>? calls, Func<string?, string?> redact) =>
-        calls?.Select(c => c with { Arguments = redact(c.Arguments) }).ToArray();
+    /// <summary>The entity counts of a payload in which nothing was replaced.</summary>
+    internal static readonly IReadOnlyDictionary<string, int> NoEntities = System.Collections.ObjectModel.ReadOnlyDictionary<string, int>.Empty;
+
+    private string? R(string? text, Dictionary<string, int> counts) => text is null ? null : _redactor.Redact(StripInlineData(text), counts);
+
+    private IReadOnlyList<LlmMessage>? RedactMessages(IReadOnlyList<LlmMessage>? messages, Dictionary<string, int> counts)
+    {
+        if (messages is null) return null;
+        LlmMessage[]? copy = null;
+        for (var i = 0; i < messages.Count; i++)
+        {
+            var message = messages[i];
+            var (content, name, calls) = (R(message.Content, counts), R(message.Name, counts), RedactCalls(message.ToolCalls, counts));
+            if (!ReferenceEquals(content, message.Content) || !ReferenceEquals(name, message.Name) || !ReferenceEquals(calls, message.ToolCalls))
+                message = message with { Content = content, Name = name, ToolCalls = calls };
+            if (copy is null && !ReferenceEquals(message, messages[i])) copy = CopyOf(messages, i);
+            if (copy is not null) copy[i] = message;
+        }
+        return copy ?? messages;
+    }
+
+    private IReadOnlyList<LlmToolCall>? RedactCalls(IReadOnlyList<LlmToolCall>? calls, Dictionary<string, int> counts)
+    {
+        if (calls is null) return null;
+        LlmToolCall[]? copy = null;
+        for (var i = 0; i < calls.Count; i++)
+        {
+            var call = calls[i];
+            var arguments = R(call.Arguments, counts);
+            if (!ReferenceEquals(arguments, call.Arguments)) call = call with { Arguments = arguments };
+            if (copy is null && !ReferenceEquals(call, calls[i])) copy = CopyOf(calls, i);
+            if (copy is not null) copy[i] = call;
+        }
+        return copy ?? calls;
+    }
+
+    /// <summary>A new array with the first <paramref name="count"/> items of the list (the rest is filled by the caller).</summary>
+    private static T[] CopyOf<T>(IReadOnlyList<T> list, int count)
+    {
+        var copy = new T[list.Count];
+        for (var i = 0; i < count; i++) copy[i] = list[i];
+        return copy;
+    }
+
+    private LlmCallMetadata? RedactMetadata(LlmCallMetadata? metadata, Dictionary<string, int> counts)
+    {
+        if (metadata is null) return null;
+        var (userId, sessionId) = (R(metadata.UserId, counts), R(metadata.SessionId, counts));
+        string[]? tags = null;
+        if (metadata.Tags is { } original)
+        {
+            for (var i = 0; i < original.Count; i++)
+            {
+                var tag = R(original[i], counts)!;
+                if (tags is null && !ReferenceEquals(tag, original[i])) tags = CopyOf(original, i);
+                if (tags is not null) tags[i] = tag;
+            }
+        }
+        Dictionary<string, string>? custom = null;
+        if (metadata.Custom is { } values)
+        {
+            foreach (var (key, value) in values)
+            {
+                var redacted = R(value, counts)!;
+                if (custom is null && ReferenceEquals(redacted, value)) continue;
+                custom ??= new Dictionary<string, string>(values, StringComparer.Ordinal);
+                custom[key] = redacted;
+            }
+        }
+        if (ReferenceEquals(userId, metadata.UserId) && ReferenceEquals(sessionId, metadata.SessionId) && tags is null && custom is null) return metadata;
+        return metadata with { UserId = userId, SessionId = sessionId, Tags = tags ?? metadata.Tags, Custom = custom ?? metadata.Custom };
+    }
 
     /// <summary>String parameters can carry PII too (OpenAI's <c>user</c>, Anthropic's <c>user_id</c>).</summary>
-    private static Dictionary<string, JsonElement>? RedactParameters(IReadOnlyDictionary<string, JsonElement>? parameters, Func<string?, string?> redact)
+    private IReadOnlyDictionary<string, JsonElement>? RedactParameters(IReadOnlyDictionary<string, JsonElement>? parameters, Dictionary<string, int> counts)
     {
         if (parameters is null) return null;
-        var result = new Dictionary<string, JsonElement>(parameters.Count, StringComparer.Ordinal);
+        Dictionary<string, JsonElement>? result = null;
         foreach (var (key, value) in parameters)
         {
-            if (value.ValueKind != JsonValueKind.String)
-            {
-                result[key] = value;
-                continue;
-            }
-            string? text;
+            if (value.ValueKind != JsonValueKind.String) continue;
+            JsonElement replacement;
             try
             {
-                text = value.GetString();
+                var text = value.GetString();
+                var redacted = R(text, counts);
+                if (ReferenceEquals(redacted, text)) continue;
+                replacement = JsonSerializer.SerializeToElement(redacted, ProviderJsonContext.Default.String);
             }
             catch (InvalidOperationException)
             {
                 // Not valid UTF-8, so it cannot be checked for PII: it is not kept.
-                result[key] = JsonSerializer.SerializeToElement("[unreadable text]", ProviderJsonContext.Default.String);
-                continue;
+                replacement = JsonSerializer.SerializeToElement("[unreadable text]", ProviderJsonContext.Default.String);
             }
-            var redacted = redact(text);
-            result[key] = ReferenceEquals(redacted, text) ? value : JsonSerializer.SerializeToElement(redacted, ProviderJsonContext.Default.String);
+            result ??= new Dictionary<string, JsonElement>(parameters, StringComparer.Ordinal);
+            result[key] = replacement;
         }
-        return result;
+        return result ?? parameters;
     }
 
     /// <summary>Replaces data URIs and long base64 runs with a note of their size. Returns the same string when there are none.</summary>
@@ -138,3 +206,12 @@ internal sealed class PayloadRedaction(LlmRedactionOptions options)
         return bytes >= 1024 ? string.Create(CultureInfo.InvariantCulture, $"{bytes / 1024.0:0.0} KB") : string.Create(CultureInfo.InvariantCulture, $"{bytes} bytes");
     }
 }
+
+/// <summary>The parts of a payload that redaction reads and may replace.</summary>
+internal record struct PayloadContent(
+    IReadOnlyList<LlmMessage>? Messages,
+    LlmResponseOutput? Response,
+    IReadOnlyList<LlmToolCall>? ToolCalls,
+    LlmError? Error,
+    LlmCallMetadata? Metadata,
+    IReadOnlyDictionary<string, JsonElement>? ModelParameters);
