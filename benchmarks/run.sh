@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the BenchmarkDotNet suite and the CPU-time-per-call run, then copies the markdown reports into
+# Runs the BenchmarkDotNet suite, the CPU-time-per-call run and the interleaved time-to-first-chunk run, then copies the markdown reports into
 # benchmarks/results/ (benchmarks/results/quick/ for a quick run).
 #
 #   benchmarks/run.sh                 full run: BenchmarkDotNet's default job, every suite (about 30-40 min on 2 cores)
@@ -32,7 +32,9 @@ dotnet build -c Release "$project" -nologo -v quiet
 dotnet run -c Release --no-build --project "$project" -- "${quick[@]}" "${args[@]}" --artifacts "$artifacts"
 cp "$artifacts"/results/*-report-github.md "$out/"
 if [[ $whole -eq 1 ]]; then
-  # Only with the whole suite: the CPU-time table covers the handler-overhead clients.
+  # Only with the whole suite: the CPU-time table covers the handler-overhead clients, the interleaved time-to-first-chunk
+  # table the TTFC suite's clients.
   dotnet run -c Release --no-build --project "$project" -- --cpu-time "${quick[@]}" --out "$out/CpuTimePerCall.md" | grep -v '^// '
+  dotnet run -c Release --no-build --project "$project" -- --ttfc "${quick[@]}" --out "$out/TimeToFirstChunkInterleaved.md" | grep -v '^// '
 fi
 echo "Reports copied to $out"

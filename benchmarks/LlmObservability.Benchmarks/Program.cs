@@ -10,14 +10,18 @@ using Perfolizer.Horology;
 //   dotnet run -c Release --project benchmarks/LlmObservability.Benchmarks -- --quick --filter '*'
 // CPU time per call (not measured by BenchmarkDotNet on Linux), written as a markdown table to stdout or a file:
 //   dotnet run -c Release --project benchmarks/LlmObservability.Benchmarks -- --cpu-time [--quick] [--out FILE]
-// benchmarks/run.sh [--quick] does the BenchmarkDotNet run and the CPU-time run and copies the markdown reports into
+// Time to first chunk with the clients interleaved call by call (a paired comparison beside the BenchmarkDotNet suite):
+//   dotnet run -c Release --project benchmarks/LlmObservability.Benchmarks -- --ttfc [--quick] [--out FILE]
+// benchmarks/run.sh [--quick] does the BenchmarkDotNet run, the CPU-time run and the interleaved TTFC run and copies the markdown reports into
 // benchmarks/results/.
 var quick = args.Contains("--quick");
 args = [.. args.Where(a => a != "--quick")];
 
-if (args.Contains("--cpu-time"))
+if (args.Contains("--cpu-time") || args.Contains("--ttfc"))
 {
-    var table = await CpuTimePerCall.RunAsync(TimeSpan.FromSeconds(quick ? 0.5 : 3));
+    var table = args.Contains("--cpu-time")
+        ? await CpuTimePerCall.RunAsync(TimeSpan.FromSeconds(quick ? 0.5 : 3))
+        : await InterleavedTimeToFirstChunk.RunAsync(rounds: quick ? 60 : 400);
     var outIndex = Array.IndexOf(args, "--out");
     if (outIndex >= 0 && outIndex + 1 < args.Length) await File.WriteAllTextAsync(args[outIndex + 1], table);
     Console.WriteLine(table);
