@@ -147,14 +147,14 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
             var parent = Activity.Current;
             if (parent is not null && parent.IdFormat == ActivityIdFormat.W3C)
             {
-                record.TraceId = parent.TraceId.ToHexString();
-                record.ParentSpanId = parent.SpanId.ToHexString();
+                record.TraceId = parent.TraceId;
+                record.ParentSpanId = parent.SpanId;
             }
             else
             {
-                record.TraceId = ActivityTraceId.CreateRandom().ToHexString();
+                record.TraceId = ActivityTraceId.CreateRandom();
             }
-            record.SpanId = ActivitySpanId.CreateRandom().ToHexString();
+            record.SpanId = ActivitySpanId.CreateRandom();
             record.ApiKey = ApiKeyFrom(request);
             if (FirstHeader(request.Headers, "x-stainless-retry-count") is { } retries && int.TryParse(retries, out var retryCount) && retryCount >= 0)
             {
@@ -178,9 +178,9 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
             var model = record.Route.Adapter.PeekModel(request.RequestUri!, record.RequestBody is { } body ? body.Span : default);
             if (CallSpan.Start(record, request, model) is not { } activity) return;
             record.Activity = activity;
-            record.TraceId = activity.TraceId.ToHexString();
-            record.SpanId = activity.SpanId.ToHexString();
-            record.ParentSpanId = activity.ParentSpanId == default ? null : activity.ParentSpanId.ToHexString();
+            record.TraceId = activity.TraceId;
+            record.SpanId = activity.SpanId;
+            record.ParentSpanId = activity.ParentSpanId == default ? null : activity.ParentSpanId;
         }
         catch (Exception ex)
         {
@@ -204,7 +204,8 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
             record.AddNote($"request body of {declared} bytes is over the capture cap of {_options.MaxRequestCaptureBytes}; not read");
             return;
         }
-        if (!IsBytesInMemory(content))
+        var inMemory = IsBytesInMemory(content);
+        if (!inMemory)
         {
             // A failure here is the content's own (it would fail the same way when sent), so it propagates.
             await content.LoadIntoBufferAsync(cancellationToken).ConfigureAwait(false);
@@ -213,7 +214,9 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
         var copy = new CaptureWriteStream((int)Math.Clamp(declared ?? 0, 0, _options.MaxRequestCaptureBytes), _options.MaxRequestCaptureBytes);
         try
         {
-            await content.CopyToAsync(copy, cancellationToken).ConfigureAwait(false);
+            // Bytes in memory are written at once: the synchronous copy spares the asynchronous one's machinery.
+            if (inMemory) content.CopyTo(copy, null, cancellationToken);
+            else await content.CopyToAsync(copy, cancellationToken).ConfigureAwait(false);
             if (copy.OverCap) record.AddNote($"request body of {copy.Written} bytes is over the capture cap of {_options.MaxRequestCaptureBytes}; not kept");
             else if (copy.TakeBuffer() is { } buffer) record.SetPooledRequestBody(buffer, (int)copy.Written);
             else record.RequestBody = ReadOnlyMemory<byte>.Empty;
