@@ -9,7 +9,8 @@ namespace LlmObservability.Benchmarks;
 /// (PauseMs = 0) or after a pause standing for the model still generating (PauseMs = 20). Each invocation measures
 /// one call up to its first event; the rest of the stream is read (and the call completed) in the iteration cleanup,
 /// outside the measurement. One call per iteration, so the iteration count is fixed high (200) whatever the job: the
-/// median of 200 single calls is what to read. Baseline: a bare HttpClient.
+/// median of 200 single calls is what to read. Baseline: a bare HttpClient. LlmObservabilityNothingBuilt is ours with
+/// a disposed dispatcher, so no payload of an earlier call is being built while a call is measured.
 /// </summary>
 [MemoryDiagnoser]
 [InvocationCount(1)]
@@ -20,6 +21,7 @@ public class TimeToFirstChunkBenchmarks
 {
     private readonly byte[] _buffer = new byte[16 * 1024];
     private BenchmarkClients _clients = null!;
+    private HttpClient _nothingBuilt = null!;
     private LoopbackLlmServer _server = null!;
     private HttpResponseMessage? _response;
     private Stream? _stream;
@@ -33,6 +35,9 @@ public class TimeToFirstChunkBenchmarks
         _server = await LoopbackLlmServer.StartAsync(TimeSpan.FromMilliseconds(PauseMs));
         _clients = BenchmarkClients.Create(Transport.Loopback);
         await _clients.VerifyAsync(_server.ChatUri, streaming: true);
+        var idle = new global::LlmObservability.Dispatch.LlmLogDispatcher(new CountingNullSink());
+        await idle.DisposeAsync(); // every record is dropped at the hand-over: nothing is built in the background
+        _nothingBuilt = new HttpClient(new LlmObservabilityHandler(idle) { InnerHandler = new SocketsHttpHandler() });
     }
 
     [GlobalCleanup]
@@ -40,6 +45,7 @@ public class TimeToFirstChunkBenchmarks
     {
         Console.WriteLine($"// Dispatchers at the end (pause {PauseMs} ms): {await _clients.DescribeDispatchersAsync()}");
         await _clients.DisposeAsync();
+        _nothingBuilt.Dispose();
         await _server.DisposeAsync();
     }
 
@@ -51,6 +57,10 @@ public class TimeToFirstChunkBenchmarks
 
     [Benchmark]
     public Task<int> ExtendedHttpLogging() => FirstEventAsync(_clients.ExtendedLogging);
+
+    /// <summary>Our handler with a disposed dispatcher: the caller's path alone, with no payload built in the background.</summary>
+    [Benchmark]
+    public Task<int> LlmObservabilityNothingBuilt() => FirstEventAsync(_nothingBuilt);
 
     /// <summary>Reads the rest of the stream of the call just measured, and ends the call.</summary>
     [IterationCleanup]

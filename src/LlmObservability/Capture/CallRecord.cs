@@ -41,10 +41,9 @@ internal sealed class CallRecord : PendingRecord
 
     // identity and context
     public required string Id { get; init; }
-    // W3C ids as the structs they are; formatted as hex when the payload is built, off the caller's path.
-    public System.Diagnostics.ActivityTraceId TraceId { get; set; }
-    public System.Diagnostics.ActivitySpanId SpanId { get; set; }
-    public System.Diagnostics.ActivitySpanId? ParentSpanId { get; set; }
+    public string? TraceId { get; set; }
+    public string? SpanId { get; set; }
+    public string? ParentSpanId { get; set; }
     public int Attempt { get; set; } = 1;
     public LlmObservabilityScope? Scope { get; set; }
     public string? ApiKey { get; set; }

@@ -147,14 +147,14 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
             var parent = Activity.Current;
             if (parent is not null && parent.IdFormat == ActivityIdFormat.W3C)
             {
-                record.TraceId = parent.TraceId;
-                record.ParentSpanId = parent.SpanId;
+                record.TraceId = parent.TraceId.ToHexString();
+                record.ParentSpanId = parent.SpanId.ToHexString();
             }
             else
             {
-                record.TraceId = ActivityTraceId.CreateRandom();
+                record.TraceId = ActivityTraceId.CreateRandom().ToHexString();
             }
-            record.SpanId = ActivitySpanId.CreateRandom();
+            record.SpanId = ActivitySpanId.CreateRandom().ToHexString();
             record.ApiKey = ApiKeyFrom(request);
             if (FirstHeader(request.Headers, "x-stainless-retry-count") is { } retries && int.TryParse(retries, out var retryCount) && retryCount >= 0)
             {
@@ -178,9 +178,9 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
             var model = record.Route.Adapter.PeekModel(request.RequestUri!, record.RequestBody is { } body ? body.Span : default);
             if (CallSpan.Start(record, request, model) is not { } activity) return;
             record.Activity = activity;
-            record.TraceId = activity.TraceId;
-            record.SpanId = activity.SpanId;
-            record.ParentSpanId = activity.ParentSpanId == default ? null : activity.ParentSpanId;
+            record.TraceId = activity.TraceId.ToHexString();
+            record.SpanId = activity.SpanId.ToHexString();
+            record.ParentSpanId = activity.ParentSpanId == default ? null : activity.ParentSpanId.ToHexString();
         }
         catch (Exception ex)
         {

@@ -94,9 +94,9 @@ internal sealed class PayloadBuilder
         return new StandardLoggingPayload
         {
             Id = record.Id,
-            TraceId = record.TraceId == default ? null : record.TraceId.ToHexString(),
-            SpanId = record.SpanId == default ? null : record.SpanId.ToHexString(),
-            ParentSpanId = record.ParentSpanId?.ToHexString(),
+            TraceId = record.TraceId,
+            SpanId = record.SpanId,
+            ParentSpanId = record.ParentSpanId,
             Attempt = record.Attempt,
             CallType = adapter.CallType,
             Provider = record.Route.Provider,
