@@ -8,7 +8,7 @@ using LlmObservability.Providers;
 namespace LlmObservability.Redaction;
 
 /// <summary>
-/// Applies redaction to a built payload, once, before it is shared with the sinks: every text a person or a model
+/// Applies redaction to a payload's content, once, before the payload is made and shared with the sinks: every text a person or a model
 /// wrote (messages and every part of them, response text, reasoning, refusals, tool-call arguments, error messages and
 /// bodies, metadata values, string model parameters) loses its inline data blobs and then its PII and secrets. The
 /// payload records how many matches of each entity were replaced.
@@ -33,19 +33,19 @@ internal sealed class PayloadRedaction(LlmRedactionOptions options)
     {
         var counts = t_counts ??= new Dictionary<string, int>(StringComparer.Ordinal);
         counts.Clear();
+        content.Messages = RedactMessages(content.Messages, counts);
         if (content.Response is { } response)
         {
             var (text, reasoning, refusal) = (R(response.Text, counts), R(response.Reasoning, counts), R(response.Refusal, counts));
             if (!ReferenceEquals(text, response.Text) || !ReferenceEquals(reasoning, response.Reasoning) || !ReferenceEquals(refusal, response.Refusal))
                 content.Response = response with { Text = text, Reasoning = reasoning, Refusal = refusal };
         }
+        content.ToolCalls = RedactCalls(content.ToolCalls, counts);
         if (content.Error is { } error)
         {
             var (message, body) = (R(error.Message, counts), R(error.Body, counts));
             if (!ReferenceEquals(message, error.Message) || !ReferenceEquals(body, error.Body)) content.Error = error with { Message = message, Body = body };
         }
-        content.Messages = RedactMessages(content.Messages, counts);
-        content.ToolCalls = RedactCalls(content.ToolCalls, counts);
         content.Metadata = RedactMetadata(content.Metadata, counts);
         content.ModelParameters = RedactParameters(content.ModelParameters, counts);
         return counts.Count == 0 ? NoEntities : new Dictionary<string, int>(counts, StringComparer.Ordinal);
