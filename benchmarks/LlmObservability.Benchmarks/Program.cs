@@ -12,8 +12,8 @@ using Perfolizer.Horology;
 //   dotnet run -c Release --project benchmarks/LlmObservability.Benchmarks -- --cpu-time [--quick] [--out FILE]
 // Time to first chunk with the clients interleaved call by call (a paired comparison beside the BenchmarkDotNet suite):
 //   dotnet run -c Release --project benchmarks/LlmObservability.Benchmarks -- --ttfc [--quick] [--out FILE]
-// benchmarks/run.sh [--quick] does the BenchmarkDotNet run, the CPU-time run and the interleaved TTFC run and copies the markdown reports into
-// benchmarks/results/.
+// benchmarks/run.sh [--quick] does the BenchmarkDotNet run, the CPU-time run and the interleaved TTFC run, and copies
+// the markdown reports into benchmarks/results/.
 var quick = args.Contains("--quick");
 args = [.. args.Where(a => a != "--quick")];
 
