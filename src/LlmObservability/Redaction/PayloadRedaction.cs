@@ -56,59 +56,45 @@ internal sealed class PayloadRedaction(LlmRedactionOptions options)
 
     private string? R(string? text, Dictionary<string, int> counts) => text is null ? null : _redactor.Redact(StripInlineData(text), counts);
 
-    private IReadOnlyList<LlmMessage>? RedactMessages(IReadOnlyList<LlmMessage>? messages, Dictionary<string, int> counts)
-    {
-        if (messages is null) return null;
-        LlmMessage[]? copy = null;
-        for (var i = 0; i < messages.Count; i++)
+    private IReadOnlyList<LlmMessage>? RedactMessages(IReadOnlyList<LlmMessage>? messages, Dictionary<string, int> counts) =>
+        MapChanged(messages, (Redaction: this, Counts: counts), static (message, s) =>
         {
-            var message = messages[i];
-            var (content, name, calls) = (R(message.Content, counts), R(message.Name, counts), RedactCalls(message.ToolCalls, counts));
-            if (!ReferenceEquals(content, message.Content) || !ReferenceEquals(name, message.Name) || !ReferenceEquals(calls, message.ToolCalls))
-                message = message with { Content = content, Name = name, ToolCalls = calls };
-            if (copy is null && !ReferenceEquals(message, messages[i])) copy = CopyOf(messages, i);
-            if (copy is not null) copy[i] = message;
-        }
-        return copy ?? messages;
-    }
+            var (content, name, calls) = (s.Redaction.R(message.Content, s.Counts), s.Redaction.R(message.Name, s.Counts), s.Redaction.RedactCalls(message.ToolCalls, s.Counts));
+            return ReferenceEquals(content, message.Content) && ReferenceEquals(name, message.Name) && ReferenceEquals(calls, message.ToolCalls)
+                ? message
+                : message with { Content = content, Name = name, ToolCalls = calls };
+        });
 
-    private IReadOnlyList<LlmToolCall>? RedactCalls(IReadOnlyList<LlmToolCall>? calls, Dictionary<string, int> counts)
+    private IReadOnlyList<LlmToolCall>? RedactCalls(IReadOnlyList<LlmToolCall>? calls, Dictionary<string, int> counts) =>
+        MapChanged(calls, (Redaction: this, Counts: counts), static (call, s) =>
+            s.Redaction.R(call.Arguments, s.Counts) is var arguments && ReferenceEquals(arguments, call.Arguments) ? call : call with { Arguments = arguments });
+
+    /// <summary>
+    /// The list with every item mapped, or the list itself when no item changed (mapping gives back the same instance):
+    /// a new array is made only from the first change on.
+    /// </summary>
+    private static IReadOnlyList<T>? MapChanged<T, TState>(IReadOnlyList<T>? list, TState state, Func<T, TState, T> map) where T : class
     {
-        if (calls is null) return null;
-        LlmToolCall[]? copy = null;
-        for (var i = 0; i < calls.Count; i++)
+        if (list is null) return null;
+        T[]? copy = null;
+        for (var i = 0; i < list.Count; i++)
         {
-            var call = calls[i];
-            var arguments = R(call.Arguments, counts);
-            if (!ReferenceEquals(arguments, call.Arguments)) call = call with { Arguments = arguments };
-            if (copy is null && !ReferenceEquals(call, calls[i])) copy = CopyOf(calls, i);
-            if (copy is not null) copy[i] = call;
+            var item = map(list[i], state);
+            if (copy is null && !ReferenceEquals(item, list[i]))
+            {
+                copy = new T[list.Count];
+                for (var j = 0; j < i; j++) copy[j] = list[j];
+            }
+            if (copy is not null) copy[i] = item;
         }
-        return copy ?? calls;
-    }
-
-    /// <summary>A new array with the first <paramref name="count"/> items of the list (the rest is filled by the caller).</summary>
-    private static T[] CopyOf<T>(IReadOnlyList<T> list, int count)
-    {
-        var copy = new T[list.Count];
-        for (var i = 0; i < count; i++) copy[i] = list[i];
-        return copy;
+        return copy ?? list;
     }
 
     private LlmCallMetadata? RedactMetadata(LlmCallMetadata? metadata, Dictionary<string, int> counts)
     {
         if (metadata is null) return null;
         var (userId, sessionId) = (R(metadata.UserId, counts), R(metadata.SessionId, counts));
-        string[]? tags = null;
-        if (metadata.Tags is { } original)
-        {
-            for (var i = 0; i < original.Count; i++)
-            {
-                var tag = R(original[i], counts)!;
-                if (tags is null && !ReferenceEquals(tag, original[i])) tags = CopyOf(original, i);
-                if (tags is not null) tags[i] = tag;
-            }
-        }
+        var tags = MapChanged(metadata.Tags, (Redaction: this, Counts: counts), static (tag, s) => s.Redaction.R(tag, s.Counts)!);
         Dictionary<string, string>? custom = null;
         if (metadata.Custom is { } values)
         {
@@ -120,8 +106,8 @@ internal sealed class PayloadRedaction(LlmRedactionOptions options)
                 custom[key] = redacted;
             }
         }
-        if (ReferenceEquals(userId, metadata.UserId) && ReferenceEquals(sessionId, metadata.SessionId) && tags is null && custom is null) return metadata;
-        return metadata with { UserId = userId, SessionId = sessionId, Tags = tags ?? metadata.Tags, Custom = custom ?? metadata.Custom };
+        if (ReferenceEquals(userId, metadata.UserId) && ReferenceEquals(sessionId, metadata.SessionId) && ReferenceEquals(tags, metadata.Tags) && custom is null) return metadata;
+        return metadata with { UserId = userId, SessionId = sessionId, Tags = tags, Custom = custom ?? metadata.Custom };
     }
 
     /// <summary>String parameters can carry PII too (OpenAI's <c>user</c>, Anthropic's <c>user_id</c>).</summary>
