@@ -1,6 +1,5 @@
 using BenchmarkDotNet.Attributes;
 using LlmObservability.Benchmarks.Infrastructure;
-using LlmObservability.Dispatch;
 
 namespace LlmObservability.Benchmarks;
 
@@ -17,7 +16,6 @@ public class CallerPathBenchmarks
     private readonly byte[] _buffer = new byte[16 * 1024];
     private HttpClient _bare = null!;
     private HttpClient _observed = null!;
-    private LlmLogDispatcher _dispatcher = null!;
 
     [Params(false, true)]
     public bool Streaming { get; set; }
@@ -26,9 +24,7 @@ public class CallerPathBenchmarks
     public async Task Setup()
     {
         _bare = new HttpClient(new InMemoryLlmHandler());
-        _dispatcher = new LlmLogDispatcher(new CountingNullSink());
-        await _dispatcher.DisposeAsync(); // every record is then dropped at the hand-over: nothing runs in the background
-        _observed = new HttpClient(new LlmObservabilityHandler(_dispatcher) { InnerHandler = new InMemoryLlmHandler() });
+        _observed = await BenchmarkClients.NothingBuiltAsync(new InMemoryLlmHandler());
     }
 
     [Benchmark(Baseline = true)]

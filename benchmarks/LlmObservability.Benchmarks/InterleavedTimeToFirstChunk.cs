@@ -30,9 +30,7 @@ public static class InterleavedTimeToFirstChunk
             await using var server = await LoopbackLlmServer.StartAsync(TimeSpan.FromMilliseconds(pauseMs)).ConfigureAwait(false);
             await using var clients = BenchmarkClients.Create(Transport.Loopback);
             await clients.VerifyAsync(server.ChatUri, streaming: true).ConfigureAwait(false);
-            var idle = new global::LlmObservability.Dispatch.LlmLogDispatcher(new CountingNullSink());
-            await idle.DisposeAsync();
-            using var nothingBuilt = new HttpClient(new LlmObservabilityHandler(idle) { InnerHandler = new SocketsHttpHandler() });
+            using var nothingBuilt = await BenchmarkClients.NothingBuiltAsync(new SocketsHttpHandler()).ConfigureAwait(false);
             var variants = new (string Name, HttpClient Client)[]
             {
                 ("Bare", clients.Bare),
@@ -79,15 +77,7 @@ public static class InterleavedTimeToFirstChunk
         var start = Stopwatch.GetTimestamp();
         using var response = await BenchmarkClients.SendAsync(client, uri, streaming: true).ConfigureAwait(false);
         await using var stream = await response.Content.ReadAsStreamAsync().ConfigureAwait(false);
-        var length = 0;
-        while (true)
-        {
-            var read = await stream.ReadAsync(buffer.AsMemory(length)).ConfigureAwait(false);
-            if (read == 0) throw new InvalidOperationException("The stream ended before its first event.");
-            var searchFrom = Math.Max(0, length - 1);
-            length += read;
-            if (buffer.AsSpan(searchFrom, length - searchFrom).IndexOf("\n\n"u8) >= 0) break;
-        }
+        await BenchmarkClients.ReadFirstEventAsync(stream, buffer).ConfigureAwait(false);
         var micros = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
         while (await stream.ReadAsync(buffer).ConfigureAwait(false) > 0)
         {

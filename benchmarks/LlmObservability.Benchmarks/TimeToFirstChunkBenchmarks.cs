@@ -35,9 +35,7 @@ public class TimeToFirstChunkBenchmarks
         _server = await LoopbackLlmServer.StartAsync(TimeSpan.FromMilliseconds(PauseMs));
         _clients = BenchmarkClients.Create(Transport.Loopback);
         await _clients.VerifyAsync(_server.ChatUri, streaming: true);
-        var idle = new global::LlmObservability.Dispatch.LlmLogDispatcher(new CountingNullSink());
-        await idle.DisposeAsync(); // every record is dropped at the hand-over: nothing is built in the background
-        _nothingBuilt = new HttpClient(new LlmObservabilityHandler(idle) { InnerHandler = new SocketsHttpHandler() });
+        _nothingBuilt = await BenchmarkClients.NothingBuiltAsync(new SocketsHttpHandler());
     }
 
     [GlobalCleanup]
@@ -82,15 +80,6 @@ public class TimeToFirstChunkBenchmarks
     {
         _response = await BenchmarkClients.SendAsync(client, _server.ChatUri, streaming: true).ConfigureAwait(false);
         _stream = await _response.Content.ReadAsStreamAsync().ConfigureAwait(false);
-        // The first event ends at its blank line ("\n\n").
-        var length = 0;
-        while (true)
-        {
-            var read = await _stream.ReadAsync(_buffer.AsMemory(length)).ConfigureAwait(false);
-            if (read == 0) throw new InvalidOperationException("The stream ended before its first event.");
-            var searchFrom = Math.Max(0, length - 1);
-            length += read;
-            if (_buffer.AsSpan(searchFrom, length - searchFrom).IndexOf("\n\n"u8) >= 0) return length;
-        }
+        return await BenchmarkClients.ReadFirstEventAsync(_stream, _buffer).ConfigureAwait(false);
     }
 }

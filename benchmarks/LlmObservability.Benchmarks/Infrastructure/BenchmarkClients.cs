@@ -137,6 +137,31 @@ internal sealed class BenchmarkClients : IAsyncDisposable
         }
     }
 
+    /// <summary>Reads from an event stream until its first whole SSE event (up to its blank line) is in the buffer; returns the bytes read.</summary>
+    public static async Task<int> ReadFirstEventAsync(Stream stream, byte[] buffer)
+    {
+        var length = 0;
+        while (true)
+        {
+            var read = await stream.ReadAsync(buffer.AsMemory(length)).ConfigureAwait(false);
+            if (read == 0) throw new InvalidOperationException("The stream ended before its first event.");
+            var searchFrom = Math.Max(0, length - 1);
+            length += read;
+            if (buffer.AsSpan(searchFrom, length - searchFrom).IndexOf("\n\n"u8) >= 0) return length;
+        }
+    }
+
+    /// <summary>
+    /// Our handler over <paramref name="primary"/> with a dispatcher that is already disposed: every record is dropped at
+    /// the hand-over, so only the caller's path runs and nothing is built in the background.
+    /// </summary>
+    public static async Task<HttpClient> NothingBuiltAsync(HttpMessageHandler primary)
+    {
+        var dispatcher = new LlmLogDispatcher(new CountingNullSink());
+        await dispatcher.DisposeAsync().ConfigureAwait(false);
+        return new HttpClient(new LlmObservabilityHandler(dispatcher) { InnerHandler = primary });
+    }
+
     public static async Task<HttpResponseMessage> SendAsync(HttpClient client, Uri uri, bool streaming)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, uri)
