@@ -212,6 +212,7 @@ internal sealed class CallRecord : PendingRecord
 internal sealed class TextAccumulator(int maxChars)
 {
     private string? _text;   // the text so far while it is one string (one piece, or materialized by ToString)
+    private byte[]? _utf8;   // the text so far while it is one piece read as UTF-8 (see Utf8Text)
     private char[]? _buffer; // the text so far once a second piece arrived
     private int _length;
 
@@ -229,6 +230,20 @@ internal sealed class TextAccumulator(int maxChars)
             return;
         }
         Append(text.AsSpan());
+    }
+
+    /// <summary>Appends valid UTF-8 text (from <see cref="Utf8Text"/>); kept as it is when it is the only piece.</summary>
+    public void AppendUtf8(byte[] utf8)
+    {
+        if (utf8.Length == 0) return;
+        // At most one char per byte: a first piece no longer in bytes than the cap is under the cap in chars.
+        if (_length == 0 && utf8.Length <= maxChars)
+        {
+            _utf8 = utf8;
+            _length = System.Text.Encoding.UTF8.GetCharCount(utf8);
+            return;
+        }
+        Append(System.Text.Encoding.UTF8.GetString(utf8));
     }
 
     public void Append(ReadOnlySpan<char> text)
@@ -249,6 +264,11 @@ internal sealed class TextAccumulator(int maxChars)
                 _buffer.AsSpan(0, _length).CopyTo(bigger);
                 ArrayPool<char>.Shared.Return(_buffer);
             }
+            else if (_utf8 is not null)
+            {
+                System.Text.Encoding.UTF8.GetChars(_utf8, bigger);
+                _utf8 = null;
+            }
             else
             {
                 _text.AsSpan().CopyTo(bigger);
@@ -260,6 +280,21 @@ internal sealed class TextAccumulator(int maxChars)
         _length = needed;
     }
 
+    /// <summary>
+    /// The whole text as UTF-8 when it can be handed out so (not cut at the cap, not already made a string, no lone
+    /// surrogate); null otherwise, and the caller uses <see cref="ToString"/>. Releases the pooled buffer.
+    /// </summary>
+    public byte[]? ToUtf8()
+    {
+        if (Truncated || _text is not null) return null;
+        if (_buffer is not null && Utf8Text.FromChars(_buffer.AsSpan(0, _length)) is { } encoded)
+        {
+            _utf8 = encoded;
+            Release();
+        }
+        return _buffer is null ? _utf8 : null;
+    }
+
     public override string ToString()
     {
         if (_buffer is not null)
@@ -267,11 +302,16 @@ internal sealed class TextAccumulator(int maxChars)
             _text = new string(_buffer, 0, _length);
             Release();
         }
+        else if (_text is null && _utf8 is not null)
+        {
+            _text = System.Text.Encoding.UTF8.GetString(_utf8);
+            _utf8 = null;
+        }
         var text = _text ?? string.Empty;
         return Truncated ? text + "…[truncated]" : text;
     }
 
-    /// <summary>Gives the pooled buffer back (the text is then lost unless <see cref="ToString"/> kept it).</summary>
+    /// <summary>Gives the pooled buffer back (the text is then lost unless <see cref="ToString"/> or <see cref="ToUtf8"/> kept it).</summary>
     public void Release()
     {
         if (_buffer is null) return;

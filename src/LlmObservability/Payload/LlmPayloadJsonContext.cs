@@ -15,6 +15,7 @@ namespace LlmObservability.Payload;
 [JsonSerializable(typeof(StandardLoggingPayload))]
 [JsonSerializable(typeof(IReadOnlyList<StandardLoggingPayload>))]
 [JsonSerializable(typeof(StandardLoggingPayload[]))]
+[JsonSerializable(typeof(IReadOnlyList<LlmToolCall>))] // written by LlmMessageJsonConverter
 public sealed partial class LlmPayloadJsonContext : JsonSerializerContext;
 
 /// <summary>Serializes payloads in the schema's JSON form.</summary>

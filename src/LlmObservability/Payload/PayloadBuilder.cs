@@ -75,9 +75,12 @@ internal sealed class PayloadBuilder
         LlmResponseOutput? output = null;
         if (record.OutputText is not null || record.ReasoningText is not null || record.RefusalText is not null)
         {
+            // The text stays UTF-8 when it can (see Utf8Text); TextUtf8 = null leaves Text as set.
+            var utf8 = record.OutputText?.ToUtf8();
             output = new LlmResponseOutput
             {
-                Text = record.OutputText?.ToString(),
+                Text = utf8 is null ? record.OutputText?.ToString() : null,
+                TextUtf8 = utf8,
                 Reasoning = record.ReasoningText?.ToString(),
                 Refusal = record.RefusalText?.ToString(),
             };

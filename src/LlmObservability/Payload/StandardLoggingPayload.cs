@@ -228,25 +228,55 @@ public sealed record LlmError
 }
 
 /// <summary>One input message, normalised across providers.</summary>
+/// <remarks>
+/// A message read from a provider's JSON may keep its content as the UTF-8 bytes it arrived in: the string is made the
+/// first time <see cref="Content"/> is read, and the payload's JSON writes the bytes without making it. Equality compares
+/// the text, whichever form it is in.
+/// </remarks>
+[JsonConverter(typeof(LlmMessageJsonConverter))]
 public sealed record LlmMessage
 {
+    private string? _content;
+    private byte[]? _contentUtf8;
+
     /// <summary>system, developer, user, assistant, tool, ...</summary>
     public string? Role { get; init; }
 
     /// <summary>The text content; multi-part content is joined, non-text parts are replaced by a short note such as <c>[image]</c>.</summary>
-    public string? Content { get; init; }
+    public string? Content
+    {
+        get => _content ??= Utf8Text.ToStringOrNull(_contentUtf8);
+        init => (_content, _contentUtf8) = (value, null);
+    }
+
+    /// <summary>
+    /// The content as valid UTF-8 when it was captured so and no other content was set; null otherwise. Setting it
+    /// replaces <see cref="Content"/>; setting null leaves <see cref="Content"/> as it is.
+    /// </summary>
+    internal byte[]? ContentUtf8
+    {
+        get => _contentUtf8;
+        init => (_content, _contentUtf8) = (value is null ? _content : null, value);
+    }
 
     /// <summary>Participant name, when given.</summary>
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Name { get; init; }
 
     /// <summary>For tool results: the tool call this message answers.</summary>
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? ToolCallId { get; init; }
 
     /// <summary>Tool calls an assistant message made.</summary>
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<LlmToolCall>? ToolCalls { get; init; }
+
+    /// <inheritdoc/>
+    public bool Equals(LlmMessage? other) =>
+        other is not null && (ReferenceEquals(this, other)
+            || (Role == other.Role && Name == other.Name && ToolCallId == other.ToolCallId
+                && Utf8Text.Equal(_content, _contentUtf8, other._content, other._contentUtf8)
+                && EqualityComparer<IReadOnlyList<LlmToolCall>?>.Default.Equals(ToolCalls, other.ToolCalls)));
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => HashCode.Combine(Role, Content, Name, ToolCallId, ToolCalls);
 }
 
 /// <summary>A tool (function) call requested by the model.</summary>
@@ -266,18 +296,45 @@ public sealed record LlmToolCall
 }
 
 /// <summary>The model's output.</summary>
+/// <remarks>
+/// As with <see cref="LlmMessage"/>, the text may be kept as the UTF-8 it arrived in until <see cref="Text"/> is read.
+/// </remarks>
+[JsonConverter(typeof(LlmResponseOutputJsonConverter))]
 public sealed record LlmResponseOutput
 {
+    private string? _text;
+    private byte[]? _textUtf8;
+
     /// <summary>The output text (the first choice when several were asked for).</summary>
-    public string? Text { get; init; }
+    public string? Text
+    {
+        get => _text ??= Utf8Text.ToStringOrNull(_textUtf8);
+        init => (_text, _textUtf8) = (value, null);
+    }
+
+    /// <summary>
+    /// The text as valid UTF-8 when it was captured so and no other text was set; null otherwise. Setting it replaces
+    /// <see cref="Text"/>; setting null leaves <see cref="Text"/> as it is.
+    /// </summary>
+    internal byte[]? TextUtf8
+    {
+        get => _textUtf8;
+        init => (_text, _textUtf8) = (value is null ? _text : null, value);
+    }
 
     /// <summary>Reasoning text, when the provider returns it.</summary>
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Reasoning { get; init; }
 
     /// <summary>A refusal message, when the model refused.</summary>
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Refusal { get; init; }
+
+    /// <inheritdoc/>
+    public bool Equals(LlmResponseOutput? other) =>
+        other is not null && (ReferenceEquals(this, other)
+            || (Reasoning == other.Reasoning && Refusal == other.Refusal && Utf8Text.Equal(_text, _textUtf8, other._text, other._textUtf8)));
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => HashCode.Combine(Text, Reasoning, Refusal);
 }
 
 /// <summary>Ambient metadata attached to a call.</summary>

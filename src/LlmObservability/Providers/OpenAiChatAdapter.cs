@@ -84,7 +84,9 @@ internal sealed class OpenAiChatAdapter : ProviderAdapter
             {
                 record.AddFinishReason(Json.String(choice, "finish_reason"));
                 if ((Json.Long(choice, "index") ?? 0) != 0 || Json.Object(choice, "message") is not { } message) continue;
-                if (ContentText(Json.Get(message, "content")) is { } content) record.Output(limits.MaxContentChars).Append(content);
+                var contentValue = Json.Get(message, "content");
+                if (contentValue is { } value && Utf8Text.FromJsonString(value) is { } utf8) record.Output(limits.MaxContentChars).AppendUtf8(utf8);
+                else if (ContentText(contentValue) is { } content) record.Output(limits.MaxContentChars).Append(content);
                 AppendIfPresent(record, message, "refusal", limits, static r => r.RefusalText, static (r, t) => r.RefusalText = t);
                 AppendIfPresent(record, message, ReasoningField(message), limits, static r => r.ReasoningText, static (r, t) => r.ReasoningText = t);
                 if (Json.Array(message, "tool_calls") is { } toolCalls)
@@ -165,11 +167,15 @@ internal sealed class OpenAiChatAdapter : ProviderAdapter
             foreach (var call in calls.EnumerateArray()) ReadToolCall(call, accumulator.Add());
             toolCalls = accumulator.ToList();
         }
-        var content = ContentText(Json.Get(message, "content"));
+        // Text content stays the UTF-8 it arrived in (see Utf8Text) unless it must be cut at the cap.
+        var contentValue = Json.Get(message, "content");
+        var utf8 = contentValue is { } value && Utf8Text.FromJsonString(value) is { } bytes
+            && (bytes.Length <= limits.MaxContentChars || Encoding.UTF8.GetCharCount(bytes) <= limits.MaxContentChars) ? bytes : null;
         return new LlmMessage
         {
             Role = Json.String(message, "role"),
-            Content = Cap(content, limits.MaxContentChars),
+            Content = utf8 is null ? Cap(ContentText(contentValue), limits.MaxContentChars) : null,
+            ContentUtf8 = utf8,
             Name = Json.String(message, "name"),
             ToolCallId = Json.String(message, "tool_call_id"),
             ToolCalls = toolCalls,

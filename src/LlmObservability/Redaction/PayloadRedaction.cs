@@ -36,9 +36,12 @@ internal sealed class PayloadRedaction(LlmRedactionOptions options)
         content.Messages = RedactMessages(content.Messages, counts);
         if (content.Response is { } response)
         {
-            var (text, reasoning, refusal) = (R(response.Text, counts), R(response.Reasoning, counts), R(response.Refusal, counts));
-            if (!ReferenceEquals(text, response.Text) || !ReferenceEquals(reasoning, response.Reasoning) || !ReferenceEquals(refusal, response.Refusal))
-                content.Response = response with { Text = text, Reasoning = reasoning, Refusal = refusal };
+            var utf8 = response.TextUtf8;
+            var (text, textUtf8) = R(utf8 is null ? response.Text : null, utf8, counts);
+            var (reasoning, refusal) = (R(response.Reasoning, counts), R(response.Refusal, counts));
+            if (!ReferenceEquals(textUtf8, utf8) || (utf8 is null && !ReferenceEquals(text, response.Text))
+                || !ReferenceEquals(reasoning, response.Reasoning) || !ReferenceEquals(refusal, response.Refusal))
+                content.Response = response with { Text = text, TextUtf8 = textUtf8, Reasoning = reasoning, Refusal = refusal };
         }
         content.ToolCalls = RedactCalls(content.ToolCalls, counts);
         if (content.Error is { } error)
@@ -56,13 +59,38 @@ internal sealed class PayloadRedaction(LlmRedactionOptions options)
 
     private string? R(string? text, Dictionary<string, int> counts) => text is null ? null : _redactor.Redact(StripInlineData(text), counts);
 
+    /// <summary>
+    /// Redacts text held as UTF-8 (see <see cref="Utf8Text"/>) through a pooled buffer: the new text when something was
+    /// replaced, null when the text is clean and stays the bytes it is.
+    /// </summary>
+    private string? RedactUtf8(byte[] utf8, Dictionary<string, int> counts)
+    {
+        var chars = ArrayPool<char>.Shared.Rent(utf8.Length); // never more chars than bytes
+        try
+        {
+            var text = chars.AsSpan(0, Encoding.UTF8.GetChars(utf8, chars));
+            return StripInlineDataOrNull(text) is { } stripped ? _redactor.Redact(stripped, counts) : _redactor.RedactOrNull(text, counts);
+        }
+        finally
+        {
+            ArrayPool<char>.Shared.Return(chars);
+        }
+    }
+
+    /// <summary>A text held as a string or as UTF-8, redacted: (the string, the bytes) to keep; the same ones when clean.</summary>
+    private (string? Text, byte[]? Utf8) R(string? text, byte[]? utf8, Dictionary<string, int> counts) =>
+        utf8 is null ? (R(text, counts), null) : RedactUtf8(utf8, counts) is { } redacted ? (redacted, null) : (null, utf8);
+
     private IReadOnlyList<LlmMessage>? RedactMessages(IReadOnlyList<LlmMessage>? messages, Dictionary<string, int> counts) =>
         MapChanged(messages, (Redaction: this, Counts: counts), static (message, s) =>
         {
-            var (content, name, calls) = (s.Redaction.R(message.Content, s.Counts), s.Redaction.R(message.Name, s.Counts), s.Redaction.RedactCalls(message.ToolCalls, s.Counts));
-            return ReferenceEquals(content, message.Content) && ReferenceEquals(name, message.Name) && ReferenceEquals(calls, message.ToolCalls)
+            var utf8 = message.ContentUtf8;
+            var (content, contentUtf8) = s.Redaction.R(utf8 is null ? message.Content : null, utf8, s.Counts);
+            var (name, calls) = (s.Redaction.R(message.Name, s.Counts), s.Redaction.RedactCalls(message.ToolCalls, s.Counts));
+            var contentKept = utf8 is null ? ReferenceEquals(content, message.Content) : ReferenceEquals(contentUtf8, utf8);
+            return contentKept && ReferenceEquals(name, message.Name) && ReferenceEquals(calls, message.ToolCalls)
                 ? message
-                : message with { Content = content, Name = name, ToolCalls = calls };
+                : message with { Content = content, ContentUtf8 = contentUtf8, Name = name, ToolCalls = calls };
         });
 
     private IReadOnlyList<LlmToolCall>? RedactCalls(IReadOnlyList<LlmToolCall>? calls, Dictionary<string, int> counts) =>
@@ -111,7 +139,7 @@ internal sealed class PayloadRedaction(LlmRedactionOptions options)
     }
 
     /// <summary>String parameters can carry PII too (OpenAI's <c>user</c>, Anthropic's <c>user_id</c>).</summary>
-    private IReadOnlyDictionary<string, JsonElement>? RedactParameters(IReadOnlyDictionary<string, JsonElement>? parameters, Dictionary<string, int> counts)
+    private Dictionary<string, JsonElement>? RedactParameters(Dictionary<string, JsonElement>? parameters, Dictionary<string, int> counts)
     {
         if (parameters is null) return null;
         Dictionary<string, JsonElement>? result = null;
@@ -138,9 +166,12 @@ internal sealed class PayloadRedaction(LlmRedactionOptions options)
     }
 
     /// <summary>Replaces data URIs and long base64 runs with a note of their size. Returns the same string when there are none.</summary>
-    internal string StripInlineData(string text)
+    internal string StripInlineData(string text) => StripInlineDataOrNull(text) ?? text;
+
+    /// <summary>The text with data URIs and long base64 runs replaced by a note of their size, or null when there are none.</summary>
+    private string? StripInlineDataOrNull(ReadOnlySpan<char> text)
     {
-        if (_maxInline <= 0 || text.Length <= _maxInline) return text;
+        if (_maxInline <= 0 || text.Length <= _maxInline) return null;
         StringBuilder? output = null;
         var copied = 0;
         // Only runs longer than _maxInline matter, and such a run starting at or after `from` covers `from + _maxInline`:
@@ -155,18 +186,20 @@ internal sealed class PayloadRedaction(LlmRedactionOptions options)
                 from = probe + 1;
                 continue;
             }
-            var before = text.AsSpan(from, probe - from).LastIndexOfAnyExcept(Base64Chars);
+            var before = text[from..probe].LastIndexOfAnyExcept(Base64Chars);
             var start = before < 0 ? from : from + before + 1;
-            var after = text.AsSpan(probe).IndexOfAnyExcept(Base64Chars);
+            var after = text[probe..].IndexOfAnyExcept(Base64Chars);
             var end = after < 0 ? text.Length : probe + after;
             if (end - start > _maxInline)
             {
-                // Include a "data:<mime>;base64," prefix just before the run in what is replaced.
+                // Include a "data:<mime>;base64," prefix just before the run in what is replaced: the last "data:" in the
+                // 128 characters up to the run's first one.
                 var noteStart = start;
                 string note;
-                var prefixAt = text.LastIndexOf("data:", start, Math.Min(start + 1, 128), StringComparison.Ordinal);
+                var window = Math.Max(0, start - 127);
+                var prefixAt = text[window..(start + 1)].LastIndexOf("data:", StringComparison.Ordinal) is var at and >= 0 ? window + at : -1;
                 // (Not inside the run replaced just before: "…AAAAdata:image/png;base64,BBBB…" keeps its first run whole.)
-                if (prefixAt >= copied && text.AsSpan(prefixAt, start - prefixAt).EndsWith(";base64,", StringComparison.Ordinal))
+                if (prefixAt >= copied && text[prefixAt..start].EndsWith(";base64,", StringComparison.Ordinal))
                 {
                     noteStart = prefixAt;
                     note = $"[{text[prefixAt..(start - 1)]}, {Size(end - start)}]";
@@ -176,13 +209,13 @@ internal sealed class PayloadRedaction(LlmRedactionOptions options)
                     note = $"[base64, {Size(end - start)}]";
                 }
                 output ??= new StringBuilder(text.Length);
-                output.Append(text, copied, noteStart - copied).Append(note);
+                output.Append(text[copied..noteStart]).Append(note);
                 copied = end;
             }
             from = end + 1;
         }
-        if (output is null) return text;
-        output.Append(text, copied, text.Length - copied);
+        if (output is null) return null;
+        output.Append(text[copied..]);
         return output.ToString();
     }
 
@@ -200,4 +233,4 @@ internal record struct PayloadContent(
     IReadOnlyList<LlmToolCall>? ToolCalls,
     LlmError? Error,
     LlmCallMetadata? Metadata,
-    IReadOnlyDictionary<string, JsonElement>? ModelParameters);
+    Dictionary<string, JsonElement>? ModelParameters);

@@ -107,12 +107,21 @@ public sealed class PiiRedactor
     public string Redact(string text, IDictionary<string, int>? entityCounts)
     {
         ArgumentNullException.ThrowIfNull(text);
+        return RedactOrNull(text, entityCounts) ?? text;
+    }
+
+    /// <summary>
+    /// The redacted text, or null when nothing was found (nothing is then allocated): for text held in a buffer, such as
+    /// a payload's UTF-8 content decoded into pooled memory.
+    /// </summary>
+    internal string? RedactOrNull(ReadOnlySpan<char> text, IDictionary<string, int>? entityCounts)
+    {
         var scanner = new PiiScanner(text, _enabled, _triggers, stackalloc Candidate[StackCandidates]);
         try
         {
             scanner.Run();
             AddCustomMatches(text, ref scanner.Candidates);
-            if (scanner.Candidates.Count == 0) return text;
+            if (scanner.Candidates.Count == 0) return null;
             var count = CandidateResolver.Resolve(scanner.Candidates.Items);
             return Replace(text, scanner.Candidates.Items[..count], entityCounts);
         }
@@ -147,14 +156,14 @@ public sealed class PiiRedactor
         }
     }
 
-    private void AddCustomMatches(string text, ref CandidateList candidates)
+    private void AddCustomMatches(ReadOnlySpan<char> text, ref CandidateList candidates)
     {
         foreach (var matcher in _custom)
         {
             foreach (var match in matcher.Regex.EnumerateMatches(text))
             {
                 if (match.Length == 0) continue;
-                if (matcher.Validator is { } validator && !validator(text.Substring(match.Index, match.Length))) continue;
+                if (matcher.Validator is { } validator && !validator(text.Slice(match.Index, match.Length).ToString())) continue;
                 candidates.Add(matcher.Entity, EntityTable.CustomPriority, match.Index, match.Length);
             }
         }
@@ -167,7 +176,7 @@ public sealed class PiiRedactor
         return index;
     }
 
-    private string Replace(string text, ReadOnlySpan<Candidate> matches, IDictionary<string, int>? entityCounts)
+    private string Replace(ReadOnlySpan<char> text, ReadOnlySpan<Candidate> matches, IDictionary<string, int>? entityCounts)
     {
         var length = text.Length;
         foreach (var m in matches)
@@ -182,7 +191,7 @@ public sealed class PiiRedactor
 
         return string.Create(length, new ReplaceState(this, text, matches), static (destination, state) =>
         {
-            var source = state.Text.AsSpan();
+            var source = state.Text;
             var written = 0;
             var last = 0;
             foreach (var m in state.Matches)
@@ -197,11 +206,11 @@ public sealed class PiiRedactor
         });
     }
 
-    private readonly ref struct ReplaceState(PiiRedactor redactor, string text, ReadOnlySpan<Candidate> matches)
+    private readonly ref struct ReplaceState(PiiRedactor redactor, ReadOnlySpan<char> text, ReadOnlySpan<Candidate> matches)
     {
         public PiiRedactor Redactor { get; } = redactor;
 
-        public string Text { get; } = text;
+        public ReadOnlySpan<char> Text { get; } = text;
 
         public ReadOnlySpan<Candidate> Matches { get; } = matches;
     }

@@ -7,4 +7,5 @@ namespace LlmObservability.Telemetry;
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(IReadOnlyList<LlmMessage>))]
 [JsonSerializable(typeof(LlmResponseOutput))]
+[JsonSerializable(typeof(IReadOnlyList<LlmToolCall>))] // written by LlmMessageJsonConverter
 internal sealed partial class TelemetryJsonContext : JsonSerializerContext;
