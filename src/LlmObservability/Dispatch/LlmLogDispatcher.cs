@@ -89,8 +89,10 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
             SingleReader = true,
             FullMode = BoundedChannelFullMode.Wait, // TryWrite returns false when full; nothing waits.
         });
-        // Wake the loop early once a quarter of the queue is waiting; otherwise it polls every IntakePollInterval.
-        _wakeThreshold = Math.Max(1, _options.QueueCapacity / 4);
+        // Wake the loop early once WakeAfterRecords (or a quarter of a smaller queue) are waiting; otherwise it polls every
+        // IntakePollInterval. A waiting record holds its capture buffers, and CapturePool keeps 64 of a size: at a few
+        // thousand calls a second, waiting out the poll interval would leave the pool empty and every call allocating.
+        _wakeThreshold = Math.Clamp(_options.QueueCapacity / 4, 1, WakeAfterRecords);
         _builder.AnySinkWantsMessages = _sinks.Any(s => s.LogMessages == true);
         _metrics = new LlmMetrics(meterFactory, GetStatistics);
         _captureContentOnSpans = _options.ShouldCaptureMessageContentOnSpans;
@@ -205,7 +207,7 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
     }
 
     /// <summary>
-    /// Drains the intake, then sleeps until woken (a quarter of the queue waiting, a flush, shutdown) or until the poll
+    /// Drains the intake, then sleeps until woken (WakeAfterRecords waiting, a flush, shutdown) or until the poll
     /// interval passes. Polling instead of awaiting each write keeps thread wake-ups off the callers' path.
     /// </summary>
     private async Task IntakeLoopAsync()
@@ -246,6 +248,9 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>How many records may wait in the intake before an enqueue wakes the loop (one wake-up per this many calls).</summary>
+    internal const int WakeAfterRecords = 32;
 
     /// <summary>How long a record may wait in the intake before the loop looks, when nothing wakes it sooner.</summary>
     internal static readonly TimeSpan IntakePollInterval = TimeSpan.FromMilliseconds(20);

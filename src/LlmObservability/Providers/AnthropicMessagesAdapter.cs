@@ -210,20 +210,20 @@ internal sealed class AnthropicMessagesAdapter : ProviderAdapter
                     break;
                 case "thinking" when value.ValueKind == JsonValueKind.Object:
                     if (Json.String(value, "type") is { } thinkingType) Set(ref parameters, "thinking", Text(thinkingType));
-                    if (Json.Get(value, "budget_tokens") is { ValueKind: JsonValueKind.Number } budget) Set(ref parameters, "thinking_budget_tokens", budget.Clone());
+                    if (Json.Get(value, "budget_tokens") is { ValueKind: JsonValueKind.Number } budget) Set(ref parameters, "thinking_budget_tokens", Json.Keep(budget));
                     break;
                 case "output_config" when value.ValueKind == JsonValueKind.Object:
                     foreach (var setting in value.EnumerateObject())
                     {
                         if (setting.Name == "format") ReadOutputFormat(setting.Value, ref parameters);
-                        else if (setting.Value.ValueKind != JsonValueKind.Null) Set(ref parameters, setting.Name, setting.Value.Clone());
+                        else if (setting.Value.ValueKind != JsonValueKind.Null) Set(ref parameters, setting.Name, Json.Keep(setting.Value));
                     }
                     break;
                 case "output_format":
                     ReadOutputFormat(value, ref parameters);
                     break;
                 default:
-                    Set(ref parameters, property.Name, value.Clone());
+                    Set(ref parameters, property.Name, Json.Keep(value));
                     break;
             }
         }

@@ -132,7 +132,7 @@ internal sealed class GeminiGenerateContentAdapter : ProviderAdapter
             foreach (var property in config.EnumerateObject())
             {
                 if (BulkyConfig.Contains(property.Name) || property.Value.ValueKind == JsonValueKind.Null) continue;
-                (parameters ??= new(StringComparer.Ordinal))[property.Name] = property.Value.Clone();
+                (parameters ??= new(StringComparer.Ordinal))[property.Name] = Json.Keep(property.Value);
             }
         }
         if (Json.Array(root, "tools") is { } tools)

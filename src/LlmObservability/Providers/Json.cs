@@ -1,4 +1,7 @@
+using System.Collections.Concurrent;
 using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
 using System.Text.Json;
 
 namespace LlmObservability.Providers;
@@ -47,6 +50,29 @@ internal static class Json
 
     public static JsonElement? Array(JsonElement obj, string name) =>
         Get(obj, name) is { ValueKind: JsonValueKind.Array } value ? value : null;
+
+    /// <summary>
+    /// A copy of <paramref name="value"/> that outlives its document. Short numbers and booleans are shared: model
+    /// parameters repeat from call to call (<c>0.2</c>, <c>1024</c>, <c>true</c>), so each distinct one is copied once
+    /// (up to <see cref="MaxSharedScalars"/> of them) instead of once a call. Strings are always copied (they can be PII).
+    /// </summary>
+    public static JsonElement Keep(JsonElement value)
+    {
+        if (value.ValueKind is not (JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False)) return value.Clone();
+        var raw = JsonMarshal.GetRawUtf8Value(value);
+        if (raw.Length > MaxSharedScalarLength) return value.Clone();
+        Span<char> text = stackalloc char[MaxSharedScalarLength];
+        text = text[..Encoding.UTF8.GetChars(raw, text)]; // numbers and literals are ASCII
+        if (SharedScalars.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(text, out var shared)) return shared;
+        var copy = value.Clone();
+        if (Interlocked.Increment(ref s_sharedScalarCount) <= MaxSharedScalars) SharedScalars.TryAdd(text.ToString(), copy);
+        return copy;
+    }
+
+    private const int MaxSharedScalarLength = 24;
+    internal const int MaxSharedScalars = 256;
+    private static readonly ConcurrentDictionary<string, JsonElement> SharedScalars = new(StringComparer.Ordinal);
+    private static int s_sharedScalarCount;
 
     /// <summary>Adds long values, treating null as "not reported" unless either side has a value.</summary>
     public static long? Add(long? a, long? b) => a is null && b is null ? null : (a ?? 0) + (b ?? 0);

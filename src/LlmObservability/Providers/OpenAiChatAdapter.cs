@@ -151,7 +151,7 @@ internal sealed class OpenAiChatAdapter : ProviderAdapter
                     parameters["response_format"] = JsonSerializer.SerializeToElement(type, ProviderJsonContext.Default.String);
                     break;
                 default:
-                    parameters[property.Name] = property.Value.Clone();
+                    parameters[property.Name] = Json.Keep(property.Value);
                     break;
             }
         }

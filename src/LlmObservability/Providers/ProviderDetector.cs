@@ -14,6 +14,30 @@ internal sealed record ProviderRoute(ProviderAdapter Adapter, string Provider, s
     /// <summary>A route whose endpoint is the path from <paramref name="endpointStart"/> on; what precedes it (and the masked query) is the api_base.</summary>
     public static ProviderRoute Create(ProviderAdapter adapter, string provider, Uri uri, int endpointStart)
     {
+        // An application calls the same few URLs over and over: the route (strings included) is made once per URL and
+        // shared, which spares every call the strings below. A route depends only on these four inputs. URLs with a
+        // query are not kept (a query can carry an API key, e.g. Gemini's ?key=).
+        var original = uri.OriginalString;
+        if (original.Contains('?')) return Build(adapter, provider, uri, endpointStart);
+        var slot = (original.GetHashCode() & int.MaxValue) % RecentRoutes.Length;
+        if (Volatile.Read(ref RecentRoutes[slot]) is { } recent && recent.Matches(adapter, provider, original, endpointStart)) return recent.Route;
+        var route = Build(adapter, provider, uri, endpointStart);
+        Volatile.Write(ref RecentRoutes[slot], new RecentRoute(adapter, provider, original, endpointStart, route));
+        return route;
+    }
+
+    // A small direct-mapped cache: a URL that collides with another is rebuilt, never confused with it.
+    private static readonly RecentRoute?[] RecentRoutes = new RecentRoute?[32];
+
+    private sealed record RecentRoute(ProviderAdapter Adapter, string Provider, string Uri, int EndpointStart, ProviderRoute Route)
+    {
+        public bool Matches(ProviderAdapter adapter, string provider, string uri, int endpointStart) =>
+            ReferenceEquals(adapter, Adapter) && endpointStart == EndpointStart && string.Equals(provider, Provider, StringComparison.Ordinal)
+            && string.Equals(uri, Uri, StringComparison.Ordinal);
+    }
+
+    private static ProviderRoute Build(ProviderAdapter adapter, string provider, Uri uri, int endpointStart)
+    {
         var path = uri.AbsolutePath;
         var apiBase = new StringBuilder(uri.GetLeftPart(UriPartial.Authority)).Append(path.AsSpan(0, endpointStart));
         var query = ProviderDetector.MaskQuery(uri.Query);

@@ -34,6 +34,26 @@ public class DispatcherTests
     }
 
     [Test]
+    public async Task Waiting_records_wake_the_intake_after_a_few_dozen_without_waiting_for_the_poll()
+    {
+        // The clock never moves, so the intake's poll never fires: only the wake-up by count can move records on. A
+        // waiting record holds its pooled capture buffers, so records must not pile up to a quarter of a 10,000 queue.
+        var time = new FakeTimeProvider();
+        var sink = new CollectingSink();
+        await using var dispatcher = new LlmLogDispatcher([new LlmSinkRegistration(sink, new LlmSinkOptions { BatchInterval = TimeSpan.Zero })], timeProvider: time);
+        long Moved() => dispatcher.GetStatistics().Sinks[0].Enqueued;
+
+        for (var i = 0; i < LlmLogDispatcher.WakeAfterRecords; i++) dispatcher.TryEnqueue(PayloadFactory.Create());
+        await WaitUntil(() => Moved() == LlmLogDispatcher.WakeAfterRecords);
+
+        for (var i = 0; i < LlmLogDispatcher.WakeAfterRecords - 1; i++) dispatcher.TryEnqueue(PayloadFactory.Create());
+        await Task.Delay(200);
+        Assert.That(Moved(), Is.EqualTo(LlmLogDispatcher.WakeAfterRecords), "fewer than WakeAfterRecords wait for the poll");
+        dispatcher.TryEnqueue(PayloadFactory.Create());
+        await WaitUntil(() => Moved() == 2 * LlmLogDispatcher.WakeAfterRecords);
+    }
+
+    [Test]
     public async Task A_partial_batch_is_sent_when_its_interval_has_passed()
     {
         var time = new FakeTimeProvider();
