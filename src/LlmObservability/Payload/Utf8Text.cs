@@ -31,26 +31,98 @@ internal static class Utf8Text
     public static byte[]? FromJsonString(JsonElement value)
     {
         if (value.ValueKind != JsonValueKind.String) return null;
-        var raw = JsonMarshal.GetRawUtf8Value(value); // with its quotes
-        var inner = raw[1..^1];
+        var inner = JsonMarshal.GetRawUtf8Value(value)[1..^1]; // the raw value without its quotes
         if (inner.IndexOf((byte)'\\') < 0) return Utf8.IsValid(inner) ? inner.ToArray() : null;
+        // Unescaped text is never longer than escaped text (\uXXXX is 6 bytes for at most 3).
         var rented = ArrayPool<byte>.Shared.Rent(inner.Length);
         try
         {
-            var reader = new Utf8JsonReader(raw);
-            reader.Read();
-            var unescaped = rented.AsSpan(0, reader.CopyString(rented));
-            return Utf8.IsValid(unescaped) ? unescaped.ToArray() : null;
-        }
-        catch (InvalidOperationException)
-        {
-            return null;
+            var written = Unescape(inner, rented);
+            return written >= 0 && Utf8.IsValid(rented.AsSpan(0, written)) ? rented.AsSpan(0, written).ToArray() : null;
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(rented);
         }
     }
+
+    /// <summary>
+    /// Unescapes the inside of a JSON string (which the document has already checked) into <paramref name="destination"/>
+    /// and returns the bytes written, or -1 for an escape that is not text (a lone surrogate). Copies the runs between
+    /// backslashes whole: much faster than <see cref="Utf8JsonReader.CopyString(Span{byte})"/> on prose with newlines.
+    /// </summary>
+    private static int Unescape(ReadOnlySpan<byte> source, Span<byte> destination)
+    {
+        var written = 0;
+        while (true)
+        {
+            var at = source.IndexOf((byte)'\\');
+            if (at < 0)
+            {
+                source.CopyTo(destination[written..]);
+                return written + source.Length;
+            }
+            source[..at].CopyTo(destination[written..]);
+            written += at;
+            if (at + 1 >= source.Length) return -1;
+            var consumed = 2;
+            switch (source[at + 1])
+            {
+                case (byte)'"': destination[written++] = (byte)'"'; break;
+                case (byte)'\\': destination[written++] = (byte)'\\'; break;
+                case (byte)'/': destination[written++] = (byte)'/'; break;
+                case (byte)'b': destination[written++] = (byte)'\b'; break;
+                case (byte)'f': destination[written++] = (byte)'\f'; break;
+                case (byte)'n': destination[written++] = (byte)'\n'; break;
+                case (byte)'r': destination[written++] = (byte)'\r'; break;
+                case (byte)'t': destination[written++] = (byte)'\t'; break;
+                case (byte)'u':
+                    if (!TryHex4(source[(at + 2)..], out var unit)) return -1;
+                    consumed = 6;
+                    int scalar = unit;
+                    if (char.IsHighSurrogate((char)unit))
+                    {
+                        // A pair is two escapes in a row: \uD83D\uDE80.
+                        if (source.Length < at + 12 || source[at + 6] != '\\' || source[at + 7] != 'u'
+                            || !TryHex4(source[(at + 8)..], out var low) || !char.IsLowSurrogate((char)low)) return -1;
+                        scalar = char.ConvertToUtf32((char)unit, (char)low);
+                        consumed = 12;
+                    }
+                    else if (char.IsLowSurrogate((char)unit))
+                    {
+                        return -1;
+                    }
+                    written += new Rune(scalar).EncodeToUtf8(destination[written..]);
+                    break;
+                default:
+                    return -1;
+            }
+            source = source[(at + consumed)..];
+        }
+    }
+
+    private static bool TryHex4(ReadOnlySpan<byte> source, out char value)
+    {
+        value = '\0';
+        if (source.Length < 4) return false;
+        var result = 0;
+        for (var i = 0; i < 4; i++)
+        {
+            var digit = HexDigit(source[i]);
+            if (digit < 0) return false;
+            result = (result << 4) | digit;
+        }
+        value = (char)result;
+        return true;
+    }
+
+    private static int HexDigit(byte c) => c switch
+    {
+        >= (byte)'0' and <= (byte)'9' => c - '0',
+        >= (byte)'a' and <= (byte)'f' => c - 'a' + 10,
+        >= (byte)'A' and <= (byte)'F' => c - 'A' + 10,
+        _ => -1,
+    };
 
     /// <summary>The text as UTF-8, or null when it holds a lone surrogate (which UTF-8 cannot carry unchanged).</summary>
     public static byte[]? FromChars(ReadOnlySpan<char> text)

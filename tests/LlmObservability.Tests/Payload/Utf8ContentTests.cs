@@ -40,6 +40,27 @@ public sealed class Utf8ContentTests
     }
 
     [Test]
+    public void Random_text_in_every_escaping_reads_the_same_as_GetString()
+    {
+        // Printable ASCII, controls, quotes and backslashes, accented and CJK letters, and surrogate pairs.
+        string[] pieces = ["a", "Z", " ", "\"", "\\", "/", "\n", "\r", "\t", "\b", "\f", "\u0001", "\u001f", "é", "ß", "漢", "€", "\u2028", "😀", "👩‍💻", "<", "&", "'", "+"];
+        var relaxed = new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+        for (var seed = 0; seed < 500; seed++)
+        {
+            var random = new Random(seed);
+            var text = new StringBuilder();
+            for (var i = random.Next(0, 60); i > 0; i--) text.Append(pieces[random.Next(pieces.Length)]);
+            foreach (var json in new[] { JsonSerializer.Serialize(text.ToString()), JsonSerializer.Serialize(text.ToString(), relaxed), EscapeEverything(text.ToString()) })
+            {
+                using var document = JsonDocument.Parse(json);
+                var utf8 = Utf8Text.FromJsonString(document.RootElement);
+                Assert.That(utf8, Is.Not.Null, json);
+                Assert.That(Encoding.UTF8.GetString(utf8!), Is.EqualTo(document.RootElement.GetString()), json);
+            }
+        }
+    }
+
+    [Test]
     public void Text_that_is_not_valid_Unicode_is_left_to_the_string_reader()
     {
         using var loneSurrogate = JsonDocument.Parse("\"before \\ud800 after\"");
