@@ -46,7 +46,8 @@ internal sealed class CallRecord : PendingRecord
     public string? ParentSpanId { get; set; }
     public int Attempt { get; set; } = 1;
     public LlmObservabilityScope? Scope { get; set; }
-    public string? ApiKey { get; set; }
+    /// <summary>The API key, a slice of its request header's string (empty when none); described off the caller's path.</summary>
+    public ReadOnlyMemory<char> ApiKey { get; set; }
 
     /// <summary>The call's span, when something listens to <see cref="Telemetry.LlmTelemetry.SourceName"/>; ended by the dispatcher.</summary>
     public System.Diagnostics.Activity? Activity { get; set; }

@@ -248,9 +248,8 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
             if (_options.AddCallIdResponseHeader) response.Headers.TryAddWithoutValidation(CallIdHeader, record.Id);
 
             var content = response.Content;
-            var encoding = content.Headers.ContentEncoding;
-            record.ContentEncoding = encoding.Count == 0 ? null : string.Join(",", encoding);
-            var framing = response.IsSuccessStatusCode ? record.Route.Adapter.StreamFramingFor(content.Headers.ContentType?.MediaType) : StreamFraming.None;
+            record.ContentEncoding = ContentEncoding(content.Headers);
+            var framing = response.IsSuccessStatusCode ? record.Route.Adapter.StreamFramingFor(MediaType(content.Headers)) : StreamFraming.None;
             var identity = record.ContentEncoding is null || record.ContentEncoding.Equals("identity", StringComparison.OrdinalIgnoreCase);
             // An encoded whole body is kept and decoded off the caller's path instead of being skimmed.
             if (framing == StreamFraming.SkimmedJson && !identity) framing = StreamFraming.None;
@@ -308,7 +307,7 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
             using var buffer = new MemoryStream();
             using (var stream = observed.ReadAsStream(cancellationToken)) stream.CopyTo(buffer);
             var replacement = new ByteArrayContent(buffer.ToArray());
-            foreach (var header in observed.Headers.NonValidated) replacement.Headers.TryAddWithoutValidation(header.Key, header.Value);
+            ObservedContent.CopyHeaders(observed.Headers, replacement.Headers);
             response.Content = replacement;
             observed.Dispose();
         }
@@ -342,19 +341,44 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
         _enqueue(record);
     }
 
-    private static string? ApiKeyFrom(HttpRequestMessage request)
+    /// <summary>
+    /// The API key: a bearer token, or the value of a provider's key header. A slice of the header's own string, so the
+    /// caller's path copies nothing; the key is described (prefix and hash) off the path, never kept in the payload.
+    /// </summary>
+    private static ReadOnlyMemory<char> ApiKeyFrom(HttpRequestMessage request)
     {
         var headers = request.Headers;
-        if (headers.Authorization is { } auth && auth.Scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase)) return auth.Parameter;
-        return FirstHeader(headers, "api-key") ?? FirstHeader(headers, "x-api-key") ?? FirstHeader(headers, "x-goog-api-key");
+        if (FirstHeader(headers, "Authorization") is { } authorization)
+        {
+            var value = authorization.AsMemory().Trim();
+            if (value.Length > 7 && value.Span.StartsWith("Bearer", StringComparison.OrdinalIgnoreCase) && char.IsWhiteSpace(value.Span[6])) return value[7..].TrimStart();
+        }
+        return (FirstHeader(headers, "api-key") ?? FirstHeader(headers, "x-api-key") ?? FirstHeader(headers, "x-goog-api-key")).AsMemory();
     }
 
     // NonValidated: the raw value, without parsing the header or enumerating through LINQ on the caller's path.
-    private static string? FirstHeader(HttpRequestHeaders headers, string name)
+    private static string? FirstHeader(HttpHeaders headers, string name)
     {
         if (!headers.NonValidated.TryGetValues(name, out var values)) return null;
         foreach (var value in values) return value;
         return null;
+    }
+
+    /// <summary>The response's media type without parameters (<c>text/event-stream; charset=utf-8</c> → <c>text/event-stream</c>), read raw.</summary>
+    private static ReadOnlySpan<char> MediaType(HttpContentHeaders headers)
+    {
+        var value = FirstHeader(headers, "Content-Type").AsSpan();
+        var semicolon = value.IndexOf(';');
+        return (semicolon < 0 ? value : value[..semicolon]).Trim();
+    }
+
+    /// <summary>The content codings, comma-separated without spaces as the parsed header lists them; null when there are none.</summary>
+    private static string? ContentEncoding(HttpContentHeaders headers)
+    {
+        if (!headers.NonValidated.TryGetValues("Content-Encoding", out var values) || values.Count == 0) return null;
+        if (values.Count == 1 && values.ToString() is var single && !single.Contains(',') && !single.Contains(' ')) return single.Length == 0 ? null : single;
+        var encoding = headers.ContentEncoding;
+        return encoding.Count == 0 ? null : string.Join(",", encoding);
     }
 
     [LoggerMessage(EventId = 100, Level = LogLevel.Warning, Message = "LlmObservability failed to capture a call; the call itself is unaffected.")]

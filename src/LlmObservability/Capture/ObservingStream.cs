@@ -1,3 +1,4 @@
+using System.Net.Http.Headers;
 using System.Net;
 
 namespace LlmObservability.Capture;
@@ -146,8 +147,21 @@ internal sealed class ObservedContent : HttpContent
     {
         _inner = inner;
         _capture = capture;
-        // NonValidated: copy the raw values as they are, without parsing every header on the caller's path.
-        foreach (var header in inner.Headers.NonValidated) Headers.TryAddWithoutValidation(header.Key, header.Value);
+        CopyHeaders(inner.Headers, Headers);
+    }
+
+    /// <summary>
+    /// Copies the raw values as they are (NonValidated), without parsing every header on the caller's path; a single
+    /// value goes as its own string, without enumerating it.
+    /// </summary>
+    internal static void CopyHeaders(HttpContentHeaders from, HttpContentHeaders to)
+    {
+        foreach (var header in from.NonValidated)
+        {
+            var values = header.Value;
+            if (values.Count == 1) to.TryAddWithoutValidation(header.Key, values.ToString());
+            else to.TryAddWithoutValidation(header.Key, values);
+        }
     }
 
     protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>

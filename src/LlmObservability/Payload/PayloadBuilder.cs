@@ -135,7 +135,7 @@ internal sealed class PayloadBuilder
             Environment = options.Environment,
             RequestId = record.RequestId,
             RateLimit = record.RateLimit,
-            ApiKey = DescribeKey(record.ApiKey),
+            ApiKey = DescribeKeyOfCall(record.ApiKey.Span),
             Redaction = new LlmRedactionSummary { MessageLogging = logMessages, Entities = entities },
             ScopeLogMessages = record.Scope?.LogMessages,
         };
@@ -345,9 +345,12 @@ internal sealed class PayloadBuilder
     }
 
     /// <summary>A short prefix that identifies the key's kind (never more than a quarter of it) plus its SHA-256.</summary>
-    internal static LlmApiKeyInfo? DescribeKey(string? key)
+    internal static LlmApiKeyInfo? DescribeKey(string? key) => DescribeKey(key.AsSpan());
+
+    /// <inheritdoc cref="DescribeKey(string?)"/>
+    internal static LlmApiKeyInfo? DescribeKey(ReadOnlySpan<char> key)
     {
-        if (string.IsNullOrEmpty(key)) return null;
+        if (key.IsEmpty) return null;
         var prefixLength = Math.Min(8, key.Length / 4);
         Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
         var length = Encoding.UTF8.GetByteCount(key);
@@ -356,6 +359,30 @@ internal sealed class PayloadBuilder
         Encoding.UTF8.GetBytes(key, bytes);
         SHA256.HashData(bytes[..length], hash);
         if (rented is not null) System.Buffers.ArrayPool<byte>.Shared.Return(rented);
-        return new LlmApiKeyInfo { Prefix = key[..prefixLength], Sha256 = Convert.ToHexStringLower(hash) };
+        return new LlmApiKeyInfo { Prefix = key[..prefixLength].ToString(), Sha256 = Convert.ToHexStringLower(hash) };
+    }
+
+    /// <summary>
+    /// <see cref="DescribeKey(ReadOnlySpan{char})"/> for the key of the previous call is that call's description: an
+    /// application uses one key (or a few) for every call, so hashing it once spares each call the hash and its strings.
+    /// The key is held here as the application's own configuration holds it, and never leaves this object.
+    /// </summary>
+    private LlmApiKeyInfo? DescribeKeyOfCall(ReadOnlySpan<char> key)
+    {
+        if (key.IsEmpty) return null;
+        if (Volatile.Read(ref _lastKey) is { } last && key.SequenceEqual(last.Key)) return last.Info;
+        var info = DescribeKey(key)!;
+        Volatile.Write(ref _lastKey, new DescribedKey(key.ToString(), info));
+        return info;
+    }
+
+    private DescribedKey? _lastKey;
+
+    // A class, not a record: nothing prints the key.
+    private sealed class DescribedKey(string key, LlmApiKeyInfo info)
+    {
+        public string Key { get; } = key;
+
+        public LlmApiKeyInfo Info { get; } = info;
     }
 }

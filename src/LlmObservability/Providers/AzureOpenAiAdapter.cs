@@ -82,7 +82,7 @@ internal sealed class AzureOpenAiAdapter : ProviderAdapter
         return false;
     }
 
-    public override StreamFraming StreamFramingFor(string? mediaType) => _inner.StreamFramingFor(mediaType);
+    public override StreamFraming StreamFramingFor(ReadOnlySpan<char> mediaType) => _inner.StreamFramingFor(mediaType);
 
     public override void ParseRequest(JsonElement root, CallRecord record, CaptureLimits limits)
     {

@@ -51,8 +51,8 @@ internal sealed class BedrockConverseAdapter : ProviderAdapter
         return ProviderRoute.Create(this, "bedrock", uri, start);
     }
 
-    public override StreamFraming StreamFramingFor(string? mediaType) =>
-        string.Equals(mediaType, "application/vnd.amazon.eventstream", StringComparison.OrdinalIgnoreCase) ? StreamFraming.AwsEventStream : base.StreamFramingFor(mediaType);
+    public override StreamFraming StreamFramingFor(ReadOnlySpan<char> mediaType) =>
+        mediaType.Equals("application/vnd.amazon.eventstream", StringComparison.OrdinalIgnoreCase) ? StreamFraming.AwsEventStream : base.StreamFramingFor(mediaType);
 
     /// <summary>The model ID in the endpoint <c>/model/{modelId}/converse[-stream]</c>, URL-decoded.</summary>
     internal static string? ModelFromEndpoint(string endpoint)

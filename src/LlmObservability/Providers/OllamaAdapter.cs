@@ -84,8 +84,8 @@ internal sealed class OllamaAdapter : ProviderAdapter
         return ProviderRoute.Create(adapter, "ollama", uri, path.TrimEnd('/').Length - suffixLength);
     }
 
-    public override StreamFraming StreamFramingFor(string? mediaType) =>
-        string.Equals(mediaType, "application/x-ndjson", StringComparison.OrdinalIgnoreCase) ? StreamFraming.NewlineDelimitedJson : StreamFraming.None;
+    public override StreamFraming StreamFramingFor(ReadOnlySpan<char> mediaType) =>
+        mediaType.Equals("application/x-ndjson", StringComparison.OrdinalIgnoreCase) ? StreamFraming.NewlineDelimitedJson : StreamFraming.None;
 
     public override void ParseRequest(JsonElement root, CallRecord record, CaptureLimits limits)
     {

@@ -25,8 +25,8 @@ internal sealed class OpenAiEmbeddingsAdapter : ProviderAdapter
 
     public override ProviderRoute? MatchTrusted(HttpRequestMessage request, Uri uri) => OpenAiChatAdapter.MatchEndpoint(this, uri, "/embeddings", trusted: true);
 
-    public override StreamFraming StreamFramingFor(string? mediaType) =>
-        string.Equals(mediaType, "application/json", StringComparison.OrdinalIgnoreCase) ? StreamFraming.SkimmedJson : StreamFraming.None;
+    public override StreamFraming StreamFramingFor(ReadOnlySpan<char> mediaType) =>
+        mediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase) ? StreamFraming.SkimmedJson : StreamFraming.None;
 
     public override void ParseRequest(JsonElement root, CallRecord record, CaptureLimits limits)
     {

@@ -53,9 +53,12 @@ internal abstract class ProviderAdapter
     /// </summary>
     public virtual ProviderRoute? MatchTrusted(HttpRequestMessage request, Uri uri) => Match(request, uri);
 
-    /// <summary>How a 2xx response with this media type is streamed; <see cref="StreamFraming.None"/> keeps the body whole.</summary>
-    public virtual StreamFraming StreamFramingFor(string? mediaType) =>
-        string.Equals(mediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase) ? StreamFraming.ServerSentEvents : StreamFraming.None;
+    /// <summary>
+    /// How a 2xx response with this media type (without parameters; empty when there is none) is streamed;
+    /// <see cref="StreamFraming.None"/> keeps the body whole.
+    /// </summary>
+    public virtual StreamFraming StreamFramingFor(ReadOnlySpan<char> mediaType) =>
+        mediaType.Equals("text/event-stream", StringComparison.OrdinalIgnoreCase) ? StreamFraming.ServerSentEvents : StreamFraming.None;
 
     /// <summary>Reads model, parameters and input messages from the request body (<paramref name="root"/> is a JSON object: the builder notes any other body and does not call this).</summary>
     public abstract void ParseRequest(JsonElement root, CallRecord record, CaptureLimits limits);

@@ -1,0 +1,84 @@
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace LlmObservability.Tests.Capture;
+
+/// <summary>The headers the handler reads raw on the caller's path (API key, media type) and the ones it passes on.</summary>
+public class HandlerHeaderTests
+{
+    private static string Sha256(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
+
+    [TestCase("Authorization", "Bearer sk-proj-first0123456789abcdef", "sk-proj-first0123456789abcdef")]
+    [TestCase("Authorization", "  bearer    sk-proj-spaced0123456789abc  ", "sk-proj-spaced0123456789abc")]
+    [TestCase("Authorization", "BEARER\tsk-tab-0123456789abcdefgh", "sk-tab-0123456789abcdefgh")]
+    [TestCase("api-key", "0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdef")]
+    [TestCase("x-api-key", "sk-ant-api03-abcdefghijklmnop", "sk-ant-api03-abcdefghijklmnop")]
+    public async Task The_key_is_read_from_the_raw_header_and_described_by_prefix_and_hash(string header, string value, string key)
+    {
+        await using var harness = new Harness(StubHandler.Json("openai/chat-response.json"));
+        var request = new HttpRequestMessage(HttpMethod.Post, Harness.ChatUrl) { Content = new StringContent(Harness.SimpleChatBody(), Encoding.UTF8, "application/json") };
+        request.Headers.TryAddWithoutValidation(header, value);
+
+        using var response = await harness.Client.SendAsync(request);
+        await response.Content.ReadAsByteArrayAsync();
+        var payload = await harness.SinglePayloadAsync();
+
+        Assert.That(payload.ApiKey!.Prefix, Is.EqualTo(key[..Math.Min(8, key.Length / 4)]));
+        Assert.That(payload.ApiKey.Sha256, Is.EqualTo(Sha256(key)));
+    }
+
+    [Test]
+    public async Task Calls_with_different_keys_in_turn_are_each_described_by_their_own_key()
+    {
+        await using var harness = new Harness(StubHandler.Json("openai/chat-response.json"));
+        string[] keys = ["sk-proj-aaaaaaaaaaaaaaaaaaaaaaaa", "sk-proj-bbbbbbbbbbbbbbbbbbbbbbbb", "sk-proj-aaaaaaaaaaaaaaaaaaaaaaaa", "sk-svcacct-cccccccccccccccccccccc"];
+        foreach (var key in keys)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Post, Harness.ChatUrl) { Content = new StringContent(Harness.SimpleChatBody(), Encoding.UTF8, "application/json") };
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+            using var response = await harness.Client.SendAsync(request);
+            await response.Content.ReadAsByteArrayAsync();
+        }
+        await harness.Dispatcher.FlushAsync();
+
+        Assert.That(harness.Sink.Payloads.Select(p => p.ApiKey!.Sha256), Is.EqualTo(keys.Select(Sha256)));
+        Assert.That(harness.Sink.Payloads.Select(p => p.ApiKey!.Prefix), Is.EqualTo(new[] { "sk-proj-", "sk-proj-", "sk-proj-", "sk-svcac" }));
+    }
+
+    [Test]
+    public async Task Basic_credentials_are_not_a_key_and_a_key_header_beside_them_is()
+    {
+        await using var harness = new Harness(StubHandler.Json("openai/chat-response.json"));
+        var request = new HttpRequestMessage(HttpMethod.Post, Harness.ChatUrl) { Content = new StringContent(Harness.SimpleChatBody(), Encoding.UTF8, "application/json") };
+        request.Headers.TryAddWithoutValidation("Authorization", "Basic dXNlcjpwYXNzd29yZA==");
+        using var response = await harness.Client.SendAsync(request);
+        await response.Content.ReadAsByteArrayAsync();
+        Assert.That((await harness.SinglePayloadAsync()).ApiKey, Is.Null);
+    }
+
+    [Test]
+    public async Task A_stream_with_media_type_parameters_is_parsed_and_the_caller_sees_the_content_headers_as_sent()
+    {
+        var events = StubHandler.SseEvents("openai/chat-stream.sse");
+        var inner = new StubHandler((_, _) =>
+        {
+            var response = StubHandler.SseResponse(new ChunkedStream(events));
+            response.Content.Headers.Remove("Content-Type");
+            response.Content.Headers.TryAddWithoutValidation("Content-Type", "Text/Event-Stream; charset=utf-8");
+            response.Content.Headers.TryAddWithoutValidation("Content-Language", ["en", "fr"]);
+            return Task.FromResult(response);
+        });
+        await using var harness = new Harness(inner);
+
+        using var response = await harness.Client.SendAsync(Harness.ChatRequest(Harness.SimpleChatBody(stream: true)), HttpCompletionOption.ResponseHeadersRead);
+        await response.Content.ReadAsByteArrayAsync();
+        var payload = await harness.SinglePayloadAsync();
+
+        Assert.That(payload.Stream, Is.True);
+        Assert.That(payload.Response!.Text, Is.Not.Empty, "the events were parsed as a stream");
+        Assert.That(response.Content.Headers.ContentType!.MediaType, Is.EqualTo("Text/Event-Stream"));
+        Assert.That(response.Content.Headers.ContentType.CharSet, Is.EqualTo("utf-8"));
+        Assert.That(response.Content.Headers.ContentLanguage, Is.EqualTo(new[] { "en", "fr" }));
+    }
+}
