@@ -79,9 +79,9 @@ public class ChatChunkReaderTests
     public void Resuming_at_choices_records_exactly_what_the_document_path_records()
     {
         var random = new Random(Seed + 1);
-        var streams = FixtureStreams().ToList();
+        var streams = FixtureStreams().Concat(ShapeStreams()).ToList();
         Assert.That(streams, Has.Count.GreaterThan(8), "fixture streams were found");
-        int chunks = 0, resumed = 0;
+        int chunks = 0, resumed = 0, shaped = 0;
         for (var round = 0; round < 200; round++)
         {
             foreach (var stream in streams)
@@ -94,7 +94,11 @@ public class ChatChunkReaderTests
                 {
                     var chunk = round == 0 ? original : Vary(random, original);
                     chunks++;
-                    if (prefix.Matches(chunk)) resumed++;
+                    if (prefix.Matches(chunk))
+                    {
+                        resumed++;
+                        if (prefix.MatchesContentShape(chunk, out _)) shaped++;
+                    }
                     if (!OpenAiChatChunkReader.ForThisThread.TryRead(chunk, fast, Limits, out var fastContent, prefix))
                     {
                         Assert.That(prefix.Length, Is.Zero, "a declined chunk forgets the memo");
@@ -105,8 +109,9 @@ public class ChatChunkReaderTests
                 }
             }
         }
-        Figures.Print("chat-chunk-reader-resume", ("chunks", chunks), ("resumed_at_choices", resumed), ("seed", Seed + 1));
+        Figures.Print("chat-chunk-reader-resume", ("chunks", chunks), ("resumed_at_choices", resumed), ("content_shape", shaped), ("seed", Seed + 1));
         Assert.That(resumed, Is.GreaterThan(chunks / 3), "most chunks resume at choices");
+        Assert.That(shaped, Is.GreaterThan(chunks / 20), "chunks that are only new content in the previous chunk's shape take the shortest path");
     }
 
     /// <summary>What the stream parser's general path does with a chunk (errors and non-objects leave the record as it is here).</summary>
@@ -141,8 +146,59 @@ public class ChatChunkReaderTests
             case 2 when head > 0:
                 // The same head with the content replaced by a mutated one.
                 return Encoding.UTF8.GetBytes(text[..head] + Encoding.UTF8.GetString(Mutate(random, Encoding.UTF8.GetBytes(text[head..]))));
+            case 3 or 4 or 5 when ContentString(chunk) is var (contentStart, contentEnd) && contentStart > 0:
+                // The same chunk with other text in its content string: plain words (the previous chunk's shape, when
+                // it had only content), nothing, escapes, a quote or control byte that breaks the string, bad UTF-8.
+                byte[][] texts =
+                [
+                    "word"u8.ToArray(), " more words."u8.ToArray(), [], "caf\u00e9 \\n"u8.ToArray(), "\"q\""u8.ToArray(), "a\"b"u8.ToArray(),
+                    [(byte)'x', 0x0A, (byte)'y'], [(byte)'b', 0xC3, 0x28], "\ud83d\ude00 emoji"u8.ToArray(), "é ü 漢"u8.ToArray(), "tail\\"u8.ToArray(),
+                ];
+                return [.. chunk[..contentStart], .. texts[random.Next(texts.Length)], .. chunk[contentEnd..]];
             default: return chunk;
         }
+    }
+
+    /// <summary>
+    /// Streams where a chunk in the previous chunk's shape must not take the content-only path: the previous chunk
+    /// also finished, or a chunk between them changed a field (here the tier, after <c>choices</c> as Azure orders them)
+    /// that the new chunk sets back.
+    /// </summary>
+    private static IEnumerable<List<byte[]>> ShapeStreams()
+    {
+        string[][] streams =
+        [
+            [
+                """{"choices":[{"index":0,"delta":{"content":"a"},"finish_reason":"length"}]}""",
+                """{"choices":[{"index":0,"delta":{"content":"b"},"finish_reason":"length"}]}""",
+            ],
+            [
+                """{"choices":[{"index":0,"delta":{"content":"a"}}],"service_tier":"default"}""",
+                """{"choices":[{"index":0,"delta":{"content":"b"},"finish_reason":"stop"}],"service_tier":"flex"}""",
+                """{"choices":[{"index":0,"delta":{"content":"c"}}],"service_tier":"default"}""",
+            ],
+            [
+                """{"choices":[{"index":0,"delta":{"content":"a"}}],"service_tier":"default"}""",
+                """{"choices":[{"index":0,"delta":{"content":"b","tool_calls":[]}}],"service_tier":"flex"}""",
+                """{"choices":[{"index":0,"delta":{"content":"c"}}],"service_tier":"default"}""",
+                """{"choices":[{"index":0,"delta":{"content":"d"}}],"service_tier":"default"}""",
+            ],
+        ];
+        return streams.Select(stream => stream.Select(Encoding.UTF8.GetBytes).ToList());
+    }
+
+    /// <summary>The raw bytes of the chunk's <c>"content":"…"</c> string (start, end); (0, 0) when it has none.</summary>
+    private static (int Start, int End) ContentString(byte[] chunk)
+    {
+        var at = chunk.AsSpan().IndexOf("\"content\":\""u8);
+        if (at < 0) return (0, 0);
+        var start = at + "\"content\":\""u8.Length;
+        for (var i = start; i < chunk.Length; i++)
+        {
+            if (chunk[i] == '\\') i++;
+            else if (chunk[i] == '"') return (start, i);
+        }
+        return (0, 0);
     }
 
     private static IEnumerable<List<byte[]>> FixtureStreams()

@@ -26,6 +26,7 @@ internal sealed class OpenAiChatChunkReader
     private readonly List<ToolCall> _toolCalls = [];
     private char[] _chars = new char[512];
     private int _charCount;
+    private int _base; // where the reader's span starts in the chunk (the prefix length when resumed)
 
     /// <summary>
     /// This thread's reader. Its buffers are only scratch for one <see cref="TryRead"/> call, so one per thread serves
@@ -60,6 +61,8 @@ internal sealed class OpenAiChatChunkReader
         _charCount = 0;
         Text id = default, model = default, serviceTier = default;
         var resumed = prefix is not null && prefix.Matches(json);
+        if (resumed && prefix!.MatchesContentShape(json, out var plainContent) && TryAppendPlainContent(plainContent, record, limits, out hadContent)) return true;
+        _base = resumed ? prefix!.Length : 0;
         int prefixLength = 0, prefixSeen = 0;
         JsonReaderState prefixState = default;
         try
@@ -132,6 +135,12 @@ internal sealed class OpenAiChatChunkReader
             if (prefixLength > 0) prefix.Remember(json[..prefixLength], prefixState, prefixSeen);
             else prefix.Forget();
         }
+        if (prefix is { Length: > 0 })
+        {
+            // The shape is kept only from the chunk just read, so the record is always in the state that chunk left it.
+            if (ContentOnly() is { } content) prefix.RememberContentShape(json, content.Start, content.End);
+            else prefix.ForgetContentShape();
+        }
 
         // The whole chunk was understood: apply it in the general path's order.
         if (id.Length > 0) record.ResponseId ??= Chars(id).ToString();
@@ -175,6 +184,36 @@ internal sealed class OpenAiChatChunkReader
                 hadContent = true;
             }
         }
+        return true;
+    }
+
+    /// <summary>
+    /// The content's byte range when the chunk just read changed the record only by its content: one choice, index 0,
+    /// a delta with a content string and nothing else that adds to the record (no finish reason, refusal, reasoning or
+    /// tool calls). A chunk equal to it outside the content string then has exactly the same effect but its content.
+    /// </summary>
+    private (int Start, int End)? ContentOnly()
+    {
+        if (_choices.Count != 1 || _toolCalls.Count != 0) return null;
+        var choice = _choices[0];
+        if ((choice.Index ?? 0) != 0 || !choice.HasDelta || !choice.Content.Present || choice.ContentEnd == 0) return null;
+        if (choice.FinishReason.Length > 0 || choice.Refusal.Length > 0 || choice.ReasoningContent.Length > 0 || choice.Reasoning.Length > 0 || choice.HasToolCalls) return null;
+        return (choice.ContentStart, choice.ContentEnd);
+    }
+
+    /// <summary>
+    /// Appends the content of a chunk shaped like the previous one (<see cref="ChunkPrefix.MatchesContentShape"/>): the
+    /// plain bytes of its content string, which the reader would have read as they are. False for invalid UTF-8 (the
+    /// reader declines those too), nothing changed.
+    /// </summary>
+    private bool TryAppendPlainContent(ReadOnlySpan<byte> content, CallRecord record, CaptureLimits limits, out bool hadContent)
+    {
+        hadContent = false;
+        if (_chars.Length < content.Length) _chars = new char[Math.Max(_chars.Length * 2, content.Length)];
+        if (Utf8.ToUtf16(content, _chars, out _, out var written, replaceInvalidSequences: false) != System.Buffers.OperationStatus.Done) return false;
+        if (written == 0) return true;
+        record.Output(limits.MaxContentChars).Append(_chars.AsSpan(0, written));
+        hadContent = true;
         return true;
     }
 
@@ -238,6 +277,11 @@ internal sealed class OpenAiChatChunkReader
             switch (field)
             {
                 case 1 when reader.TokenType == JsonTokenType.String:
+                    if (!reader.HasValueSequence)
+                    {
+                        choice.ContentStart = _base + (int)reader.TokenStartIndex + 1; // after the opening quote
+                        choice.ContentEnd = choice.ContentStart + reader.ValueSpan.Length;
+                    }
                     if (!ReadString(ref reader, out choice.Content)) return false;
                     break;
                 case 2 when reader.TokenType == JsonTokenType.StartArray:
@@ -387,6 +431,8 @@ internal sealed class OpenAiChatChunkReader
         public bool HasDelta;
         public Text FinishReason;
         public Text Content;
+        public int ContentStart; // the content string's raw bytes in the chunk (0, 0: not known)
+        public int ContentEnd;
         public Text Refusal;
         public Text ReasoningContent;
         public Text Reasoning;
@@ -432,12 +478,64 @@ internal sealed class ChunkPrefix
             Forget(); // an unusual chunk with a long head is not worth keeping
             return;
         }
-        if (_bytes.Length < bytes.Length) _bytes = new byte[Math.Max(bytes.Length, 256)];
+        // Room for the content shape after the prefix too (RememberContentShape), one array for both.
+        if (_bytes.Length < bytes.Length) _bytes = new byte[Math.Max(bytes.Length + 128, 256)];
         bytes.CopyTo(_bytes);
         Length = bytes.Length;
         State = state;
         Seen = seen;
     }
 
-    public void Forget() => Length = 0;
+    public void Forget()
+    {
+        Length = 0;
+        ForgetContentShape();
+    }
+
+    // The previous chunk's bytes between the prefix and its content string, and after the content's closing quote,
+    // kept in _bytes after the prefix.
+    private int _before = -1;
+    private int _after;
+
+    // What a content string read as it is cannot hold: its closing quote, an escape, a control character.
+    private static readonly System.Buffers.SearchValues<byte> NotPlain = System.Buffers.SearchValues.Create(
+        [.. Enumerable.Range(0, 0x20).Select(b => (byte)b), (byte)'"', (byte)'\\']);
+
+    /// <summary>
+    /// Keeps the shape of a chunk (already matched by this prefix) whose only effect was its content between
+    /// <paramref name="contentStart"/> and <paramref name="contentEnd"/>.
+    /// </summary>
+    public void RememberContentShape(ReadOnlySpan<byte> json, int contentStart, int contentEnd)
+    {
+        var before = json[Length..contentStart];
+        var after = json[contentEnd..]; // the closing quote and the rest
+        if (contentStart < Length || before.Length + after.Length > 2048)
+        {
+            ForgetContentShape();
+            return;
+        }
+        var needed = Length + before.Length + after.Length;
+        if (_bytes.Length < needed) Array.Resize(ref _bytes, needed * 2);
+        before.CopyTo(_bytes.AsSpan(Length));
+        after.CopyTo(_bytes.AsSpan(Length + before.Length));
+        (_before, _after) = (before.Length, after.Length);
+    }
+
+    public void ForgetContentShape() => _before = -1;
+
+    /// <summary>
+    /// This chunk (which <see cref="Matches"/>) is the remembered chunk with another content string, one made only of
+    /// plain bytes (no quote, escape or control character): then <paramref name="content"/> is that string's bytes.
+    /// </summary>
+    public bool MatchesContentShape(ReadOnlySpan<byte> json, out ReadOnlySpan<byte> content)
+    {
+        content = default;
+        if (_before < 0) return false;
+        var rest = json[Length..];
+        var before = _bytes.AsSpan(Length, _before);
+        var after = _bytes.AsSpan(Length + _before, _after);
+        if (rest.Length < before.Length + after.Length || !rest.StartsWith(before) || !rest.EndsWith(after)) return false;
+        content = rest[before.Length..^after.Length];
+        return content.IndexOfAny(NotPlain) < 0;
+    }
 }
