@@ -74,6 +74,36 @@ internal static class Json
     private static readonly ConcurrentDictionary<string, JsonElement> SharedScalars = new(StringComparer.Ordinal);
     private static int s_sharedScalarCount;
 
+    /// <summary>
+    /// A short string that names something (a role, a model, a finish reason, a service tier): these repeat call after
+    /// call, so each distinct one is made once and shared (up to <see cref="MaxNames"/> of them; longer or escaped values,
+    /// and any beyond the limit, are made as usual). Never for text a person wrote.
+    /// </summary>
+    public static string? Name(JsonElement obj, string name)
+    {
+        if (Get(obj, name) is not { ValueKind: JsonValueKind.String } value) return null;
+        var raw = JsonMarshal.GetRawUtf8Value(value)[1..^1];
+        if (raw.Length > MaxNameLength || raw.Contains((byte)'\\')) return value.GetString();
+        Span<char> text = stackalloc char[MaxNameLength];
+        if (System.Text.Unicode.Utf8.ToUtf16(raw, text, out _, out var written, replaceInvalidSequences: false) != System.Buffers.OperationStatus.Done) return value.GetString();
+        return Name(text[..written]);
+    }
+
+    /// <inheritdoc cref="Name(JsonElement, string)"/>
+    public static string Name(ReadOnlySpan<char> text)
+    {
+        if (text.Length > MaxNameLength) return text.ToString();
+        if (Names.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(text, out var shared)) return shared;
+        var made = text.ToString();
+        if (Interlocked.Increment(ref s_nameCount) <= MaxNames) Names.TryAdd(made, made);
+        return made;
+    }
+
+    private const int MaxNameLength = 64;
+    internal const int MaxNames = 1024;
+    private static readonly ConcurrentDictionary<string, string> Names = new(StringComparer.Ordinal);
+    private static int s_nameCount;
+
     /// <summary>Adds long values, treating null as "not reported" unless either side has a value.</summary>
     public static long? Add(long? a, long? b) => a is null && b is null ? null : (a ?? 0) + (b ?? 0);
 }

@@ -62,7 +62,7 @@ internal sealed class OpenAiChatAdapter : ProviderAdapter
 
     public override void ParseRequest(JsonElement root, CallRecord record, CaptureLimits limits)
     {
-        record.RequestedModel = Json.String(root, "model");
+        record.RequestedModel = Json.Name(root, "model");
         record.Stream = Json.Bool(root, "stream") ?? false;
         record.ModelParameters = ReadParameters(root, NotParameters);
         if (Json.Array(root, "messages") is { } messages)
@@ -76,13 +76,13 @@ internal sealed class OpenAiChatAdapter : ProviderAdapter
     public override void ParseResponse(JsonElement root, CallRecord record, CaptureLimits limits)
     {
         record.ResponseId = Json.NonEmpty(root, "id");
-        record.ResponseModel = Json.NonEmpty(root, "model");
-        record.ServiceTier = Json.String(root, "service_tier") ?? record.ServiceTier;
+        record.ResponseModel = Json.Name(root, "model") is { Length: > 0 } model ? model : null;
+        record.ServiceTier = Json.Name(root, "service_tier") ?? record.ServiceTier;
         if (Json.Array(root, "choices") is { } choices)
         {
             foreach (var choice in choices.EnumerateArray())
             {
-                record.AddFinishReason(Json.String(choice, "finish_reason"));
+                record.AddFinishReason(Json.Name(choice, "finish_reason"));
                 if ((Json.Long(choice, "index") ?? 0) != 0 || Json.Object(choice, "message") is not { } message) continue;
                 var contentValue = Json.Get(message, "content");
                 if (contentValue is { } value && Utf8Text.FromJsonString(value) is { } utf8) record.Output(limits.MaxContentChars).AppendUtf8(utf8);
@@ -173,7 +173,7 @@ internal sealed class OpenAiChatAdapter : ProviderAdapter
             && (bytes.Length <= limits.MaxContentChars || Encoding.UTF8.GetCharCount(bytes) <= limits.MaxContentChars) ? bytes : null;
         return new LlmMessage
         {
-            Role = Json.String(message, "role"),
+            Role = Json.Name(message, "role"),
             Content = utf8 is null ? Cap(ContentText(contentValue), limits.MaxContentChars) : null,
             ContentUtf8 = utf8,
             Name = Json.String(message, "name"),

@@ -144,11 +144,11 @@ internal sealed class OpenAiChatChunkReader
 
         // The whole chunk was understood: apply it in the general path's order.
         if (id.Length > 0) record.ResponseId ??= Chars(id).ToString();
-        if (model.Length > 0) record.ResponseModel ??= Chars(model).ToString();
-        if (serviceTier.Present && (record.ServiceTier is null || !Chars(serviceTier).SequenceEqual(record.ServiceTier))) record.ServiceTier = Chars(serviceTier).ToString();
+        if (model.Length > 0) record.ResponseModel ??= Json.Name(Chars(model));
+        if (serviceTier.Present && (record.ServiceTier is null || !Chars(serviceTier).SequenceEqual(record.ServiceTier))) record.ServiceTier = Json.Name(Chars(serviceTier));
         foreach (var choice in _choices)
         {
-            if (choice.FinishReason.Length > 0) record.AddFinishReason(Chars(choice.FinishReason).ToString());
+            if (choice.FinishReason.Length > 0) record.AddFinishReason(Json.Name(Chars(choice.FinishReason)));
             if ((choice.Index ?? 0) != 0 || !choice.HasDelta) continue;
             if (choice.Content.Length > 0)
             {

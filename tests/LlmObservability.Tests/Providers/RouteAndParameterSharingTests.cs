@@ -3,7 +3,7 @@ using LlmObservability.Providers;
 
 namespace LlmObservability.Tests.Providers;
 
-/// <summary>What the per-call parse shares between calls instead of making again: routes per URL, repeated parameter values.</summary>
+/// <summary>What the per-call parse shares between calls instead of making again: routes per URL, repeated parameter values and names.</summary>
 public class RouteAndParameterSharingTests
 {
     private static ProviderRoute? Detect(string url, IList<LlmProviderMapping>? mappings = null) =>
@@ -53,6 +53,29 @@ public class RouteAndParameterSharingTests
         Assert.That(again, Is.Not.SameAs(first), "a URL with a query (a key, maybe) is not kept");
         Assert.That(again!.ApiBase, Is.EqualTo(first!.ApiBase));
         Assert.That(first.ApiBase, Does.Not.Contain("AIzaSyDUMMYKEY0123456789"));
+    }
+
+    [Test]
+    public void Names_are_read_as_they_are_and_the_same_name_is_one_string()
+    {
+        var longModel = new string('m', 80);
+        using var first = JsonDocument.Parse($$"""{"role":"assistant","model":"gpt-4o-mini","tier":"fl\u0065x","long":"{{longModel}}","empty":"","n":1}""");
+        using var second = JsonDocument.Parse("""{"role":"assistant","model":"gpt-4o"}""");
+        var root = first.RootElement;
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Json.Name(root, "role"), Is.EqualTo("assistant"));
+            Assert.That(Json.Name(second.RootElement, "role"), Is.SameAs(Json.Name(root, "role")));
+            Assert.That(Json.Name("assistant".AsSpan()), Is.SameAs(Json.Name(root, "role")));
+            Assert.That(Json.Name(second.RootElement, "model"), Is.EqualTo("gpt-4o"));
+            Assert.That(Json.Name(root, "model"), Is.EqualTo("gpt-4o-mini"));
+            Assert.That(Json.Name(root, "tier"), Is.EqualTo("flex"));
+            Assert.That(Json.Name(root, "long"), Is.EqualTo(longModel));
+            Assert.That(Json.Name(root, "empty"), Is.EqualTo(""));
+            Assert.That(Json.Name(root, "n"), Is.Null);
+            Assert.That(Json.Name(root, "missing"), Is.Null);
+        });
     }
 
     [Test]
