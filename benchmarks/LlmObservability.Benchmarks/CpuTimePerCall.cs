@@ -12,19 +12,20 @@ namespace LlmObservability.Benchmarks;
 /// flushed inside the same window, so the process CPU time and allocated bytes counted include all the background
 /// work every call caused: payload building and delivery for ours, the body pump for extended logging. Process CPU
 /// includes the in-process Kestrel server for loopback, the same for every client, so read the extra over bare.
-/// Rounds are interleaved (bare, ours, ours large queue, extended, bare, ...) and the median round is reported.
+/// Rounds are interleaved, in an order that rotates from round to round (bare, ours, ours large queue, extended, then
+/// ours, ours large queue, extended, bare, ...). "Extra CPU" pairs each client's round with bare's round of the same
+/// cycle and reports the median of those differences, with their quartiles: the process's CPU per call drifts by more
+/// than the differences being measured over a run, and pairing takes most of that drift out.
 /// </summary>
 public static class CpuTimePerCall
 {
-    private const int Rounds = 3;
-
-    public static async Task<string> RunAsync(TimeSpan perRound)
+    public static async Task<string> RunAsync(TimeSpan perRound, int rounds)
     {
         var report = new StringBuilder();
-        report.AppendLine(CultureInfo.InvariantCulture, $"CPU time per call, {perRound.TotalSeconds:0.#} s per round, median of {Rounds} interleaved rounds; {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd}.");
+        report.AppendLine(CultureInfo.InvariantCulture, $"CPU time per call, {rounds} interleaved rounds of {perRound.TotalSeconds:0.#} s per client (median; extra CPU: median and quartiles of the per-round difference to bare); {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd}.");
         report.AppendLine();
-        report.AppendLine("| Transport | Streaming | Client | Wall/call | CPU/call | CPU ratio | Extra CPU | Alloc/call | Alloc ratio | Dropped |");
-        report.AppendLine("|---|---|---|---:|---:|---:|---:|---:|---:|---:|");
+        report.AppendLine("| Transport | Streaming | Client | Wall/call | CPU/call | CPU ratio | Extra CPU | Extra CPU P25–P75 | Alloc/call | Alloc ratio | Dropped |");
+        report.AppendLine("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var transport in new[] { Transport.InMemory, Transport.Loopback })
         {
             foreach (var streaming in new[] { false, true })
@@ -40,26 +41,41 @@ public static class CpuTimePerCall
                     ("LlmObservabilityLargeQueue", clients.LlmObservabilityLargeQueue, clients.LargeQueueDispatcher),
                     ("ExtendedHttpLogging", clients.ExtendedLogging, null),
                 };
-                var results = variants.Select(_ => new List<Sample>()).ToArray();
+                var results = variants.Select(_ => new Sample[rounds]).ToArray();
                 var buffer = new byte[16 * 1024];
                 foreach (var v in variants) await MeasureAsync(v.Client, v.Dispatcher, uri, streaming, buffer, TimeSpan.FromMilliseconds(300)).ConfigureAwait(false); // warm-up
-                for (var round = 0; round < Rounds; round++)
+                for (var round = 0; round < rounds; round++)
                 {
-                    for (var i = 0; i < variants.Length; i++) results[i].Add(await MeasureAsync(variants[i].Client, variants[i].Dispatcher, uri, streaming, buffer, perRound).ConfigureAwait(false));
+                    for (var k = 0; k < variants.Length; k++)
+                    {
+                        var i = (round + k) % variants.Length;
+                        results[i][round] = await MeasureAsync(variants[i].Client, variants[i].Dispatcher, uri, streaming, buffer, perRound).ConfigureAwait(false);
+                    }
                 }
-                var bare = Median(results[0]);
+                var bare = Median(results[0], s => s.CpuMicros);
                 for (var i = 0; i < variants.Length; i++)
                 {
-                    var m = Median(results[i]);
+                    var cpu = Median(results[i], s => s.CpuMicros);
+                    var extra = results[i].Select((s, round) => s.CpuMicros - results[0][round].CpuMicros).Order().ToArray();
+                    var alloc = Median(results[i], s => s.AllocBytes);
                     report.AppendLine(CultureInfo.InvariantCulture,
-                        $"| {transport} | {streaming} | {variants[i].Name} | {m.WallMicros:0.0} µs | {m.CpuMicros:0.0} µs | {m.CpuMicros / bare.CpuMicros:0.00} | {m.CpuMicros - bare.CpuMicros:0.0} µs | {m.AllocBytes:N0} B | {m.AllocBytes / bare.AllocBytes:0.00} | {m.Dropped:N0} |");
+                        $"| {transport} | {streaming} | {variants[i].Name} | {Median(results[i], s => s.WallMicros):0.0} µs | {cpu:0.0} µs | {cpu / bare:0.00} | {Quantile(extra, 0.5):0.0} µs | {Quantile(extra, 0.25):0.0} to {Quantile(extra, 0.75):0.0} µs | {alloc:N0} B | {alloc / Median(results[0], s => s.AllocBytes):0.00} | {results[i].Sum(s => s.Dropped):N0} |");
                 }
             }
         }
         return report.ToString();
     }
 
-    private static Sample Median(List<Sample> samples) => samples.OrderBy(s => s.CpuMicros).ElementAt(samples.Count / 2);
+    private static double Median(Sample[] samples, Func<Sample, double> value) => Quantile([.. samples.Select(value).Order()], 0.5);
+
+    /// <summary>Linear interpolation between the closest ranks of sorted values.</summary>
+    private static double Quantile(double[] sorted, double q)
+    {
+        var position = (sorted.Length - 1) * q;
+        var low = (int)Math.Floor(position);
+        var high = Math.Min(low + 1, sorted.Length - 1);
+        return sorted[low] + (sorted[high] - sorted[low]) * (position - low);
+    }
 
     private static async Task<Sample> MeasureAsync(HttpClient client, LlmLogDispatcher? dispatcher, Uri uri, bool streaming, byte[] buffer, TimeSpan duration)
     {

@@ -20,7 +20,7 @@ args = [.. args.Where(a => a != "--quick")];
 if (args.Contains("--cpu-time") || args.Contains("--ttfc"))
 {
     var table = args.Contains("--cpu-time")
-        ? await CpuTimePerCall.RunAsync(TimeSpan.FromSeconds(quick ? 0.5 : 3))
+        ? await CpuTimePerCall.RunAsync(TimeSpan.FromSeconds(quick ? 0.5 : 1), rounds: quick ? 3 : 9)
         : await InterleavedTimeToFirstChunk.RunAsync(rounds: quick ? 60 : 400);
     var outIndex = Array.IndexOf(args, "--out");
     if (outIndex >= 0 && outIndex + 1 < args.Length) await File.WriteAllTextAsync(args[outIndex + 1], table);
