@@ -65,7 +65,7 @@ internal static class Json
         text = text[..Encoding.UTF8.GetChars(raw, text)]; // numbers and literals are ASCII
         if (SharedScalars.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(text, out var shared)) return shared;
         var copy = value.Clone();
-        if (Interlocked.Increment(ref s_sharedScalarCount) <= MaxSharedScalars) SharedScalars.TryAdd(text.ToString(), copy);
+        if (Volatile.Read(ref s_sharedScalarCount) < MaxSharedScalars && Interlocked.Increment(ref s_sharedScalarCount) <= MaxSharedScalars) SharedScalars.TryAdd(text.ToString(), copy);
         return copy;
     }
 
@@ -95,7 +95,7 @@ internal static class Json
         if (text.Length > MaxNameLength) return text.ToString();
         if (Names.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(text, out var shared)) return shared;
         var made = text.ToString();
-        if (Interlocked.Increment(ref s_nameCount) <= MaxNames) Names.TryAdd(made, made);
+        if (Volatile.Read(ref s_nameCount) < MaxNames && Interlocked.Increment(ref s_nameCount) <= MaxNames) Names.TryAdd(made, made);
         return made;
     }
 
