@@ -11,7 +11,8 @@ namespace LlmObservability.Benchmarks;
 /// <see cref="HandlerOverheadBenchmarks"/> makes calls in a loop for a fixed time, then (for ours) the dispatcher is
 /// flushed inside the same window, so the process CPU time and allocated bytes counted include all the background
 /// work every call caused: payload building and delivery for ours, the body pump for extended logging. Process CPU
-/// includes the in-process Kestrel server for loopback, the same for every client, so read the extra over bare.
+/// includes the in-process Kestrel server for loopback, the same for every client, so read the extra over bare; the
+/// last loopback cases put the server in a child process, so the process CPU is the client side's alone.
 /// Rounds are interleaved, in an order that rotates from round to round (bare, ours, ours large queue, extended, then
 /// ours, ours large queue, extended, bare, ...). "Extra CPU" pairs each client's round with bare's round of the same
 /// cycle and reports the median of those differences, with their quartiles: the process's CPU per call drifts by more
@@ -26,12 +27,16 @@ public static class CpuTimePerCall
         report.AppendLine();
         report.AppendLine("| Transport | Streaming | Client | Wall/call | CPU/call | CPU ratio | Extra CPU | Extra CPU P25–P75 | Alloc/call | Alloc ratio | Dropped |");
         report.AppendLine("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
-        foreach (var transport in new[] { Transport.InMemory, Transport.Loopback })
+        // Loopback twice: the server in this process (as in the BenchmarkDotNet suite), then in a child process, so that
+        // this process's CPU is the client's alone.
+        foreach (var (transport, serverApart) in new[] { (Transport.InMemory, false), (Transport.Loopback, false), (Transport.Loopback, true) })
         {
             foreach (var streaming in new[] { false, true })
             {
-                await using var server = transport == Transport.Loopback ? await LoopbackLlmServer.StartAsync().ConfigureAwait(false) : null;
-                var uri = server?.ChatUri ?? new Uri("https://api.openai.com" + ChatFixtures.ChatPath);
+                await using var server = transport == Transport.Loopback && !serverApart ? await LoopbackLlmServer.StartAsync().ConfigureAwait(false) : null;
+                await using var apart = serverApart ? await OutOfProcessLlmServer.StartAsync().ConfigureAwait(false) : null;
+                var uri = server?.ChatUri ?? apart?.ChatUri ?? new Uri("https://api.openai.com" + ChatFixtures.ChatPath);
+                var transportName = serverApart ? "Loopback, server in another process" : transport.ToString();
                 await using var clients = BenchmarkClients.Create(transport);
                 await clients.VerifyAsync(uri, streaming).ConfigureAwait(false);
                 var variants = new (string Name, HttpClient Client, LlmLogDispatcher? Dispatcher)[]
@@ -59,7 +64,7 @@ public static class CpuTimePerCall
                     var extra = results[i].Select((s, round) => s.CpuMicros - results[0][round].CpuMicros).Order().ToArray();
                     var alloc = Median(results[i], s => s.AllocBytes);
                     report.AppendLine(CultureInfo.InvariantCulture,
-                        $"| {transport} | {streaming} | {variants[i].Name} | {Median(results[i], s => s.WallMicros):0.0} µs | {cpu:0.0} µs | {cpu / bare:0.00} | {Quantile(extra, 0.5):0.0} µs | {Quantile(extra, 0.25):0.0} to {Quantile(extra, 0.75):0.0} µs | {alloc:N0} B | {alloc / Median(results[0], s => s.AllocBytes):0.00} | {results[i].Sum(s => s.Dropped):N0} |");
+                        $"| {transportName} | {streaming} | {variants[i].Name} | {Median(results[i], s => s.WallMicros):0.0} µs | {cpu:0.0} µs | {cpu / bare:0.00} | {Quantile(extra, 0.5):0.0} µs | {Quantile(extra, 0.25):0.0} to {Quantile(extra, 0.75):0.0} µs | {alloc:N0} B | {alloc / Median(results[0], s => s.AllocBytes):0.00} | {results[i].Sum(s => s.Dropped):N0} |");
                 }
             }
         }

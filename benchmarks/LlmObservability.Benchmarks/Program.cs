@@ -2,6 +2,7 @@ using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
 using LlmObservability.Benchmarks;
+using LlmObservability.Benchmarks.Infrastructure;
 using Perfolizer.Horology;
 
 // Full run (BenchmarkDotNet's default job, every suite):
@@ -16,6 +17,12 @@ using Perfolizer.Horology;
 // the markdown reports into benchmarks/results/.
 var quick = args.Contains("--quick");
 args = [.. args.Where(a => a != "--quick")];
+
+if (args.Contains(OutOfProcessLlmServer.ServeArgument))
+{
+    await OutOfProcessLlmServer.ServeAsync();
+    return;
+}
 
 if (args.Contains("--cpu-time") || args.Contains("--ttfc"))
 {

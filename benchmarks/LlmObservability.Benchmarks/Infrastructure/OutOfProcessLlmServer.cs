@@ -1,0 +1,55 @@
+using System.Diagnostics;
+
+namespace LlmObservability.Benchmarks.Infrastructure;
+
+/// <summary>
+/// <see cref="LoopbackLlmServer"/> in a child process (this program with <c>--serve</c>), so that the measuring
+/// process's CPU time is the client's alone: the in-process server's 50–100 µs of CPU per call is otherwise counted
+/// for every client and its noise swamps differences of a few µs. The child prints its URL, and exits when its
+/// standard input closes.
+/// </summary>
+internal sealed class OutOfProcessLlmServer : IAsyncDisposable
+{
+    private readonly Process _process;
+
+    private OutOfProcessLlmServer(Process process, Uri chatUri) => (_process, ChatUri) = (process, chatUri);
+
+    public Uri ChatUri { get; }
+
+    public static async Task<OutOfProcessLlmServer> StartAsync()
+    {
+        var host = Environment.ProcessPath ?? throw new InvalidOperationException("No process path.");
+        var start = new ProcessStartInfo(host) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
+        // Run as `dotnet LlmObservability.Benchmarks.dll` or as the app host.
+        if (Path.GetFileNameWithoutExtension(host) == "dotnet") start.ArgumentList.Add(typeof(OutOfProcessLlmServer).Assembly.Location);
+        start.ArgumentList.Add(ServeArgument);
+        var process = Process.Start(start) ?? throw new InvalidOperationException("The server process did not start.");
+        var line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+        if (line is null || !Uri.TryCreate(line, UriKind.Absolute, out var uri))
+        {
+            process.Kill();
+            throw new InvalidOperationException($"The server process printed '{line}' instead of its URL.");
+        }
+        return new OutOfProcessLlmServer(process, uri);
+    }
+
+    /// <summary>The argument that makes this program serve instead of measuring.</summary>
+    public const string ServeArgument = "--serve";
+
+    /// <summary>The child's side: serve until standard input closes.</summary>
+    public static async Task ServeAsync()
+    {
+        await using var server = await LoopbackLlmServer.StartAsync().ConfigureAwait(false);
+        Console.WriteLine(server.ChatUri);
+        Console.Out.Flush();
+        await Console.In.ReadToEndAsync().ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _process.StandardInput.Close();
+        if (!_process.WaitForExit(TimeSpan.FromSeconds(10))) _process.Kill();
+        await _process.WaitForExitAsync().ConfigureAwait(false);
+        _process.Dispose();
+    }
+}
