@@ -24,13 +24,18 @@ internal sealed class OutOfProcessLlmServer : IAsyncDisposable
         if (Path.GetFileNameWithoutExtension(host) == "dotnet") start.ArgumentList.Add(typeof(OutOfProcessLlmServer).Assembly.Location);
         start.ArgumentList.Add(ServeArgument);
         var process = Process.Start(start) ?? throw new InvalidOperationException("The server process did not start.");
-        var line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
-        if (line is null || !Uri.TryCreate(line, UriKind.Absolute, out var uri))
+        try
         {
-            process.Kill();
-            throw new InvalidOperationException($"The server process printed '{line}' instead of its URL.");
+            var line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+            if (line is null || !Uri.TryCreate(line, UriKind.Absolute, out var uri)) throw new InvalidOperationException($"The server process printed '{line}' instead of its URL.");
+            return new OutOfProcessLlmServer(process, uri);
         }
-        return new OutOfProcessLlmServer(process, uri);
+        catch
+        {
+            process.Kill(entireProcessTree: true); // never leave a server behind
+            process.Dispose();
+            throw;
+        }
     }
 
     /// <summary>The argument that makes this program serve instead of measuring.</summary>
