@@ -507,13 +507,13 @@ internal sealed class ChunkPrefix
     /// </summary>
     public void RememberContentShape(ReadOnlySpan<byte> json, int contentStart, int contentEnd)
     {
-        var before = json[Length..contentStart];
-        var after = json[contentEnd..]; // the closing quote and the rest
-        if (contentStart < Length || before.Length + after.Length > 2048)
+        if (contentStart < Length || contentEnd > json.Length || contentStart - Length + json.Length - contentEnd > 2048)
         {
             ForgetContentShape();
             return;
         }
+        var before = json[Length..contentStart];
+        var after = json[contentEnd..]; // the closing quote and the rest
         var needed = Length + before.Length + after.Length;
         if (_bytes.Length < needed) Array.Resize(ref _bytes, needed * 2);
         before.CopyTo(_bytes.AsSpan(Length));
