@@ -131,7 +131,11 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
         {
             Interlocked.Increment(ref _intakeAccepted);
             // No reader waits on the channel, so a write wakes no thread: the caller's cost is the write alone.
-            if (Interlocked.Increment(ref _sinceWake) >= _wakeThreshold) Wake();
+            if (Interlocked.Increment(ref _sinceWake) >= _wakeThreshold)
+            {
+                Interlocked.Increment(ref _wakeUpsByCount);
+                Wake();
+            }
             return true;
         }
         Interlocked.Increment(ref _intakeDropped);
@@ -251,6 +255,11 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
 
     /// <summary>How many records may wait in the intake before an enqueue wakes the loop (one wake-up per this many calls).</summary>
     internal const int WakeAfterRecords = 32;
+
+    /// <summary>How often an enqueue woke the intake loop because enough records were waiting (for tests).</summary>
+    internal long WakeUpsByCount => Interlocked.Read(ref _wakeUpsByCount);
+
+    private long _wakeUpsByCount;
 
     /// <summary>How long a record may wait in the intake before the loop looks, when nothing wakes it sooner.</summary>
     internal static readonly TimeSpan IntakePollInterval = TimeSpan.FromMilliseconds(20);

@@ -43,13 +43,16 @@ public class DispatcherTests
         await using var dispatcher = new LlmLogDispatcher([new LlmSinkRegistration(sink, new LlmSinkOptions { BatchInterval = TimeSpan.Zero })], timeProvider: time);
         long Moved() => dispatcher.GetStatistics().Sinks[0].Enqueued;
 
-        for (var i = 0; i < LlmLogDispatcher.WakeAfterRecords; i++) dispatcher.TryEnqueue(PayloadFactory.Create());
+        for (var i = 0; i < LlmLogDispatcher.WakeAfterRecords - 1; i++) dispatcher.TryEnqueue(PayloadFactory.Create());
+        Assert.That(dispatcher.WakeUpsByCount, Is.Zero, "an enqueue wakes no thread until enough records wait");
+        dispatcher.TryEnqueue(PayloadFactory.Create());
+        Assert.That(dispatcher.WakeUpsByCount, Is.EqualTo(1));
         await WaitUntil(() => Moved() == LlmLogDispatcher.WakeAfterRecords);
 
         for (var i = 0; i < LlmLogDispatcher.WakeAfterRecords - 1; i++) dispatcher.TryEnqueue(PayloadFactory.Create());
-        await Task.Delay(200);
-        Assert.That(Moved(), Is.EqualTo(LlmLogDispatcher.WakeAfterRecords), "fewer than WakeAfterRecords wait for the poll");
+        Assert.That(dispatcher.WakeUpsByCount, Is.EqualTo(1), "fewer than WakeAfterRecords wait for the poll");
         dispatcher.TryEnqueue(PayloadFactory.Create());
+        Assert.That(dispatcher.WakeUpsByCount, Is.EqualTo(2));
         await WaitUntil(() => Moved() == 2 * LlmLogDispatcher.WakeAfterRecords);
     }
 
