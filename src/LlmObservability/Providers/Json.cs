@@ -63,16 +63,15 @@ internal static class Json
         if (raw.Length > MaxSharedScalarLength) return value.Clone();
         Span<char> text = stackalloc char[MaxSharedScalarLength];
         text = text[..Encoding.UTF8.GetChars(raw, text)]; // numbers and literals are ASCII
-        if (SharedScalars.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(text, out var shared)) return shared;
+        if (SharedScalars.TryGet(text, out var shared)) return shared;
         var copy = value.Clone();
-        if (Volatile.Read(ref s_sharedScalarCount) < MaxSharedScalars && Interlocked.Increment(ref s_sharedScalarCount) <= MaxSharedScalars) SharedScalars.TryAdd(text.ToString(), copy);
+        SharedScalars.TryAdd(text.ToString(), copy);
         return copy;
     }
 
     private const int MaxSharedScalarLength = 24;
     internal const int MaxSharedScalars = 256;
-    private static readonly ConcurrentDictionary<string, JsonElement> SharedScalars = new(StringComparer.Ordinal);
-    private static int s_sharedScalarCount;
+    private static readonly SharedValues<JsonElement> SharedScalars = new(MaxSharedScalars);
 
     /// <summary>
     /// A short string that names something (a role, a model, a finish reason, a service tier): these repeat call after
@@ -93,16 +92,32 @@ internal static class Json
     public static string Name(ReadOnlySpan<char> text)
     {
         if (text.Length > MaxNameLength) return text.ToString();
-        if (Names.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(text, out var shared)) return shared;
+        if (Names.TryGet(text, out var shared)) return shared;
         var made = text.ToString();
-        if (Volatile.Read(ref s_nameCount) < MaxNames && Interlocked.Increment(ref s_nameCount) <= MaxNames) Names.TryAdd(made, made);
+        Names.TryAdd(made, made);
         return made;
     }
 
     private const int MaxNameLength = 64;
     internal const int MaxNames = 1024;
-    private static readonly ConcurrentDictionary<string, string> Names = new(StringComparer.Ordinal);
-    private static int s_nameCount;
+    private static readonly SharedValues<string> Names = new(MaxNames);
+
+    /// <summary>
+    /// Values made once and shared by every call, looked up by their text without making a string; at most
+    /// <paramref name="capacity"/> are kept (the count stops at the bound, so it never wraps), the rest are made as usual.
+    /// </summary>
+    private sealed class SharedValues<T>(int capacity)
+    {
+        private readonly ConcurrentDictionary<string, T> _values = new(StringComparer.Ordinal);
+        private int _count;
+
+        public bool TryGet(ReadOnlySpan<char> key, out T value) => _values.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(key, out value!);
+
+        public void TryAdd(string key, T value)
+        {
+            if (Volatile.Read(ref _count) < capacity && Interlocked.Increment(ref _count) <= capacity) _values.TryAdd(key, value);
+        }
+    }
 
     /// <summary>Adds long values, treating null as "not reported" unless either side has a value.</summary>
     public static long? Add(long? a, long? b) => a is null && b is null ? null : (a ?? 0) + (b ?? 0);
