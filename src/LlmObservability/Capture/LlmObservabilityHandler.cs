@@ -138,7 +138,7 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
             var now = _time.GetUtcNow();
             var record = new CallRecord(route)
             {
-                Id = Guid.CreateVersion7(now).ToString(),
+                Id = CallIds.New(now),
                 StartTime = now,
                 StartTimestamp = _time.GetTimestamp(),
                 TimestampFrequency = _time.TimestampFrequency,
