@@ -259,6 +259,9 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
     /// <summary>How often an enqueue woke the intake loop because enough records were waiting (for tests).</summary>
     internal long WakeUpsByCount => Interlocked.Read(ref _wakeUpsByCount);
 
+    /// <summary>How many times a sink's loop waited for its batch to fill (for tests).</summary>
+    internal long SinkBatchWaits(int sink) => _sinks[sink].BatchWaits;
+
     private long _wakeUpsByCount;
 
     /// <summary>How long a record may wait in the intake before the loop looks, when nothing wakes it sooner.</summary>

@@ -14,6 +14,13 @@ internal sealed partial class SinkWorker
     private readonly Channel<StandardLoggingPayload> _queue;
     private readonly ProgressCounter _completed = new();
     private TaskCompletionSource _flushSignal = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    // While the loop waits for a batch to fill, it is woken once by the Offer that brings the queue to _wakeAtDepth
+    // (or by the interval, a flush or completion), not by every write: at a few thousand calls a second, a wake-up per
+    // payload cost a thread-pool hand-off, a timer and a linked token source each time.
+    private TaskCompletionSource _batchFull = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _wakeAtDepth;
+    private long _batchWaits;
     private long _enqueued;
     private long _flushTarget;
     private long _delivered;
@@ -40,6 +47,7 @@ internal sealed partial class SinkWorker
             SingleWriter = true,
             FullMode = BoundedChannelFullMode.Wait, // TryWrite returns false when full; nothing waits.
         });
+        _wakeAtDepth = options.MaxBatchSize;
         Completion = Task.CompletedTask;
     }
 
@@ -49,7 +57,14 @@ internal sealed partial class SinkWorker
 
     public void Start() => Completion = Task.Run(RunAsync);
 
-    public void Complete() => _queue.Writer.TryComplete();
+    public void Complete()
+    {
+        _queue.Writer.TryComplete();
+        Volatile.Read(ref _batchFull).TrySetResult();
+    }
+
+    /// <summary>How many times the loop waited for a batch to fill (for tests: about one per batch, not one per payload).</summary>
+    internal long BatchWaits => Interlocked.Read(ref _batchWaits);
 
     public bool? LogMessages => _options.LogMessages;
 
@@ -67,6 +82,7 @@ internal sealed partial class SinkWorker
             Interlocked.Increment(ref _enqueued);
             var depth = _queue.Reader.Count;
             if (depth > Volatile.Read(ref _maxDepth)) Volatile.Write(ref _maxDepth, depth); // single writer: no race
+            if (depth >= Volatile.Read(ref _wakeAtDepth)) Volatile.Read(ref _batchFull).TrySetResult(); // a no-op unless the loop waits for these
         }
         else
         {
@@ -136,18 +152,22 @@ internal sealed partial class SinkWorker
         var interval = _options.BatchInterval;
         while (true)
         {
+            // Armed before the drain, so an Offer that fills the batch after the drain wakes this wait.
+            var full = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            Volatile.Write(ref _batchFull, full);
             while (batch.Count < max && reader.TryRead(out var item)) batch.Add(item);
             if (batch.Count >= max || interval <= TimeSpan.Zero || flushPending || flush.IsCompleted || reader.Completion.IsCompleted) return;
             var remaining = interval - time.GetElapsedTime(deadline);
             if (remaining <= TimeSpan.Zero) return;
 
+            Volatile.Write(ref _wakeAtDepth, max - batch.Count);
+            if (reader.Count >= max - batch.Count) continue; // filled between the drain and the threshold
+            Interlocked.Increment(ref _batchWaits);
             using var delayCancel = CancellationTokenSource.CreateLinkedTokenSource(stop);
-            var more = reader.WaitToReadAsync(delayCancel.Token).AsTask();
             var delay = Task.Delay(remaining, time, delayCancel.Token);
-            var first = await Task.WhenAny(more, delay, flush).ConfigureAwait(false);
+            await Task.WhenAny(full.Task, delay, flush).ConfigureAwait(false);
             await delayCancel.CancelAsync().ConfigureAwait(false);
             stop.ThrowIfCancellationRequested();
-            if (first == more && (!more.IsCompletedSuccessfully || !more.Result)) return; // queue completed: send what we have
         }
     }
 

@@ -57,6 +57,32 @@ public class DispatcherTests
     }
 
     [Test]
+    public async Task A_sink_collecting_a_batch_is_woken_when_the_batch_fills_not_by_every_payload()
+    {
+        // Payloads reach the sink's queue one at a time (the intake's poll, driven by the fake clock, moves each on its
+        // own). The sink's loop waits for a batch of 10 with an interval that never passes: each of its waits must end
+        // because a batch filled or a flush came, never because one more payload arrived.
+        var time = new FakeTimeProvider();
+        var sink = new CollectingSink();
+        await using var dispatcher = new LlmLogDispatcher([new LlmSinkRegistration(sink, new LlmSinkOptions { MaxBatchSize = 10, BatchInterval = TimeSpan.FromHours(1) })], timeProvider: time);
+        long Moved() => dispatcher.GetStatistics().Sinks[0].Enqueued;
+
+        for (var i = 1; i <= 25; i++)
+        {
+            dispatcher.TryEnqueue(PayloadFactory.Create());
+            time.Advance(LlmLogDispatcher.IntakePollInterval);
+            await WaitUntil(() => Moved() == i);
+            await Task.Delay(2); // let the sink's loop take it and go back to waiting, as between real calls
+        }
+        await WaitUntil(() => sink.Payloads.Count == 20);
+        Assert.That(sink.BatchSizes, Is.EqualTo(new[] { 10, 10 }));
+        await dispatcher.FlushAsync().WaitAsync(Wait);
+
+        Assert.That(sink.BatchSizes, Is.EqualTo(new[] { 10, 10, 5 }));
+        Assert.That(dispatcher.SinkBatchWaits(0), Is.InRange(1, 3), "one wait per batch at most: two ended by a full batch, one by the flush");
+    }
+
+    [Test]
     public async Task A_partial_batch_is_sent_when_its_interval_has_passed()
     {
         var time = new FakeTimeProvider();
