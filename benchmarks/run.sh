@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the BenchmarkDotNet suite, the CPU-time-per-call run and the interleaved time-to-first-chunk run, then copies the markdown reports into
+# Runs the BenchmarkDotNet suite, the CPU-time-per-call run and the interleaved whole-call latency and time-to-first-chunk runs,
+# then copies the markdown reports into
 # benchmarks/results/ (benchmarks/results/quick/ for a quick run).
 #
 #   benchmarks/run.sh                 full run: BenchmarkDotNet's default job, every suite (about 30-40 min on 2 cores)
@@ -32,9 +33,10 @@ dotnet build -c Release "$project" -nologo -v quiet
 dotnet run -c Release --no-build --project "$project" -- "${quick[@]}" "${args[@]}" --artifacts "$artifacts"
 cp "$artifacts"/results/*-report-github.md "$out/"
 if [[ $whole -eq 1 ]]; then
-  # Only with the whole suite: the CPU-time table covers the handler-overhead clients, the interleaved time-to-first-chunk
-  # table the TTFC suite's clients.
+  # Only with the whole suite: the CPU-time and interleaved latency tables cover the handler-overhead clients, the
+  # interleaved time-to-first-chunk table the TTFC suite's clients.
   dotnet run -c Release --no-build --project "$project" -- --cpu-time "${quick[@]}" --out "$out/CpuTimePerCall.md" | grep -v '^// '
+  dotnet run -c Release --no-build --project "$project" -- --latency "${quick[@]}" --out "$out/CallLatencyInterleaved.md" | grep -v '^// '
   dotnet run -c Release --no-build --project "$project" -- --ttfc "${quick[@]}" --out "$out/TimeToFirstChunkInterleaved.md" | grep -v '^// '
 fi
 echo "Reports copied to $out"

@@ -13,6 +13,8 @@ namespace LlmObservability.Benchmarks;
 /// work every call caused: payload building and delivery for ours, the body pump for extended logging. Process CPU
 /// includes the in-process Kestrel server for loopback, the same for every client, so read the extra over bare; the
 /// last loopback cases put the server in a child process, so the process CPU is the client side's alone.
+/// The clients are first warmed up together until the JIT is quiet (<see cref="JitWarmup"/>; it was 300 ms per client,
+/// and the compiler's background work then fell inside the measured rounds).
 /// Rounds are interleaved, in an order that rotates from round to round (bare, ours, ours large queue, extended, then
 /// ours, ours large queue, extended, bare, ...). "Extra CPU" pairs each client's round with bare's round of the same
 /// cycle and reports the median of those differences, with their quartiles: the process's CPU per call drifts by more
@@ -20,13 +22,14 @@ namespace LlmObservability.Benchmarks;
 /// </summary>
 public static class CpuTimePerCall
 {
-    public static async Task<string> RunAsync(TimeSpan perRound, int rounds)
+    public static async Task<string> RunAsync(TimeSpan perRound, int rounds, bool quick)
     {
         var report = new StringBuilder();
         report.AppendLine(CultureInfo.InvariantCulture, $"CPU time per call, {rounds} interleaved rounds of {perRound.TotalSeconds:0.#} s per client (median; extra CPU: median and quartiles of the per-round difference to bare); {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd}.");
         report.AppendLine();
         report.AppendLine("| Transport | Streaming | Client | Wall/call | CPU/call | CPU ratio | Extra CPU | Extra CPU P25–P75 | Alloc/call | Alloc ratio | Dropped |");
         report.AppendLine("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        var notes = new StringBuilder();
         // Loopback twice: the server in this process (as in the BenchmarkDotNet suite), then in a child process, so that
         // this process's CPU is the client's alone.
         foreach (var (transport, serverApart) in new[] { (Transport.InMemory, false), (Transport.Loopback, false), (Transport.Loopback, true) })
@@ -48,7 +51,15 @@ public static class CpuTimePerCall
                 };
                 var results = variants.Select(_ => new Sample[rounds]).ToArray();
                 var buffer = new byte[16 * 1024];
-                foreach (var v in variants) await MeasureAsync(v.Client, v.Dispatcher, uri, streaming, buffer, TimeSpan.FromMilliseconds(300)).ConfigureAwait(false); // warm-up
+                var warmup = await JitWarmup.RunAsync(
+                    async () =>
+                    {
+                        foreach (var v in variants) await BenchmarkClients.CallAsync(v.Client, uri, streaming, buffer).ConfigureAwait(false);
+                    },
+                    JitWarmup.Minimum(quick),
+                    JitWarmup.Maximum(quick)).ConfigureAwait(false);
+                foreach (var v in variants) await (v.Dispatcher?.FlushAsync() ?? Task.CompletedTask).ConfigureAwait(false);
+                var compiledBefore = System.Runtime.JitInfo.GetCompiledMethodCount();
                 for (var round = 0; round < rounds; round++)
                 {
                     for (var k = 0; k < variants.Length; k++)
@@ -57,6 +68,7 @@ public static class CpuTimePerCall
                         results[i][round] = await MeasureAsync(variants[i].Client, variants[i].Dispatcher, uri, streaming, buffer, perRound).ConfigureAwait(false);
                     }
                 }
+                notes.AppendLine(CultureInfo.InvariantCulture, $"- {transportName}, streaming {streaming}: {warmup.Describe()}; {System.Runtime.JitInfo.GetCompiledMethodCount() - compiledBefore:N0} methods compiled while measuring.");
                 var bare = Median(results[0], s => s.CpuMicros);
                 for (var i = 0; i < variants.Length; i++)
                 {
@@ -68,6 +80,8 @@ public static class CpuTimePerCall
                 }
             }
         }
+        report.AppendLine();
+        report.Append(notes);
         return report.ToString();
     }
 

@@ -9,21 +9,23 @@ namespace LlmObservability.Benchmarks;
 /// Time to first chunk with the clients interleaved call by call, beside <see cref="TimeToFirstChunkBenchmarks"/>.
 /// BenchmarkDotNet measures each client in its own process, one after the other, and single calls over loopback on two
 /// cores move by ±100 µs between such runs; here every round makes one call with each client (bare, ours, extended
-/// logging, in an order that rotates per round) against the same server, so the machine's state is shared and the
-/// per-round difference to bare is a paired comparison. A fourth client, NothingBuilt, is ours with a disposed
+/// logging, in an order shuffled per round, see <see cref="Interleaved"/>) against the same server, after a warm-up
+/// until the JIT is quiet (<see cref="JitWarmup"/>), so the machine's state is shared and the per-round difference to
+/// bare is a paired comparison. With a 20 ms pause every call takes 20 ms, so that case runs a fifth of the rounds. A fourth client, NothingBuilt, is ours with a disposed
 /// dispatcher (every record dropped at the hand-over): the caller's path alone, without any background work. Reports the median of each client and the median of the
 /// per-round differences. The call is measured from the start of SendAsync to the first SSE event read; the rest of
 /// the stream is read afterwards, outside the measurement, as in the BenchmarkDotNet suite.
 /// </summary>
 public static class InterleavedTimeToFirstChunk
 {
-    public static async Task<string> RunAsync(int rounds)
+    public static async Task<string> RunAsync(int rounds, bool quick)
     {
         var report = new StringBuilder();
-        report.AppendLine(CultureInfo.InvariantCulture, $"Time to first chunk, interleaved: {rounds} rounds of one call per client after {Warmup(rounds)} warm-up rounds; {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC.");
+        report.AppendLine(CultureInfo.InvariantCulture, $"Time to first chunk, interleaved: {rounds:N0} rounds of one call per client in a shuffled order, after a warm-up until the JIT is quiet; {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC.");
         report.AppendLine();
-        report.AppendLine("| PauseMs | Client | Median | P25 | P75 | Median of (client − bare) per round |");
-        report.AppendLine("|---:|---|---:|---:|---:|---:|");
+        report.AppendLine("| PauseMs | Client | Median | P25 | P75 | Median of (client − bare) per round | its P25 to P75 |");
+        report.AppendLine("|---:|---|---:|---:|---:|---:|---:|");
+        var notes = new StringBuilder();
         var buffer = new byte[16 * 1024];
         foreach (var pauseMs in new[] { 0, 20 })
         {
@@ -38,37 +40,30 @@ public static class InterleavedTimeToFirstChunk
                 ("ExtendedHttpLogging", clients.ExtendedLogging),
                 ("NothingBuilt", nothingBuilt),
             };
-            var samples = variants.Select(_ => new List<double>()).ToArray();
-            for (var round = -Warmup(rounds); round < rounds; round++)
-            {
-                for (var k = 0; k < variants.Length; k++)
+            // With a pause every call takes 20 ms, so the warm-up is the one without (same code paths, same process kind).
+            var warmup = await JitWarmup.RunAsync(
+                async () =>
                 {
-                    var i = (k + Math.Abs(round)) % variants.Length;
-                    var micros = await FirstEventMicrosAsync(variants[i].Client, server.ChatUri, buffer).ConfigureAwait(false);
-                    if (round >= 0) samples[i].Add(micros);
-                }
-            }
+                    foreach (var v in variants) await FirstEventMicrosAsync(v.Client, server.ChatUri, buffer).ConfigureAwait(false);
+                },
+                pauseMs == 0 ? JitWarmup.Minimum(quick) : TimeSpan.FromSeconds(1),
+                pauseMs == 0 ? JitWarmup.Maximum(quick) : TimeSpan.FromSeconds(quick ? 2 : 10)).ConfigureAwait(false);
+            var compiledBefore = System.Runtime.JitInfo.GetCompiledMethodCount();
+            var samples = await Interleaved.MeasureAsync(variants.Length, pauseMs == 0 ? rounds : Math.Max(100, rounds / 5), i => FirstEventMicrosAsync(variants[i].Client, server.ChatUri, buffer)).ConfigureAwait(false);
+            var compiled = System.Runtime.JitInfo.GetCompiledMethodCount() - compiledBefore;
             for (var i = 0; i < variants.Length; i++)
             {
                 var sorted = samples[i].Order().ToArray();
-                var difference = Median(samples[i].Zip(samples[0], (client, bare) => client - bare).Order().ToArray());
-                report.AppendLine(CultureInfo.InvariantCulture,
-                    $"| {pauseMs} | {variants[i].Name} | {Median(sorted):0.0} µs | {Quantile(sorted, 0.25):0.0} µs | {Quantile(sorted, 0.75):0.0} µs | {(i == 0 ? "–" : $"{difference:+0.0;−0.0} µs")} |");
+                var differences = Interleaved.Differences(samples, i);
+                report.AppendLine(i == 0
+                    ? string.Create(CultureInfo.InvariantCulture, $"| {pauseMs} | {variants[i].Name} | {Interleaved.Quantile(sorted, 0.5):0.0} µs | {Interleaved.Quantile(sorted, 0.25):0.0} µs | {Interleaved.Quantile(sorted, 0.75):0.0} µs | – | – |")
+                    : string.Create(CultureInfo.InvariantCulture, $"| {pauseMs} | {variants[i].Name} | {Interleaved.Quantile(sorted, 0.5):0.0} µs | {Interleaved.Quantile(sorted, 0.25):0.0} µs | {Interleaved.Quantile(sorted, 0.75):0.0} µs | {Interleaved.Quantile(differences, 0.5):+0.0;−0.0} µs | {Interleaved.Quantile(differences, 0.25):+0.0;−0.0} to {Interleaved.Quantile(differences, 0.75):+0.0;−0.0} µs |"));
             }
+            notes.AppendLine(CultureInfo.InvariantCulture, $"- PauseMs {pauseMs}: {samples[0].Length:N0} rounds; {warmup.Describe()}; {compiled:N0} methods compiled while measuring.");
         }
+        report.AppendLine();
+        report.Append(notes);
         return report.ToString();
-    }
-
-    private static int Warmup(int rounds) => Math.Max(20, rounds / 5);
-
-    private static double Median(double[] sorted) => Quantile(sorted, 0.5);
-
-    private static double Quantile(double[] sorted, double q)
-    {
-        var at = q * (sorted.Length - 1);
-        var low = (int)Math.Floor(at);
-        var high = Math.Min(low + 1, sorted.Length - 1);
-        return sorted[low] + (sorted[high] - sorted[low]) * (at - low);
     }
 
     /// <summary>One streamed call: microseconds from the start of SendAsync to the first whole event; then the rest is read and the call ended.</summary>

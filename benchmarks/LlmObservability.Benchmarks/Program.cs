@@ -13,6 +13,8 @@ using Perfolizer.Horology;
 //   dotnet run -c Release --project benchmarks/LlmObservability.Benchmarks -- --cpu-time [--quick] [--out FILE]
 // Time to first chunk with the clients interleaved call by call (a paired comparison beside the BenchmarkDotNet suite):
 //   dotnet run -c Release --project benchmarks/LlmObservability.Benchmarks -- --ttfc [--quick] [--out FILE]
+// Whole-call latency over loopback with the clients interleaved call by call (the figure for the ≤ 1.05× target):
+//   dotnet run -c Release --project benchmarks/LlmObservability.Benchmarks -- --latency [--quick] [--out FILE]
 // benchmarks/run.sh [--quick] does the BenchmarkDotNet run, the CPU-time run and the interleaved TTFC run, and copies
 // the markdown reports into benchmarks/results/.
 var quick = args.Contains("--quick");
@@ -24,11 +26,11 @@ if (args.Contains(OutOfProcessLlmServer.ServeArgument))
     return;
 }
 
-if (args.Contains("--cpu-time") || args.Contains("--ttfc"))
+if (args.Contains("--cpu-time") || args.Contains("--ttfc") || args.Contains("--latency"))
 {
-    var table = args.Contains("--cpu-time")
-        ? await CpuTimePerCall.RunAsync(TimeSpan.FromSeconds(quick ? 0.5 : 1), rounds: quick ? 3 : 9)
-        : await InterleavedTimeToFirstChunk.RunAsync(rounds: quick ? 60 : 400);
+    var table = args.Contains("--cpu-time") ? await CpuTimePerCall.RunAsync(TimeSpan.FromSeconds(quick ? 0.5 : 1), rounds: quick ? 3 : 9, quick)
+        : args.Contains("--ttfc") ? await InterleavedTimeToFirstChunk.RunAsync(rounds: quick ? 200 : 2000, quick)
+        : await InterleavedCallLatency.RunAsync(rounds: quick ? 300 : 3000, quick);
     var outIndex = Array.IndexOf(args, "--out");
     if (outIndex >= 0 && outIndex + 1 < args.Length) await File.WriteAllTextAsync(args[outIndex + 1], table);
     Console.WriteLine(table);
