@@ -83,6 +83,20 @@ internal static class Interleaved
 
     public static double Median(double[] values) => Quantile([.. values.Order()], 0.5);
 
+    /// <summary>
+    /// The table cells every interleaved table shares for one client: median, P25, P75, then the median of the paired
+    /// differences to the baseline (client 0) and their P25 to P75 (dashes for the baseline itself).
+    /// </summary>
+    public static string Cells(double[][] samples, int client)
+    {
+        var sorted = samples[client].Order().ToArray();
+        var spread = string.Create(CultureInfo.InvariantCulture, $"{Quantile(sorted, 0.5):0.0} µs | {Quantile(sorted, 0.25):0.0} µs | {Quantile(sorted, 0.75):0.0} µs");
+        if (client == 0) return spread + " | – | –";
+        var differences = Differences(samples, client);
+        return spread + string.Create(CultureInfo.InvariantCulture,
+            $" | {Quantile(differences, 0.5):+0.0;−0.0} µs | {Quantile(differences, 0.25):+0.0;−0.0} to {Quantile(differences, 0.75):+0.0;−0.0} µs");
+    }
+
     /// <summary>Linear interpolation between the closest ranks of sorted values.</summary>
     public static double Quantile(double[] sorted, double q)
     {
