@@ -70,8 +70,14 @@ public class DispatcherTests
         for (var i = 1; i <= 25; i++)
         {
             dispatcher.TryEnqueue(PayloadFactory.Create());
-            time.Advance(LlmLogDispatcher.IntakePollInterval);
-            await WaitUntil(() => Moved() == i);
+            var moved = i;
+            // Step the clock until the intake's poll has moved it (its timer may be set just after a step).
+            await WaitUntil(() =>
+            {
+                if (Moved() == moved) return true;
+                time.Advance(LlmLogDispatcher.IntakePollInterval);
+                return false;
+            });
             await Task.Delay(2); // let the sink's loop take it and go back to waiting, as between real calls
         }
         await WaitUntil(() => sink.Payloads.Count == 20);
@@ -79,7 +85,7 @@ public class DispatcherTests
         await dispatcher.FlushAsync().WaitAsync(Wait);
 
         Assert.That(sink.BatchSizes, Is.EqualTo(new[] { 10, 10, 5 }));
-        Assert.That(dispatcher.SinkBatchWaits(0), Is.InRange(1, 3), "one wait per batch at most: two ended by a full batch, one by the flush");
+        Assert.That(dispatcher.SinkBatchWaits(0), Is.LessThanOrEqualTo(3), "one wait per batch at most: two ended by a full batch, one by the flush");
     }
 
     [Test]
