@@ -76,7 +76,7 @@ public static class CpuTimePerCall
                     var extra = results[i].Select((s, round) => s.CpuMicros - results[0][round].CpuMicros).Order().ToArray();
                     var alloc = Median(results[i], s => s.AllocBytes);
                     report.AppendLine(CultureInfo.InvariantCulture,
-                        $"| {transportName} | {streaming} | {variants[i].Name} | {Median(results[i], s => s.WallMicros):0.0} µs | {cpu:0.0} µs | {cpu / bare:0.00} | {Quantile(extra, 0.5):0.0} µs | {Quantile(extra, 0.25):0.0} to {Quantile(extra, 0.75):0.0} µs | {alloc:N0} B | {alloc / Median(results[0], s => s.AllocBytes):0.00} | {results[i].Sum(s => s.Dropped):N0} |");
+                        $"| {transportName} | {streaming} | {variants[i].Name} | {Median(results[i], s => s.WallMicros):0.0} µs | {cpu:0.0} µs | {cpu / bare:0.00} | {Interleaved.Quantile(extra, 0.5):0.0} µs | {Interleaved.Quantile(extra, 0.25):0.0} to {Interleaved.Quantile(extra, 0.75):0.0} µs | {alloc:N0} B | {alloc / Median(results[0], s => s.AllocBytes):0.00} | {results[i].Sum(s => s.Dropped):N0} |");
                 }
             }
         }
@@ -85,16 +85,7 @@ public static class CpuTimePerCall
         return report.ToString();
     }
 
-    private static double Median(Sample[] samples, Func<Sample, double> value) => Quantile([.. samples.Select(value).Order()], 0.5);
-
-    /// <summary>Linear interpolation between the closest ranks of sorted values.</summary>
-    private static double Quantile(double[] sorted, double q)
-    {
-        var position = (sorted.Length - 1) * q;
-        var low = (int)Math.Floor(position);
-        var high = Math.Min(low + 1, sorted.Length - 1);
-        return sorted[low] + (sorted[high] - sorted[low]) * (position - low);
-    }
+    private static double Median(Sample[] samples, Func<Sample, double> value) => Interleaved.Median([.. samples.Select(value)]);
 
     private static async Task<Sample> MeasureAsync(HttpClient client, LlmLogDispatcher? dispatcher, Uri uri, bool streaming, byte[] buffer, TimeSpan duration)
     {
