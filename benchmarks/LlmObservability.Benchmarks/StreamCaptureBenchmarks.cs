@@ -8,9 +8,9 @@ namespace LlmObservability.Benchmarks;
 
 /// <summary>
 /// Observing one streamed chat response (the 50-chunk fixture, one event per read), without HTTP. The baseline only
-/// cuts the bytes into SSE events. <c>CallerPath</c> is what the caller's reads pay: framing, copying each event with
-/// its arrival time (<see cref="DeferredStream"/>), and the end. <c>CallerPathThenParse</c> adds the deferred parse
-/// that the dispatcher's loop does when it builds the payload, i.e. the whole CPU cost of observing the stream.
+/// cuts the bytes into SSE events. <c>CallerPath</c> is what the caller's reads pay: copying each read with its
+/// arrival time (<see cref="DeferredStream"/>), and the end. <c>CallerPathThenParse</c> adds the deferred framing and
+/// parse that the dispatcher's loop does when it builds the payload, i.e. the whole CPU cost of observing the stream.
 /// <c>ParseInline</c> feeds the same events straight to the OpenAI chunk parser as they are framed: what the caller's
 /// reads paid when the parser ran on the caller's path.
 /// </summary>

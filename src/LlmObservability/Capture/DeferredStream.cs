@@ -6,89 +6,103 @@ using LlmObservability.Providers;
 namespace LlmObservability.Capture;
 
 /// <summary>
-/// Stream parsing moved off the caller's path. On the caller's thread each framed event is only copied, with the time
-/// its read arrived, into a pooled buffer (<see cref="Add"/>); the provider's <see cref="StreamParser"/> reads the
-/// events later, on the dispatcher's loop, when the payload is built (<see cref="Finish"/>). The parser sees the same
-/// events in the same order, and the first content-bearing event's time (TTFT) and the gaps between content events
-/// come from the recorded arrival times, so the record ends up as it would have had the parser run as the bytes came.
+/// Stream framing and parsing moved off the caller's path. On the caller's thread each read is only copied, with the
+/// time it arrived, into a pooled buffer (<see cref="AddRead"/>); when the payload is built (<see cref="Finish"/>, on
+/// the dispatcher's loop) the reads are fed, in order, to the framer (SSE, NDJSON or AWS event-stream), and each event
+/// it cuts goes to the provider's <see cref="StreamParser"/> with the time of the read that completed it. The parser
+/// sees the same events in the same order, and the first content-bearing event's time (TTFT) and the gaps between
+/// content events come from the recorded arrival times, so the record ends up as it would have had the framer and the
+/// parser run as the bytes came.
 /// </summary>
 /// <remarks>
-/// Memory is bounded: when the buffer would grow past <see cref="MaxBufferedBytes"/>, the events held so far are parsed
-/// at once (on the caller's thread, as before this type existed) and the buffer starts over, so a stream of any length
-/// keeps its final usage while holding at most that much. The buffer comes from a pool shared across threads, because
-/// it is rented on the caller's thread and returned on the dispatcher's (<see cref="CapturePool"/>).
+/// <para>
+/// A framer that must keep no copy (<see cref="JsonSkimmer"/>, for bodies of any size) still runs on the caller's
+/// path; its events are copied with <see cref="Add"/> and parsed later in the same way.
+/// </para>
+/// <para>
+/// Memory is bounded: when the buffer would grow past <see cref="MaxBufferedBytes"/>, what it holds is framed and
+/// parsed at once (on the caller's thread) and the buffer starts over, so a stream of any length keeps its final usage
+/// while holding at most that much. The buffer comes from a pool shared across threads, because it is rented on the
+/// caller's thread and returned on the dispatcher's (<see cref="CapturePool"/>).
+/// </para>
 /// </remarks>
-internal sealed class DeferredStream
+internal sealed class DeferredStream : IStreamEventHandler
 {
-    /// <summary>Most bytes (events plus a 16-byte header each) held before the events so far are parsed in place.</summary>
+    /// <summary>Most bytes (reads or events, plus a 16-byte header each) held before they are parsed in place.</summary>
     public const int MaxBufferedBytes = 256 * 1024;
 
-    private const int HeaderBytes = 16; // event length (4), type index (4), arrival timestamp (8)
+    private const int HeaderBytes = 16; // length (4), event type index (4; -1: none, or a raw read), arrival timestamp (8)
     private const int InitialBytes = 16 * 1024;
     private const int MaxChunkIntervals = 100_000;
 
     private static ArrayPool<byte> Pool => CapturePool.Bytes;
 
     private readonly CallRecord _record;
+    private readonly StreamFraming _framing;
     private StreamParser? _parser;
+    private IStreamFramer? _framer;
     private byte[]? _buffer;
     private int _length;
     private List<string>? _types;
     private int _badEvents;
     private long _lastContentTimestamp;
-    private int _finalEventsFrom = -1;
-    private int _events;
+    private long _readTimestamp;
+    private bool _finalEvents;
     private bool _detached;
 
-    public DeferredStream(CallRecord record, StreamParser parser)
+    /// <param name="record">The call the events belong to.</param>
+    /// <param name="parser">The provider's parser.</param>
+    /// <param name="framing">How the reads are cut into events at the build; <see cref="StreamFraming.SkimmedJson"/>: the caller's path already cut them (<see cref="Add"/>).</param>
+    public DeferredStream(CallRecord record, StreamParser parser, StreamFraming framing)
     {
         _record = record;
         _parser = parser;
+        _framing = framing;
     }
 
-    /// <summary>The parser, while it still reads; null once it failed with an unexpected exception.</summary>
-    public StreamParser? Parser => _parser;
+    /// <summary>Bytes held now (reads or events and their headers); never more than <see cref="MaxBufferedBytes"/>.</summary>
+    internal int BufferedBytes => _length;
 
-    /// <summary>Whether a parser still reads the events (false once the framer failed or the parser did).</summary>
-    public bool IsAttached => !_detached && _parser is not null;
+    /// <summary>Copies one read with its arrival time; it is framed when the payload is built. Caller's thread.</summary>
+    public void AddRead(ReadOnlySpan<byte> bytes, long timestamp)
+    {
+        if (!TryHold(-1, bytes, timestamp)) Feed(bytes, timestamp);
+    }
 
-    /// <summary>Copies one event with its arrival time. Caller's thread.</summary>
+    /// <summary>Copies one event already framed on the caller's path (<see cref="JsonSkimmer"/>) with its arrival time. Caller's thread.</summary>
     public void Add(string? eventType, ReadOnlyMemory<byte> data, long timestamp)
     {
-        if (_detached || _parser is null) return;
-        var size = HeaderBytes + data.Length;
-        if (_length + size > MaxBufferedBytes)
-        {
-            Drain();
-            if (size > MaxBufferedBytes)
-            {
-                Process(eventType, data, timestamp);
-                return;
-            }
-        }
-        var buffer = EnsureCapacity(_length + size);
-        var header = buffer.AsSpan(_length, HeaderBytes);
-        BinaryPrimitives.WriteInt32LittleEndian(header, data.Length);
-        BinaryPrimitives.WriteInt32LittleEndian(header[4..], TypeIndex(eventType));
-        BinaryPrimitives.WriteInt64LittleEndian(header[8..], timestamp);
-        data.Span.CopyTo(buffer.AsSpan(_length + HeaderBytes));
-        _length += size;
+        if (!TryHold(TypeIndex(eventType), data.Span, timestamp)) Parse(eventType, data, timestamp);
     }
 
-    /// <summary>Events added from now on are the framer's last (NDJSON's unterminated final line): a parser failure on them is a failure at the end.</summary>
-    public void MarkFinalEvents() => _finalEventsFrom = _events + CountBuffered();
-
-    /// <summary>The framer failed: no more events come, and the parser's end is not called (it saw a cut stream).</summary>
+    /// <summary>The framer failed on the caller's path: no more events come, and the parser's end is not called (it saw a cut stream).</summary>
     public void Detach() => _detached = true;
 
     /// <summary>
-    /// Parses the events held, ends the parser and notes what went wrong, as the caller's thread did when the stream
-    /// ended. Returns the parser's <see cref="StreamParser.SawEnd"/>, or null when no parser read to the end.
+    /// Frames and parses what is held, ends the parser and notes what went wrong, as the caller's thread did when the
+    /// stream ended. <paramref name="completed"/>: the body was read to its end, so a framer with an unterminated last
+    /// event (NDJSON) emits it. Returns the parser's <see cref="StreamParser.SawEnd"/>, or null when no parser read to
+    /// the end.
     /// </summary>
-    public bool? Finish(int oversizedEvents)
+    public bool? Finish(bool completed, int oversizedEvents)
     {
         Drain();
         Return();
+        if (completed && _framer is NdjsonReader ndjson && !_detached)
+        {
+            _finalEvents = true;
+            try
+            {
+                ndjson.Finish();
+            }
+            catch (Exception ex)
+            {
+                _record.AddNote($"stream parser failed at end: {ex.GetType().Name}");
+            }
+        }
+        oversizedEvents += _framer?.OversizedEvents ?? 0;
+        _framer?.Dispose();
+        _framer = null;
         bool? sawEnd = null;
         if (!_detached && _parser is { } parser)
         {
@@ -107,44 +121,99 @@ internal sealed class DeferredStream
         return sawEnd;
     }
 
-    /// <summary>Gives the buffer back without parsing (the record was dropped).</summary>
+    /// <summary>Gives the buffer back without parsing (the record was dropped), and the framer's buffers.</summary>
     public void Return()
     {
-        if (_buffer is null) return;
-        Pool.Return(_buffer);
-        _buffer = null;
-        _length = 0;
+        if (_buffer is not null)
+        {
+            Pool.Return(_buffer);
+            _buffer = null;
+            _length = 0;
+        }
     }
 
-    private int CountBuffered()
+    /// <summary>Releases everything held, for a record that is dropped unbuilt.</summary>
+    public void Release()
     {
-        var count = 0;
-        for (var at = 0; at < _length; at += HeaderBytes + BinaryPrimitives.ReadInt32LittleEndian(_buffer!.AsSpan(at))) count++;
-        return count;
+        Return();
+        _framer?.Dispose();
+        _framer = null;
     }
 
-    /// <summary>Parses the events held so far, in order, and empties the buffer.</summary>
+    /// <summary>
+    /// Copies an entry into the buffer; when the buffer is full, what it holds is processed first. False (nothing held)
+    /// for an entry larger than the whole buffer, which the caller then processes at once. True without copying once
+    /// nothing reads any more (the framer or the parser failed).
+    /// </summary>
+    private bool TryHold(int type, ReadOnlySpan<byte> data, long timestamp)
+    {
+        if (_detached || _parser is null) return true;
+        var size = HeaderBytes + data.Length;
+        if (_length + size > MaxBufferedBytes)
+        {
+            Drain();
+            if (size > MaxBufferedBytes) return false;
+        }
+        var buffer = EnsureCapacity(_length + size);
+        var header = buffer.AsSpan(_length, HeaderBytes);
+        BinaryPrimitives.WriteInt32LittleEndian(header, data.Length);
+        BinaryPrimitives.WriteInt32LittleEndian(header[4..], type);
+        BinaryPrimitives.WriteInt64LittleEndian(header[8..], timestamp);
+        data.CopyTo(buffer.AsSpan(_length + HeaderBytes));
+        _length += size;
+        return true;
+    }
+
+    /// <summary>Frames and parses what is held so far, in order, and empties the buffer.</summary>
     private void Drain()
     {
         if (_buffer is not { } buffer) return;
         var at = 0;
-        while (at < _length && _parser is not null)
+        while (at < _length && !_detached && _parser is not null)
         {
             var header = buffer.AsSpan(at, HeaderBytes);
             var length = BinaryPrimitives.ReadInt32LittleEndian(header);
             var type = BinaryPrimitives.ReadInt32LittleEndian(header[4..]);
             var timestamp = BinaryPrimitives.ReadInt64LittleEndian(header[8..]);
-            Process(type < 0 ? null : _types![type], buffer.AsMemory(at + HeaderBytes, length), timestamp);
+            if (type == -1 && _framing != StreamFraming.SkimmedJson) Feed(buffer.AsSpan(at + HeaderBytes, length), timestamp);
+            else Parse(type < 0 ? null : _types![type], buffer.AsMemory(at + HeaderBytes, length), timestamp);
             at += HeaderBytes + length;
         }
         _length = 0;
     }
 
-    private void Process(string? eventType, ReadOnlyMemory<byte> data, long timestamp)
+    /// <summary>Feeds one read to the framer, whose events come back to <see cref="IStreamEventHandler.OnEvent"/> with the read's time.</summary>
+    private void Feed(ReadOnlySpan<byte> read, long timestamp)
+    {
+        if (_detached || _parser is null) return;
+        _readTimestamp = timestamp;
+        try
+        {
+            (_framer ??= CreateFramer()).Feed(read);
+        }
+        catch (Exception ex)
+        {
+            // The framer's bug (the parser's own failures stop in Parse): stop here, as the caller's path did.
+            _record.AddNote($"response capture stopped: {ex.GetType().Name}: {ex.Message}");
+            _detached = true;
+        }
+    }
+
+    private IStreamFramer CreateFramer() => _framing switch
+    {
+        StreamFraming.ServerSentEvents => new SseReader(this),
+        StreamFraming.NewlineDelimitedJson => new NdjsonReader(this),
+        StreamFraming.AwsEventStream => new AwsEventStreamReader(this),
+        _ => throw new InvalidOperationException($"no deferred framer for {_framing}"),
+    };
+
+    /// <summary>An event the framer cut from the read being replayed: it arrived with that read.</summary>
+    void IStreamEventHandler.OnEvent(string? eventType, ReadOnlyMemory<byte> data) => Parse(eventType, data, _readTimestamp);
+
+    private void Parse(string? eventType, ReadOnlyMemory<byte> data, long timestamp)
     {
         var parser = _parser;
-        if (parser is null) return;
-        var index = _events++;
+        if (parser is null || _detached) return;
         try
         {
             parser.OnEvent(eventType, data);
@@ -157,7 +226,7 @@ internal sealed class DeferredStream
         catch (Exception ex)
         {
             // Our bug, not the caller's problem: stop parsing, as the caller's path did.
-            if (_finalEventsFrom >= 0 && index >= _finalEventsFrom)
+            if (_finalEvents)
             {
                 // The framer's last event, emitted as the stream ended: the parser still gets its end.
                 _record.AddNote($"stream parser failed at end: {ex.GetType().Name}");
@@ -183,10 +252,6 @@ internal sealed class DeferredStream
     {
         if (eventType is null) return -1;
         var types = _types ??= [];
-        for (var i = types.Count - 1; i >= 0; i--)
-        {
-            if (ReferenceEquals(types[i], eventType)) return i;
-        }
         for (var i = types.Count - 1; i >= 0; i--)
         {
             if (string.Equals(types[i], eventType, StringComparison.Ordinal)) return i;
