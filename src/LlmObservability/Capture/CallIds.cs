@@ -43,4 +43,27 @@ internal static class CallIds
         bytes[8] = (byte)(0x80 | (bytes[8] & 0x3F)); // variant 10
         return new Guid(bytes, bigEndian: true);
     }
+
+    /// <summary>
+    /// Random bits for a W3C trace ID (16 bytes) or span ID (8 bytes, the low half), never all zeros (W3C's "none"):
+    /// from <see cref="Random.Shared"/>, the kind of source <see cref="System.Diagnostics.ActivityTraceId.CreateRandom"/>
+    /// uses. They are written as hex (<see cref="Hex"/>) only when the payload is built.
+    /// </summary>
+    public static UInt128 NewW3CBits(int bytes)
+    {
+        Span<byte> bits = stackalloc byte[16];
+        bits.Clear();
+        Random.Shared.NextBytes(bits[(16 - bytes)..]);
+        var value = BinaryPrimitives.ReadUInt128BigEndian(bits);
+        return value == UInt128.Zero ? UInt128.One : value;
+    }
+
+    /// <summary>The low <paramref name="bytes"/> bytes of <paramref name="bits"/> as lowercase hex, as W3C trace context writes IDs.</summary>
+    public static string Hex(UInt128 bits, int bytes)
+    {
+        Span<byte> big = stackalloc byte[16];
+        BinaryPrimitives.WriteUInt128BigEndian(big, bits);
+        return Convert.ToHexStringLower(big[(16 - bytes)..]);
+    }
 }
+

@@ -41,9 +41,33 @@ internal sealed class CallRecord : PendingRecord
 
     // identity and context
     public required string Id { get; init; }
-    public string? TraceId { get; set; }
-    public string? SpanId { get; set; }
+    // W3C IDs: an Activity's are text already; the handler's own are random bits written as hex only when the payload
+    // is built (CallIds.NewW3CBits), so the caller's path formats no string for them.
+    private string? _traceId;
+    private UInt128 _traceBits;
+    private string? _spanId;
+    private ulong _spanBits;
+
+    public string? TraceId
+    {
+        get => _traceId ??= _traceBits == UInt128.Zero ? null : CallIds.Hex(_traceBits, 16);
+        set => (_traceId, _traceBits) = (value, UInt128.Zero);
+    }
+
+    public string? SpanId
+    {
+        get => _spanId ??= _spanBits == 0 ? null : CallIds.Hex(_spanBits, 8);
+        set => (_spanId, _spanBits) = (value, 0);
+    }
+
     public string? ParentSpanId { get; set; }
+
+    /// <summary>Gives the call a new random trace ID.</summary>
+    public void NewTraceId() => (_traceId, _traceBits) = (null, CallIds.NewW3CBits(16));
+
+    /// <summary>Gives the call a new random span ID.</summary>
+    public void NewSpanId() => (_spanId, _spanBits) = (null, (ulong)CallIds.NewW3CBits(8));
+
     public int Attempt { get; set; } = 1;
     public LlmObservabilityScope? Scope { get; set; }
     /// <summary>The API key, a slice of its request header's string (empty when none); described off the caller's path.</summary>

@@ -152,9 +152,9 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
             }
             else
             {
-                record.TraceId = ActivityTraceId.CreateRandom().ToHexString();
+                record.NewTraceId();
             }
-            record.SpanId = ActivitySpanId.CreateRandom().ToHexString();
+            record.NewSpanId();
             record.ApiKey = ApiKeyFrom(request);
             if (FirstHeader(request.Headers, "x-stainless-retry-count") is { } retries && int.TryParse(retries, out var retryCount) && retryCount >= 0)
             {
@@ -264,7 +264,7 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
                     record.AddNote($"stream is {record.ContentEncoding}-encoded (enable automatic decompression on the inner handler to parse it)");
             }
             var priceNow = _options.AddCostResponseHeader && onComplete is not null && response.IsSuccessStatusCode && !record.IsEventStream;
-            var capture = new ResponseCapture(record, parser, framing, _options.MaxResponseCaptureBytes, content.Headers.ContentLength, _time, priceNow ? onComplete! : _enqueue);
+            var capture = new ResponseCapture(record, parser, framing, _options.MaxResponseCaptureBytes, ContentLength(content.Headers), _time, priceNow ? onComplete! : _enqueue);
             response.Content = new ObservedContent(content, capture);
             return priceNow;
         }
@@ -370,6 +370,16 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
         var value = FirstHeader(headers, "Content-Type").AsSpan();
         var semicolon = value.IndexOf(';');
         return (semicolon < 0 ? value : value[..semicolon]).Trim();
+    }
+
+    /// <summary>
+    /// The declared length: the raw header as received, read without parsing it into the header store; a content that
+    /// has no such header (an in-memory one computes its length) is asked.
+    /// </summary>
+    private static long? ContentLength(HttpContentHeaders headers)
+    {
+        if (FirstHeader(headers, "Content-Length") is not { } raw) return headers.ContentLength;
+        return long.TryParse(raw, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var length) ? length : null;
     }
 
     /// <summary>The content codings, comma-separated without spaces as the parsed header lists them; null when there are none.</summary>

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Runtime.CompilerServices;
 
 namespace LlmObservability.Capture;
 
@@ -78,6 +79,9 @@ internal sealed class ObservingStream(Stream inner, ResponseCapture capture) : S
         return new ValueTask<int>(read);
     }
 
+    // A read that waits for the network (most of a stream's reads) completes through a pooled box instead of
+    // allocating one per read; the caller awaits each ValueTask once, as the Stream contract requires.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<int> AwaitReadAsync(ValueTask<int> pending, Memory<byte> buffer, CancellationToken cancellationToken)
     {
         int read;
@@ -199,12 +203,28 @@ internal sealed class ObservedContent : HttpContent
 
     protected override Task<Stream> CreateContentReadStreamAsync() => CreateContentReadStreamAsync(CancellationToken.None);
 
-    protected override async Task<Stream> CreateContentReadStreamAsync(CancellationToken cancellationToken)
+    protected override Task<Stream> CreateContentReadStreamAsync(CancellationToken cancellationToken)
+    {
+        Task<Stream> inner;
+        try
+        {
+            inner = _inner.ReadAsStreamAsync(cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            _capture.Complete(ex is OperationCanceledException && cancellationToken.IsCancellationRequested ? CallEnd.Cancelled : CallEnd.Exception, ex);
+            throw;
+        }
+        // A received response's stream is there at once: wrapped without an async state machine.
+        return inner.IsCompletedSuccessfully ? Task.FromResult<Stream>(new ObservingStream(inner.Result, _capture)) : WrapAsync(inner, cancellationToken);
+    }
+
+    private async Task<Stream> WrapAsync(Task<Stream> pending, CancellationToken cancellationToken)
     {
         Stream inner;
         try
         {
-            inner = await _inner.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            inner = await pending.ConfigureAwait(false);
         }
         catch (Exception ex)
         {

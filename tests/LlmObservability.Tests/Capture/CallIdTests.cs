@@ -50,4 +50,47 @@ public class CallIdTests
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => CallIds.New(new DateTimeOffset(1969, 12, 31, 23, 59, 59, TimeSpan.Zero)));
     }
+
+    [Test]
+    public void Trace_and_span_ids_are_random_lowercase_hex_of_their_w3c_sizes_written_when_read()
+    {
+        var route = new LlmObservability.Providers.ProviderRoute(LlmObservability.Providers.OpenAiChatAdapter.Instance, "openai", "https://api.openai.com/v1", "/chat/completions");
+        var traces = new HashSet<string>();
+        var spans = new HashSet<string>();
+        var spanBitsSet = new int[64];
+        for (var i = 0; i < 4_000; i++)
+        {
+            var record = new CallRecord(route) { Id = "x" };
+            Assert.That(record.TraceId, Is.Null, "no ID until one is given");
+            record.NewTraceId();
+            record.NewSpanId();
+            var trace = record.TraceId!;
+            var span = record.SpanId!;
+            Assert.That(trace, Does.Match("^[0-9a-f]{32}$"));
+            Assert.That(span, Does.Match("^[0-9a-f]{16}$"));
+            Assert.That(trace, Is.Not.EqualTo(new string('0', 32)));
+            Assert.That(record.TraceId, Is.SameAs(trace), "written once");
+            traces.Add(trace);
+            spans.Add(span);
+            var bits = Convert.ToUInt64(span, 16);
+            for (var bit = 0; bit < 64; bit++) spanBitsSet[bit] += (int)((bits >> bit) & 1);
+        }
+
+        Assert.That(traces, Has.Count.EqualTo(4_000));
+        Assert.That(spans, Has.Count.EqualTo(4_000));
+        Assert.That(spanBitsSet, Has.All.InRange(1_700, 2_300), "every bit of a span ID is random, including the high byte");
+    }
+
+    [Test]
+    public void An_id_given_as_text_is_kept_as_it_is()
+    {
+        var route = new LlmObservability.Providers.ProviderRoute(LlmObservability.Providers.OpenAiChatAdapter.Instance, "openai", "https://api.openai.com/v1", "/chat/completions");
+        var record = new CallRecord(route) { Id = "x" };
+        record.NewTraceId();
+        record.TraceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+        record.SpanId = "00f067aa0ba902b7";
+
+        Assert.That(record.TraceId, Is.EqualTo("4bf92f3577b34da6a3ce929d0e0e4736"));
+        Assert.That(record.SpanId, Is.EqualTo("00f067aa0ba902b7"));
+    }
 }
