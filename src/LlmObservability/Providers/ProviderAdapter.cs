@@ -97,24 +97,42 @@ internal abstract class ProviderAdapter
     /// <summary>Reads the provider's request ID and rate-limit headers. The default knows the common names.</summary>
     public virtual void ReadResponseHeaders(HttpResponseHeaders headers, CallRecord record)
     {
-        // NonValidated: read raw values without parsing every header on the caller's path.
-        var raw = headers.NonValidated;
-        record.RequestId = First(raw, "x-request-id") ?? First(raw, "request-id") ?? First(raw, "x-amzn-requestid");
-        foreach (var header in raw)
+        // One pass over the raw values (NonValidated: nothing parsed on the caller's path), instead of a lookup per name.
+        // The request ID is the first of x-request-id, request-id, x-amzn-requestid that has a value.
+        string? requestId = null;
+        var rank = int.MaxValue;
+        foreach (var header in headers.NonValidated)
         {
             var name = header.Key;
-            if (name.StartsWith("x-ratelimit-", StringComparison.OrdinalIgnoreCase)
-                || name.StartsWith("anthropic-ratelimit-", StringComparison.OrdinalIgnoreCase)
-                || name.Equals("retry-after", StringComparison.OrdinalIgnoreCase)
-                || name.Equals("retry-after-ms", StringComparison.OrdinalIgnoreCase))
+            if (name.Length == 0) continue;
+            switch (name[0] | 0x20)
             {
-                (record.RateLimit ??= new Dictionary<string, string>(StringComparer.Ordinal))[name.ToLowerInvariant()] = header.Value.ToString();
+                case 'x':
+                    if (name.Equals("x-request-id", StringComparison.OrdinalIgnoreCase)) Consider(ref requestId, ref rank, 0, header.Value);
+                    else if (name.Equals("x-amzn-requestid", StringComparison.OrdinalIgnoreCase)) Consider(ref requestId, ref rank, 2, header.Value);
+                    else if (name.StartsWith("x-ratelimit-", StringComparison.OrdinalIgnoreCase)) AddRateLimit(record, name, header.Value);
+                    break;
+                case 'r':
+                    if (name.Equals("request-id", StringComparison.OrdinalIgnoreCase)) Consider(ref requestId, ref rank, 1, header.Value);
+                    else if (name.Equals("retry-after", StringComparison.OrdinalIgnoreCase) || name.Equals("retry-after-ms", StringComparison.OrdinalIgnoreCase)) AddRateLimit(record, name, header.Value);
+                    break;
+                case 'a':
+                    if (name.StartsWith("anthropic-ratelimit-", StringComparison.OrdinalIgnoreCase)) AddRateLimit(record, name, header.Value);
+                    break;
             }
         }
+        record.RequestId = requestId;
     }
 
-    private static string? First(HttpHeadersNonValidated headers, string name) =>
-        headers.TryGetValues(name, out var values) && values.Count > 0 ? values.ToString() : null;
+    private static void Consider(ref string? requestId, ref int rank, int candidateRank, HeaderStringValues values)
+    {
+        if (candidateRank >= rank || values.Count == 0) return;
+        requestId = values.ToString();
+        rank = candidateRank;
+    }
+
+    private static void AddRateLimit(CallRecord record, string name, HeaderStringValues values) =>
+        (record.RateLimit ??= new Dictionary<string, string>(StringComparer.Ordinal))[name.ToLowerInvariant()] = values.ToString();
 }
 
 /// <summary>Per-call state for one streamed response.</summary>

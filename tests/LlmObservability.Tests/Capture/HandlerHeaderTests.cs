@@ -46,6 +46,35 @@ public class HandlerHeaderTests
         Assert.That(harness.Sink.Payloads.Select(p => p.ApiKey!.Prefix), Is.EqualTo(new[] { "sk-proj-", "sk-proj-", "sk-proj-", "sk-svcac" }));
     }
 
+    [TestCase(new[] { "request-id:r1", "x-amzn-RequestId:a1", "X-Request-ID:x1" }, "x1")]
+    [TestCase(new[] { "x-amzn-requestid:a1", "Request-Id:r1" }, "r1")]
+    [TestCase(new[] { "x-amzn-RequestId:a1" }, "a1")]
+    [TestCase(new[] { "x-request-idx:no", "x-requestid:no" }, null)]
+    public async Task The_request_id_is_the_first_known_name_in_order_of_preference_whatever_the_header_order(string[] headers, string? expected)
+    {
+        await using var harness = new Harness(StubHandler.Json("openai/chat-response.json", configure: r =>
+        {
+            foreach (var header in headers) r.Headers.TryAddWithoutValidation(header[..header.IndexOf(':')], header[(header.IndexOf(':') + 1)..]);
+            r.Headers.TryAddWithoutValidation("X-RateLimit-Remaining-Requests", "59");
+            r.Headers.TryAddWithoutValidation("anthropic-ratelimit-tokens-limit", "1000");
+            r.Headers.TryAddWithoutValidation("Retry-After-Ms", "250");
+            r.Headers.TryAddWithoutValidation("x-ratelimitless", "no");
+        }));
+        var request = new HttpRequestMessage(HttpMethod.Post, Harness.ChatUrl) { Content = new StringContent(Harness.SimpleChatBody(), Encoding.UTF8, "application/json") };
+
+        using var response = await harness.Client.SendAsync(request);
+        await response.Content.ReadAsByteArrayAsync();
+        var payload = await harness.SinglePayloadAsync();
+
+        Assert.That(payload.RequestId, Is.EqualTo(expected));
+        Assert.That(payload.RateLimit, Is.EquivalentTo(new Dictionary<string, string>
+        {
+            ["x-ratelimit-remaining-requests"] = "59",
+            ["anthropic-ratelimit-tokens-limit"] = "1000",
+            ["retry-after-ms"] = "250",
+        }));
+    }
+
     [Test]
     public async Task Basic_credentials_are_not_a_key_and_a_key_header_beside_them_is()
     {
