@@ -41,6 +41,9 @@ internal sealed class AnthropicMessagesAdapter : ProviderAdapter
 
     public override ProviderRoute? MatchTrusted(HttpRequestMessage request, Uri uri) => MatchPath(uri);
 
+    /// <inheritdoc/>
+    public override bool MatchReadsHeaders => true;
+
     public override ProviderRoute? Match(HttpRequestMessage request, Uri uri)
     {
         var path = uri.AbsolutePath;

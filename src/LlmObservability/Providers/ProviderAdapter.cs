@@ -22,6 +22,12 @@ internal abstract class ProviderAdapter
     public abstract ProviderRoute? Match(HttpRequestMessage request, Uri uri);
 
     /// <summary>
+    /// Whether <see cref="Match"/> may look at the request's headers, not only its URL. The detector remembers a URL's
+    /// route only when no adapter that reads headers took part in the decision (see <see cref="ProviderDetector"/>).
+    /// </summary>
+    public virtual bool MatchReadsHeaders => false;
+
+    /// <summary>
     /// The model named by the request, read in passing for the span's name and sampling attributes (only when something
     /// listens). The default scans the body's top level for <c>"model"</c> without building a document.
     /// </summary>

@@ -101,12 +101,31 @@ internal static class ProviderDetector
                 }
             }
         }
+        // An application calls the same few URLs over and over: a route decided by the URL alone is remembered, so the
+        // next call with that URL skips the table. Not when an adapter that reads headers took part (another call to the
+        // same URL with other headers may be decided otherwise), nor for URLs with a query (it can carry a key).
+        var original = uri.OriginalString;
+        var slot = -1;
+        if (!original.Contains('?'))
+        {
+            slot = (original.GetHashCode() & int.MaxValue) % RecentRoutes.Length;
+            if (Volatile.Read(ref RecentRoutes[slot]) is { } recent && string.Equals(recent.Uri, original, StringComparison.Ordinal)) return recent.Route;
+        }
         foreach (var adapter in Adapters)
         {
-            if (adapter.Match(request, uri) is { } route) return route;
+            if (adapter.MatchReadsHeaders) slot = -1;
+            if (adapter.Match(request, uri) is not { } route) continue;
+            if (slot >= 0) Volatile.Write(ref RecentRoutes[slot], new RecentRoute(original, route));
+            return route;
         }
         return null;
     }
+
+    // A small direct-mapped memo of the table's answers: a URL that collides with another is decided again, never
+    // confused with it.
+    private static readonly RecentRoute?[] RecentRoutes = new RecentRoute?[32];
+
+    private sealed record RecentRoute(string Uri, ProviderRoute Route);
 
     /// <summary>True when the path ends with <paramref name="suffix"/> (ignoring a trailing slash and case).</summary>
     public static bool EndsWithSegment(string path, string suffix) =>

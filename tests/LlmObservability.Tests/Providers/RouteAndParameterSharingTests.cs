@@ -31,6 +31,29 @@ public class RouteAndParameterSharingTests
         }
     }
 
+    [TestCase(true)]
+    [TestCase(false)]
+    public void A_URL_whose_route_depends_on_the_headers_is_decided_again_for_every_call(bool headersFirst)
+    {
+        // A proxy's /v1/messages is Anthropic's only with Anthropic's headers; a memo of the first answer would give
+        // every later call to that URL the same answer, whatever its headers.
+        const string url = "https://llm-proxy.example.com/v1/messages";
+        ProviderRoute? Call(bool withHeaders)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, url);
+            if (withHeaders) request.Headers.Add("anthropic-version", "2023-06-01");
+            return ProviderDetector.Detect(request);
+        }
+
+        for (var i = 0; i < 3; i++)
+        {
+            var withHeaders = headersFirst ? Call(true) : null;
+            Assert.That(Call(false), Is.Null, "a chat or SMS API's /messages is not an LLM call");
+            withHeaders ??= Call(true);
+            Assert.That(withHeaders!.Provider, Is.EqualTo("anthropic"));
+        }
+    }
+
     [Test]
     public void A_URL_mapped_to_another_format_is_not_confused_with_the_same_URL_unmapped()
     {
