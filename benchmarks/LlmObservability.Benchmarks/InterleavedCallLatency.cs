@@ -14,7 +14,8 @@ namespace LlmObservability.Benchmarks;
 /// until the JIT is quiet, and the per-round difference to bare is a paired comparison. Clients: bare, a second bare
 /// client (the same code: its difference to bare is the measurement's own noise), ours with a null sink (its
 /// dispatcher builds every payload in the background, on the same two cores), extended HTTP logging with bodies, and
-/// ours with a disposed dispatcher (the caller's path alone).
+/// ours with a disposed dispatcher (the caller's path alone), and a handler that only wraps the response body and
+/// passes every read through (<see cref="PassThroughHandler"/>: the floor for any handler that watches bodies).
 /// </summary>
 public static class InterleavedCallLatency
 {
@@ -34,6 +35,7 @@ public static class InterleavedCallLatency
             await clients.VerifyAsync(server.ChatUri, streaming).ConfigureAwait(false);
             using var bareAgain = new HttpClient(new SocketsHttpHandler());
             using var nothingBuilt = await BenchmarkClients.NothingBuiltAsync(new SocketsHttpHandler()).ConfigureAwait(false);
+            using var passThrough = new HttpClient(new PassThroughHandler(new SocketsHttpHandler()));
             var variants = new (string Name, HttpClient Client)[]
             {
                 ("Bare", clients.Bare),
@@ -41,6 +43,7 @@ public static class InterleavedCallLatency
                 ("LlmObservability", clients.LlmObservability),
                 ("ExtendedHttpLogging", clients.ExtendedLogging),
                 ("NothingBuilt", nothingBuilt),
+                ("PassThrough", passThrough),
             };
             var warmup = await JitWarmup.RunAsync(
                 async () =>

@@ -30,7 +30,7 @@ if (args.Contains("--cpu-time") || args.Contains("--ttfc") || args.Contains("--l
 {
     var table = args.Contains("--cpu-time") ? await CpuTimePerCall.RunAsync(TimeSpan.FromSeconds(quick ? 0.5 : 1), rounds: quick ? 3 : 9, quick)
         : args.Contains("--ttfc") ? await InterleavedTimeToFirstChunk.RunAsync(rounds: quick ? 200 : 2000, quick)
-        : await InterleavedCallLatency.RunAsync(rounds: quick ? 300 : 3000, quick);
+        : await InterleavedCallLatency.RunAsync(rounds: quick ? 300 : 20_000, quick);
     var outIndex = Array.IndexOf(args, "--out");
     if (outIndex >= 0 && outIndex + 1 < args.Length) await File.WriteAllTextAsync(args[outIndex + 1], table);
     Console.WriteLine(table);
