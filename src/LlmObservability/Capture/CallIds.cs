@@ -66,4 +66,3 @@ internal static class CallIds
         return Convert.ToHexStringLower(big[(16 - bytes)..]);
     }
 }
-

@@ -48,7 +48,8 @@ internal sealed class DeferredStream : IStreamEventHandler
     private long _lastContentTimestamp;
     private long _readTimestamp;
     private bool _finalEvents;
-    private bool _detached;
+    private bool _detached;     // the caller's-path framer failed: nothing more is held, what was held is still parsed
+    private bool _framerFailed; // the framer failed on a held read: nothing more is fed
 
     /// <param name="record">The call the events belong to.</param>
     /// <param name="parser">The provider's parser.</param>
@@ -75,7 +76,7 @@ internal sealed class DeferredStream : IStreamEventHandler
         if (!TryHold(TypeIndex(eventType), data.Span, timestamp)) Parse(eventType, data, timestamp);
     }
 
-    /// <summary>The framer failed on the caller's path: no more events come, and the parser's end is not called (it saw a cut stream).</summary>
+    /// <summary>The framer failed on the caller's path: no more events come (those held are still parsed), and the parser's end is not called (it saw a cut stream).</summary>
     public void Detach() => _detached = true;
 
     /// <summary>
@@ -88,7 +89,7 @@ internal sealed class DeferredStream : IStreamEventHandler
     {
         Drain();
         Return();
-        if (completed && _framer is NdjsonReader ndjson && !_detached)
+        if (completed && _framer is NdjsonReader ndjson && !_framerFailed)
         {
             _finalEvents = true;
             try
@@ -104,7 +105,7 @@ internal sealed class DeferredStream : IStreamEventHandler
         _framer?.Dispose();
         _framer = null;
         bool? sawEnd = null;
-        if (!_detached && _parser is { } parser)
+        if (!_detached && !_framerFailed && _parser is { } parser)
         {
             sawEnd = parser.SawEnd;
             try
@@ -121,7 +122,7 @@ internal sealed class DeferredStream : IStreamEventHandler
         return sawEnd;
     }
 
-    /// <summary>Gives the buffer back without parsing (the record was dropped), and the framer's buffers.</summary>
+    /// <summary>Gives the held buffer back (once it is parsed, or unparsed for a dropped record).</summary>
     public void Return()
     {
         if (_buffer is not null)
@@ -169,7 +170,7 @@ internal sealed class DeferredStream : IStreamEventHandler
     {
         if (_buffer is not { } buffer) return;
         var at = 0;
-        while (at < _length && !_detached && _parser is not null)
+        while (at < _length && _parser is not null)
         {
             var header = buffer.AsSpan(at, HeaderBytes);
             var length = BinaryPrimitives.ReadInt32LittleEndian(header);
@@ -185,7 +186,7 @@ internal sealed class DeferredStream : IStreamEventHandler
     /// <summary>Feeds one read to the framer, whose events come back to <see cref="IStreamEventHandler.OnEvent"/> with the read's time.</summary>
     private void Feed(ReadOnlySpan<byte> read, long timestamp)
     {
-        if (_detached || _parser is null) return;
+        if (_framerFailed || _parser is null) return;
         _readTimestamp = timestamp;
         try
         {
@@ -195,7 +196,7 @@ internal sealed class DeferredStream : IStreamEventHandler
         {
             // The framer's bug (the parser's own failures stop in Parse): stop here, as the caller's path did.
             _record.AddNote($"response capture stopped: {ex.GetType().Name}: {ex.Message}");
-            _detached = true;
+            _framerFailed = true;
         }
     }
 
@@ -213,7 +214,7 @@ internal sealed class DeferredStream : IStreamEventHandler
     private void Parse(string? eventType, ReadOnlyMemory<byte> data, long timestamp)
     {
         var parser = _parser;
-        if (parser is null || _detached) return;
+        if (parser is null) return;
         try
         {
             parser.OnEvent(eventType, data);

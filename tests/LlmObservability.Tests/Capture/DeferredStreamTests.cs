@@ -127,13 +127,31 @@ public class DeferredStreamTests
         var garbage = new byte[64];
         garbage[3] = 64; // total length 64, but the prelude checksum does not match
 
-        stream.AddRead(garbage, 1);
+        stream.AddRead(EventStreamFrames.Event("contentBlockDelta", """{"contentBlockIndex":0,"delta":{"text":"Hi"}}"""), 1);
         stream.AddRead(garbage, 2);
+        stream.AddRead(EventStreamFrames.Event("contentBlockDelta", """{"contentBlockIndex":0,"delta":{"text":" there"}}"""), 3);
         var sawEnd = stream.Finish(completed: true, oversizedEvents: 0);
 
         Assert.That(sawEnd, Is.Null, "the parser saw a cut stream: its end is not called");
+        Assert.That(record.OutputText?.ToString(), Is.EqualTo("Hi"), "the event before the failure is kept, none after it");
+        Assert.That(record.FirstContentTimestamp, Is.EqualTo(1));
         Assert.That(record.Notes, Has.Count.EqualTo(1));
         Assert.That(record.Notes![0], Does.StartWith("response capture stopped: InvalidDataException"));
+    }
+
+    [Test]
+    public void Events_held_before_a_failure_on_the_callers_path_are_still_parsed()
+    {
+        var record = NewRecord(Chat);
+        var stream = Deferred(record);
+        stream.AddRead(Utf8(Chunk("kept")), 4);
+
+        stream.Detach(); // as ResponseCapture does when something throws on the caller's path
+        stream.AddRead(Utf8(Chunk(" dropped")), 5);
+        var sawEnd = stream.Finish(completed: true, oversizedEvents: 0);
+
+        Assert.That(sawEnd, Is.Null);
+        Assert.That(record.OutputText!.ToString(), Is.EqualTo("kept"));
     }
 
     [Test]
