@@ -28,10 +28,10 @@ namespace LlmObservability.Capture;
 /// </remarks>
 internal sealed class DeferredStream : IStreamEventHandler
 {
-    /// <summary>Most bytes (reads or events, plus a 16-byte header each) held before they are parsed in place.</summary>
+    /// <summary>Most bytes (reads or events, plus a 12-byte header each) held before they are parsed in place.</summary>
     public const int MaxBufferedBytes = 256 * 1024;
 
-    private const int HeaderBytes = 16; // length (4), event type index (4; -1: none, or a raw read), arrival timestamp (8)
+    private const int HeaderBytes = 12; // length (4), arrival timestamp (8)
     private const int InitialBytes = 16 * 1024;
     private const int MaxChunkIntervals = 100_000;
 
@@ -43,7 +43,6 @@ internal sealed class DeferredStream : IStreamEventHandler
     private IStreamFramer? _framer;
     private byte[]? _buffer;
     private int _length;
-    private List<string>? _types;
     private int _badEvents;
     private long _lastContentTimestamp;
     private long _readTimestamp;
@@ -53,7 +52,7 @@ internal sealed class DeferredStream : IStreamEventHandler
 
     /// <param name="record">The call the events belong to.</param>
     /// <param name="parser">The provider's parser.</param>
-    /// <param name="framing">How the reads are cut into events at the build; <see cref="StreamFraming.SkimmedJson"/>: the caller's path already cut them (<see cref="Add"/>).</param>
+    /// <param name="framing">How the reads are cut into events at the build; <see cref="StreamFraming.SkimmedJson"/>: the caller's path already cut them, and what is held are events (<see cref="Add"/>).</param>
     public DeferredStream(CallRecord record, StreamParser parser, StreamFraming framing)
     {
         _record = record;
@@ -67,13 +66,13 @@ internal sealed class DeferredStream : IStreamEventHandler
     /// <summary>Copies one read with its arrival time; it is framed when the payload is built. Caller's thread.</summary>
     public void AddRead(ReadOnlySpan<byte> bytes, long timestamp)
     {
-        if (!TryHold(-1, bytes, timestamp)) Feed(bytes, timestamp);
+        if (!TryHold(bytes, timestamp)) Feed(bytes, timestamp);
     }
 
-    /// <summary>Copies one event already framed on the caller's path (<see cref="JsonSkimmer"/>) with its arrival time. Caller's thread.</summary>
-    public void Add(string? eventType, ReadOnlyMemory<byte> data, long timestamp)
+    /// <summary>Copies one event already framed on the caller's path (<see cref="JsonSkimmer"/>, whose events have no type) with its arrival time. Caller's thread.</summary>
+    public void Add(ReadOnlyMemory<byte> data, long timestamp)
     {
-        if (!TryHold(TypeIndex(eventType), data.Span, timestamp)) Parse(eventType, data, timestamp);
+        if (!TryHold(data.Span, timestamp)) Parse(null, data, timestamp);
     }
 
     /// <summary>The framer failed on the caller's path: no more events come (those held are still parsed), and the parser's end is not called (it saw a cut stream).</summary>
@@ -146,7 +145,7 @@ internal sealed class DeferredStream : IStreamEventHandler
     /// for an entry larger than the whole buffer, which the caller then processes at once. True without copying once
     /// nothing reads any more (the framer or the parser failed).
     /// </summary>
-    private bool TryHold(int type, ReadOnlySpan<byte> data, long timestamp)
+    private bool TryHold(ReadOnlySpan<byte> data, long timestamp)
     {
         if (_detached || _parser is null) return true;
         var size = HeaderBytes + data.Length;
@@ -158,8 +157,7 @@ internal sealed class DeferredStream : IStreamEventHandler
         var buffer = EnsureCapacity(_length + size);
         var header = buffer.AsSpan(_length, HeaderBytes);
         BinaryPrimitives.WriteInt32LittleEndian(header, data.Length);
-        BinaryPrimitives.WriteInt32LittleEndian(header[4..], type);
-        BinaryPrimitives.WriteInt64LittleEndian(header[8..], timestamp);
+        BinaryPrimitives.WriteInt64LittleEndian(header[4..], timestamp);
         data.CopyTo(buffer.AsSpan(_length + HeaderBytes));
         _length += size;
         return true;
@@ -174,10 +172,9 @@ internal sealed class DeferredStream : IStreamEventHandler
         {
             var header = buffer.AsSpan(at, HeaderBytes);
             var length = BinaryPrimitives.ReadInt32LittleEndian(header);
-            var type = BinaryPrimitives.ReadInt32LittleEndian(header[4..]);
-            var timestamp = BinaryPrimitives.ReadInt64LittleEndian(header[8..]);
-            if (type == -1 && _framing != StreamFraming.SkimmedJson) Feed(buffer.AsSpan(at + HeaderBytes, length), timestamp);
-            else Parse(type < 0 ? null : _types![type], buffer.AsMemory(at + HeaderBytes, length), timestamp);
+            var timestamp = BinaryPrimitives.ReadInt64LittleEndian(header[4..]);
+            if (_framing == StreamFraming.SkimmedJson) Parse(null, buffer.AsMemory(at + HeaderBytes, length), timestamp);
+            else Feed(buffer.AsSpan(at + HeaderBytes, length), timestamp);
             at += HeaderBytes + length;
         }
         _length = 0;
@@ -247,18 +244,6 @@ internal sealed class DeferredStream : IStreamEventHandler
             _record.ChunkIntervals.Add((timestamp - _lastContentTimestamp) / (double)_record.TimestampFrequency);
         }
         _lastContentTimestamp = timestamp;
-    }
-
-    private int TypeIndex(string? eventType)
-    {
-        if (eventType is null) return -1;
-        var types = _types ??= [];
-        for (var i = types.Count - 1; i >= 0; i--)
-        {
-            if (string.Equals(types[i], eventType, StringComparison.Ordinal)) return i;
-        }
-        types.Add(eventType);
-        return types.Count - 1;
     }
 
     private byte[] EnsureCapacity(int needed)

@@ -93,8 +93,8 @@ internal sealed class ResponseCapture : IStreamEventHandler
         }
     }
 
-    /// <summary>The skimmer's one small event: copied with the time of the read that completed it, parsed when the payload is built.</summary>
-    void IStreamEventHandler.OnEvent(string? eventType, ReadOnlyMemory<byte> data) => _events!.Add(eventType, data, _readTimestamp);
+    /// <summary>The skimmer's one small event (it has no type): copied with the time of the read that completed it, parsed when the payload is built.</summary>
+    void IStreamEventHandler.OnEvent(string? eventType, ReadOnlyMemory<byte> data) => _events!.Add(data, _readTimestamp);
 
     /// <summary>Records how the response ended and enqueues the record; later calls do nothing.</summary>
     public void Complete(CallEnd end, Exception? exception = null)
