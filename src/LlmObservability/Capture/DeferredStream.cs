@@ -122,7 +122,7 @@ internal sealed class DeferredStream : IStreamEventHandler
     }
 
     /// <summary>Gives the held buffer back (once it is parsed, or unparsed for a dropped record).</summary>
-    public void Return()
+    private void Return()
     {
         if (_buffer is not null)
         {
