@@ -124,12 +124,10 @@ internal sealed class DeferredStream : IStreamEventHandler
     /// <summary>Gives the held buffer back (once it is parsed, or unparsed for a dropped record).</summary>
     private void Return()
     {
-        if (_buffer is not null)
-        {
-            Pool.Return(_buffer);
-            _buffer = null;
-            _length = 0;
-        }
+        if (_buffer is null) return;
+        Pool.Return(_buffer);
+        _buffer = null;
+        _length = 0;
     }
 
     /// <summary>Releases everything held, for a record that is dropped unbuilt.</summary>
@@ -147,11 +145,12 @@ internal sealed class DeferredStream : IStreamEventHandler
     /// </summary>
     private bool TryHold(ReadOnlySpan<byte> data, long timestamp)
     {
-        if (_detached || _parser is null) return true;
+        if (_detached || _framerFailed || _parser is null) return true;
         var size = HeaderBytes + data.Length;
         if (_length + size > MaxBufferedBytes)
         {
             Drain();
+            if (_framerFailed || _parser is null) return true; // the drain's framer or parser failed: nothing reads this
             if (size > MaxBufferedBytes) return false;
         }
         var buffer = EnsureCapacity(_length + size);
@@ -168,7 +167,7 @@ internal sealed class DeferredStream : IStreamEventHandler
     {
         if (_buffer is not { } buffer) return;
         var at = 0;
-        while (at < _length && _parser is not null)
+        while (at < _length && !_framerFailed && _parser is not null)
         {
             var header = buffer.AsSpan(at, HeaderBytes);
             var length = BinaryPrimitives.ReadInt32LittleEndian(header);

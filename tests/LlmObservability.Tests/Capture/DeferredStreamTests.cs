@@ -140,6 +140,26 @@ public class DeferredStreamTests
     }
 
     [Test]
+    public void Once_the_framer_failed_in_place_the_callers_reads_are_no_longer_copied()
+    {
+        var record = NewRecord(new ProviderRoute(BedrockConverseAdapter.Instance, "bedrock", "https://bedrock-runtime.us-east-1.amazonaws.com", "/converse-stream"));
+        var stream = Deferred(record, StreamFraming.AwsEventStream);
+        var garbage = new byte[64];
+        garbage[3] = 64; // total length 64, but the prelude checksum does not match
+        var filler = new byte[16 * 1024];
+
+        stream.AddRead(garbage, 1);
+        // Past the buffer's bound what is held is framed in place, on the caller's thread: the framer fails there.
+        for (var i = 0; i * filler.Length <= DeferredStream.MaxBufferedBytes; i++) stream.AddRead(filler, 2);
+        stream.AddRead(filler, 3);
+
+        Assert.That(stream.BufferedBytes, Is.Zero, "nothing reads the bytes any more, so none are copied");
+        stream.Finish(completed: true, oversizedEvents: 0);
+        Assert.That(record.Notes, Has.Count.EqualTo(1));
+        Assert.That(record.Notes![0], Does.StartWith("response capture stopped: InvalidDataException"));
+    }
+
+    [Test]
     public void Events_held_before_a_failure_on_the_callers_path_are_still_parsed()
     {
         var record = NewRecord(Chat);
