@@ -47,7 +47,7 @@ internal sealed class ObservingStream(Stream inner, ResponseCapture capture) : S
         }
         catch (Exception ex)
         {
-            Fail(ex, CancellationToken.None);
+            capture.Fail(ex, CancellationToken.None);
             throw;
         }
         Observe(buffer[..read], buffer.Length);
@@ -69,7 +69,7 @@ internal sealed class ObservingStream(Stream inner, ResponseCapture capture) : S
         }
         catch (Exception ex)
         {
-            Fail(ex, cancellationToken);
+            capture.Fail(ex, cancellationToken);
             throw;
         }
         // Data already there (the common case mid-stream): observe it without an async state machine.
@@ -91,7 +91,7 @@ internal sealed class ObservingStream(Stream inner, ResponseCapture capture) : S
         }
         catch (Exception ex)
         {
-            Fail(ex, cancellationToken);
+            capture.Fail(ex, cancellationToken);
             throw;
         }
         Observe(buffer.Span[..read], buffer.Length);
@@ -102,12 +102,6 @@ internal sealed class ObservingStream(Stream inner, ResponseCapture capture) : S
     {
         if (bytes.Length > 0) capture.OnBytes(bytes);
         else if (requested > 0) capture.Complete(CallEnd.Completed);
-    }
-
-    private void Fail(Exception exception, CancellationToken cancellationToken)
-    {
-        var end = exception is OperationCanceledException && cancellationToken.IsCancellationRequested ? CallEnd.Cancelled : CallEnd.Exception;
-        capture.Complete(end, exception);
     }
 
     public override void Flush()
@@ -181,7 +175,7 @@ internal sealed class ObservedContent : HttpContent
         }
         catch (Exception ex)
         {
-            _capture.Complete(ex is OperationCanceledException && cancellationToken.IsCancellationRequested ? CallEnd.Cancelled : CallEnd.Exception, ex);
+            _capture.Fail(ex, cancellationToken);
             throw;
         }
         _capture.Complete(CallEnd.Completed);
@@ -195,7 +189,7 @@ internal sealed class ObservedContent : HttpContent
         }
         catch (Exception ex)
         {
-            _capture.Complete(ex is OperationCanceledException && cancellationToken.IsCancellationRequested ? CallEnd.Cancelled : CallEnd.Exception, ex);
+            _capture.Fail(ex, cancellationToken);
             throw;
         }
         _capture.Complete(CallEnd.Completed);
@@ -212,7 +206,7 @@ internal sealed class ObservedContent : HttpContent
         }
         catch (Exception ex)
         {
-            _capture.Complete(ex is OperationCanceledException && cancellationToken.IsCancellationRequested ? CallEnd.Cancelled : CallEnd.Exception, ex);
+            _capture.Fail(ex, cancellationToken);
             throw;
         }
         // A received response's stream is there at once: wrapped without an async state machine.
@@ -228,7 +222,7 @@ internal sealed class ObservedContent : HttpContent
         }
         catch (Exception ex)
         {
-            _capture.Complete(ex is OperationCanceledException && cancellationToken.IsCancellationRequested ? CallEnd.Cancelled : CallEnd.Exception, ex);
+            _capture.Fail(ex, cancellationToken);
             throw;
         }
         return new ObservingStream(inner, _capture);
@@ -243,7 +237,7 @@ internal sealed class ObservedContent : HttpContent
         }
         catch (Exception ex)
         {
-            _capture.Complete(ex is OperationCanceledException && cancellationToken.IsCancellationRequested ? CallEnd.Cancelled : CallEnd.Exception, ex);
+            _capture.Fail(ex, cancellationToken);
             throw;
         }
         return new ObservingStream(inner, _capture);

@@ -121,6 +121,10 @@ internal sealed class ResponseCapture : IStreamEventHandler
         _onComplete(_record);
     }
 
+    /// <summary>The body failed: cancelled when the caller's token asked for it, otherwise an exception.</summary>
+    public void Fail(Exception exception, CancellationToken cancellationToken) =>
+        Complete(exception is OperationCanceledException && cancellationToken.IsCancellationRequested ? CallEnd.Cancelled : CallEnd.Exception, exception);
+
     /// <summary>
     /// A caller may stop reading once it has what it needs (SDKs stop at <c>[DONE]</c>) and dispose without the final
     /// zero-byte read: that is a complete response, not an aborted one.
