@@ -71,8 +71,11 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
         var route = Route(request, out var scope);
         if (route is null) return base.Send(request, cancellationToken);
 
-        var record = Begin(request, route, scope);
-        if (record is not null) CaptureRequestBody(request, record, cancellationToken).GetAwaiter().GetResult();
+        CallRecord? record = null;
+        if (Start(request) is { } start && (record = Begin(route, scope, start)) is not null)
+        {
+            CaptureRequestBody(start.Content, record, cancellationToken).GetAwaiter().GetResult();
+        }
         var caller = Activity.Current;
         if (record is not null) StartSpan(request, record);
         HttpResponseMessage response;
@@ -96,16 +99,49 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
 
     private async Task<HttpResponseMessage> SendObservedAsync(HttpRequestMessage request, ProviderRoute route, LlmObservabilityScope? scope, CancellationToken cancellationToken)
     {
-        var record = Begin(request, route, scope);
-        if (record is not null)
+        CallRecord? record = null;
+        Task<HttpResponseMessage> pending;
+        if (Start(request) is not { } start)
         {
-            await CaptureRequestBody(request, record, cancellationToken).ConfigureAwait(false);
-            StartSpan(request, record); // current for the inner handlers, so HttpClient's own span nests under it
+            pending = base.SendAsync(request, cancellationToken);
+        }
+        else if (start.InFlight)
+        {
+            // The request leaves first; the record is made and the body copied while it is on its way, in time that
+            // would otherwise be spent waiting for the response.
+            try
+            {
+                pending = base.SendAsync(request, cancellationToken);
+            }
+            catch (Exception ex)
+            {
+                if (BeginInFlight(route, scope, start, cancellationToken) is { } failed) Fail(failed, ex, cancellationToken);
+                throw;
+            }
+            record = BeginInFlight(route, scope, start, cancellationToken);
+        }
+        else
+        {
+            record = Begin(route, scope, start);
+            if (record is not null)
+            {
+                await CaptureRequestBody(start.Content, record, cancellationToken).ConfigureAwait(false);
+                StartSpan(request, record); // current for the inner handlers, so HttpClient's own span nests under it
+            }
+            try
+            {
+                pending = base.SendAsync(request, cancellationToken);
+            }
+            catch (Exception ex) when (record is not null)
+            {
+                Fail(record, ex, cancellationToken);
+                throw;
+            }
         }
         HttpResponseMessage response;
         try
         {
-            response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            response = await pending.ConfigureAwait(false);
         }
         catch (Exception ex) when (record is not null)
         {
@@ -131,21 +167,77 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
         }
     }
 
-    private CallRecord? Begin(HttpRequestMessage request, ProviderRoute route, LlmObservabilityScope? scope)
+    /// <summary>
+    /// What is read before the request leaves: its start, the caller's span, and the request's headers and declared
+    /// length. The inner handlers read (and may change) the request as they send it, and <see cref="HttpHeaders"/> are not
+    /// safe to read alongside that; once these are taken, nothing of the request but an in-memory body's bytes is read.
+    /// </summary>
+    /// <param name="Time">The call's start, for its ID and payload.</param>
+    /// <param name="Timestamp">The call's start on the timestamp clock, for its timings.</param>
+    /// <param name="Parent">The caller's span: the call's trace and parent span.</param>
+    /// <param name="ApiKey">A slice of the key's header value.</param>
+    /// <param name="Attempt">1, or the SDK's retry count + 1.</param>
+    /// <param name="Content">The body to copy: null when there is none, or when its declared length is over the cap (<see cref="Begin"/> notes that).</param>
+    /// <param name="DeclaredLength">The body's length as declared or computed, read before the send.</param>
+    /// <param name="InFlight">Whether the record can be made and the body copied after the request has left: the body is bytes in memory (or there is none) and no span has to be current for the inner handlers.</param>
+    private readonly record struct CallStart(
+        DateTimeOffset Time,
+        long Timestamp,
+        Activity? Parent,
+        ReadOnlyMemory<char> ApiKey,
+        int Attempt,
+        HttpContent? Content,
+        long? DeclaredLength,
+        bool InFlight);
+
+    private CallStart? Start(HttpRequestMessage request)
     {
         try
         {
-            var now = _time.GetUtcNow();
+            var time = _time.GetUtcNow();
+            var timestamp = _time.GetTimestamp();
+            var attempt = 1;
+            if (FirstHeader(request.Headers, "x-stainless-retry-count") is { } retries && int.TryParse(retries, out var retryCount) && retryCount >= 0)
+            {
+                attempt = retryCount + 1;
+            }
+            var content = request.Content;
+            var declared = content?.Headers.ContentLength;
+            if (declared > _options.MaxRequestCaptureBytes) content = null; // not read at all; Begin notes it
+            var inMemory = content is null || IsBytesInMemory(content);
+            return new CallStart(time, timestamp, Activity.Current, ApiKeyFrom(request), attempt, content, declared,
+                InFlight: inMemory && !LlmTelemetry.Source.HasListeners());
+        }
+        catch (Exception ex)
+        {
+            LogCaptureFailed(_logger, ex);
+            return null;
+        }
+    }
+
+    /// <summary>The record of a call whose request has left (<see cref="CallStart.InFlight"/>), with its body copied.</summary>
+    private CallRecord? BeginInFlight(ProviderRoute route, LlmObservabilityScope? scope, in CallStart start, CancellationToken cancellationToken)
+    {
+        var record = Begin(route, scope, start);
+        if (record is not null && start.Content is { } content) CopyInMemoryBody(content, start.DeclaredLength, record, cancellationToken);
+        return record;
+    }
+
+    private CallRecord? Begin(ProviderRoute route, LlmObservabilityScope? scope, in CallStart start)
+    {
+        try
+        {
             var record = new CallRecord(route)
             {
-                Id = CallIds.New(now),
-                StartTime = now,
-                StartTimestamp = _time.GetTimestamp(),
+                Id = CallIds.New(start.Time),
+                StartTime = start.Time,
+                StartTimestamp = start.Timestamp,
                 TimestampFrequency = _time.TimestampFrequency,
                 Scope = scope,
+                ApiKey = start.ApiKey,
+                Attempt = start.Attempt,
             };
-            var parent = Activity.Current;
-            if (parent is not null && parent.IdFormat == ActivityIdFormat.W3C)
+            if (start.Parent is { IdFormat: ActivityIdFormat.W3C } parent)
             {
                 record.TraceId = parent.TraceId.ToHexString();
                 record.ParentSpanId = parent.SpanId.ToHexString();
@@ -155,10 +247,9 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
                 record.NewTraceId();
             }
             record.NewSpanId();
-            record.ApiKey = ApiKeyFrom(request);
-            if (FirstHeader(request.Headers, "x-stainless-retry-count") is { } retries && int.TryParse(retries, out var retryCount) && retryCount >= 0)
+            if (start.DeclaredLength > _options.MaxRequestCaptureBytes)
             {
-                record.Attempt = retryCount + 1;
+                record.AddNote($"request body of {start.DeclaredLength} bytes is over the capture cap of {_options.MaxRequestCaptureBytes}; not read");
             }
             return record;
         }
@@ -191,35 +282,25 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
     /// <summary>
     /// Keeps a copy of the request body (SDKs hand over in-memory JSON) for parsing off the caller's path, in a pooled
     /// buffer. Content that is already bytes in memory (<see cref="ByteArrayContent"/>, <see cref="StringContent"/>,
-    /// <see cref="ReadOnlyMemoryContent"/>) can be sent again as it is, so it is copied once, straight from its bytes;
-    /// other content is buffered first (so that it can still be sent) and copied from that buffer. A body whose
-    /// declared length is over the cap is not read at all.
+    /// <see cref="ReadOnlyMemoryContent"/>) can be sent again as it is, so it is copied once, straight from its bytes
+    /// (<see cref="CopyInMemoryBody"/>); other content is buffered first (so that it can still be sent) and copied from
+    /// that buffer. A body whose declared length is over the cap is not read at all (<see cref="Begin"/> notes it).
     /// </summary>
-    private async Task CaptureRequestBody(HttpRequestMessage request, CallRecord record, CancellationToken cancellationToken)
+    private async Task CaptureRequestBody(HttpContent? content, CallRecord record, CancellationToken cancellationToken)
     {
-        if (request.Content is not { } content) return;
-        var declared = content.Headers.ContentLength;
-        if (declared > _options.MaxRequestCaptureBytes)
+        if (content is null) return;
+        if (IsBytesInMemory(content))
         {
-            record.AddNote($"request body of {declared} bytes is over the capture cap of {_options.MaxRequestCaptureBytes}; not read");
+            CopyInMemoryBody(content, content.Headers.ContentLength, record, cancellationToken);
             return;
         }
-        var inMemory = IsBytesInMemory(content);
-        if (!inMemory)
-        {
-            // A failure here is the content's own (it would fail the same way when sent), so it propagates.
-            await content.LoadIntoBufferAsync(cancellationToken).ConfigureAwait(false);
-            declared = content.Headers.ContentLength;
-        }
-        var copy = new CaptureWriteStream((int)Math.Clamp(declared ?? 0, 0, _options.MaxRequestCaptureBytes), _options.MaxRequestCaptureBytes);
+        // A failure here is the content's own (it would fail the same way when sent), so it propagates.
+        await content.LoadIntoBufferAsync(cancellationToken).ConfigureAwait(false);
+        var copy = NewRequestCopy(content.Headers.ContentLength);
         try
         {
-            // Bytes in memory are written at once: the synchronous copy spares the asynchronous one's machinery.
-            if (inMemory) content.CopyTo(copy, null, cancellationToken);
-            else await content.CopyToAsync(copy, cancellationToken).ConfigureAwait(false);
-            if (copy.OverCap) record.AddNote($"request body of {copy.Written} bytes is over the capture cap of {_options.MaxRequestCaptureBytes}; not kept");
-            else if (copy.TakeBuffer() is { } buffer) record.SetPooledRequestBody(buffer, (int)copy.Written);
-            else record.RequestBody = ReadOnlyMemory<byte>.Empty;
+            await content.CopyToAsync(copy, cancellationToken).ConfigureAwait(false);
+            KeepRequestCopy(copy, record);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -229,6 +310,38 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
         {
             copy.Dispose();
         }
+    }
+
+    /// <summary>
+    /// Copies a body that is bytes in memory, synchronously: such content only writes its bytes out, so this is safe
+    /// while the inner handler sends the same content. Its length was read in <see cref="Start"/>, before the send.
+    /// </summary>
+    private void CopyInMemoryBody(HttpContent content, long? length, CallRecord record, CancellationToken cancellationToken)
+    {
+        var copy = NewRequestCopy(length);
+        try
+        {
+            content.CopyTo(copy, null, cancellationToken);
+            KeepRequestCopy(copy, record);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            record.AddNote($"request body could not be read: {ex.GetType().Name}");
+        }
+        finally
+        {
+            copy.Dispose();
+        }
+    }
+
+    private CaptureWriteStream NewRequestCopy(long? length) =>
+        new((int)Math.Clamp(length ?? 0, 0, _options.MaxRequestCaptureBytes), _options.MaxRequestCaptureBytes);
+
+    private void KeepRequestCopy(CaptureWriteStream copy, CallRecord record)
+    {
+        if (copy.OverCap) record.AddNote($"request body of {copy.Written} bytes is over the capture cap of {_options.MaxRequestCaptureBytes}; not kept");
+        else if (copy.TakeBuffer() is { } buffer) record.SetPooledRequestBody(buffer, (int)copy.Written);
+        else record.RequestBody = ReadOnlyMemory<byte>.Empty;
     }
 
     /// <summary>The framework's own in-memory contents, which serialize their bytes as often as asked (not subclasses from elsewhere).</summary>
