@@ -66,8 +66,7 @@ public class StreamCaptureBenchmarks
     private static CallRecord Capture()
     {
         var record = NewRecord();
-        var parser = OpenAiChatAdapter.Instance.CreateStreamParser(record, Limits);
-        var capture = new ResponseCapture(record, parser, StreamFraming.ServerSentEvents, 1024 * 1024, contentLength: null, TimeProvider.System, static _ => { });
+        var capture = new ResponseCapture(record, Limits, StreamFraming.ServerSentEvents, 1024 * 1024, contentLength: null, TimeProvider.System, static _ => { });
         foreach (var e in ChatFixtures.StreamEvents) capture.OnBytes(e);
         capture.Complete(CallEnd.Completed);
         return record;

@@ -81,7 +81,7 @@ public class FuzzTests
                 var record = NewRecord(adapter);
                 record.HttpStatus = 200;
                 record.IsEventStream = framing != StreamFraming.SkimmedJson;
-                var capture = new ResponseCapture(record, adapter.CreateStreamParser(record, limits), framing, 1 << 20, null, TimeProvider.System, _ => { });
+                var capture = new ResponseCapture(record, limits, framing, 1 << 20, null, TimeProvider.System, _ => { });
                 foreach (var chunk in RandomChunks(random, stream)) capture.OnBytes(chunk);
                 capture.Complete((CallEnd)random.Next(1, 5), random.Next(3) == 0 ? new IOException("cut (fuzz)") : null);
 

@@ -38,8 +38,10 @@ internal sealed class DeferredStream : IStreamEventHandler
     private static ArrayPool<byte> Pool => CapturePool.Bytes;
 
     private readonly CallRecord _record;
+    private readonly CaptureLimits _limits;
     private readonly StreamFraming _framing;
-    private StreamParser? _parser;
+    private StreamParser? _parser; // made by the first event, at the build: nothing of it on the caller's path
+    private bool _parserFailed;
     private IStreamFramer? _framer;
     private byte[]? _buffer;
     private int _length;
@@ -50,15 +52,20 @@ internal sealed class DeferredStream : IStreamEventHandler
     private bool _detached;     // the caller's-path framer failed: nothing more is held, what was held is still parsed
     private bool _framerFailed; // the framer failed on a held read: nothing more is fed
 
-    /// <param name="record">The call the events belong to.</param>
-    /// <param name="parser">The provider's parser.</param>
+    /// <param name="record">The call the events belong to; its adapter's parser reads them.</param>
+    /// <param name="limits">The caps the parser keeps to.</param>
     /// <param name="framing">How the reads are cut into events at the build; <see cref="StreamFraming.SkimmedJson"/>: the caller's path already cut them, and what is held are events (<see cref="Add"/>).</param>
-    public DeferredStream(CallRecord record, StreamParser parser, StreamFraming framing)
+    public DeferredStream(CallRecord record, CaptureLimits limits, StreamFraming framing)
     {
         _record = record;
-        _parser = parser;
+        _limits = limits;
         _framing = framing;
     }
+
+    private StreamParser Parser => _parser ??= _record.Route.Adapter.CreateStreamParser(_record, _limits);
+
+    /// <summary>Whether the parser exists yet: it is made by the first event parsed, or by <see cref="Finish"/> (for tests).</summary>
+    internal bool ParserMade => _parser is not null;
 
     /// <summary>Bytes held now (reads or events and their headers); never more than <see cref="MaxBufferedBytes"/>.</summary>
     internal int BufferedBytes => _length;
@@ -104,8 +111,9 @@ internal sealed class DeferredStream : IStreamEventHandler
         _framer?.Dispose();
         _framer = null;
         bool? sawEnd = null;
-        if (!_detached && !_framerFailed && _parser is { } parser)
+        if (!_detached && !_framerFailed && !_parserFailed)
         {
+            var parser = Parser;
             sawEnd = parser.SawEnd;
             try
             {
@@ -145,12 +153,12 @@ internal sealed class DeferredStream : IStreamEventHandler
     /// </summary>
     private bool TryHold(ReadOnlySpan<byte> data, long timestamp)
     {
-        if (_detached || _framerFailed || _parser is null) return true;
+        if (_detached || _framerFailed || _parserFailed) return true;
         var size = HeaderBytes + data.Length;
         if (_length + size > MaxBufferedBytes)
         {
             Drain();
-            if (_framerFailed || _parser is null) return true; // the drain's framer or parser failed: nothing reads this
+            if (_framerFailed || _parserFailed) return true; // the drain's framer or parser failed: nothing reads this
             if (size > MaxBufferedBytes) return false;
         }
         var buffer = EnsureCapacity(_length + size);
@@ -167,7 +175,7 @@ internal sealed class DeferredStream : IStreamEventHandler
     {
         if (_buffer is not { } buffer) return;
         var at = 0;
-        while (at < _length && !_framerFailed && _parser is not null)
+        while (at < _length && !_framerFailed && !_parserFailed)
         {
             var header = buffer.AsSpan(at, HeaderBytes);
             var length = BinaryPrimitives.ReadInt32LittleEndian(header);
@@ -182,7 +190,7 @@ internal sealed class DeferredStream : IStreamEventHandler
     /// <summary>Feeds one read to the framer, whose events come back to <see cref="IStreamEventHandler.OnEvent"/> with the read's time.</summary>
     private void Feed(ReadOnlySpan<byte> read, long timestamp)
     {
-        if (_framerFailed || _parser is null) return;
+        if (_framerFailed || _parserFailed) return;
         _readTimestamp = timestamp;
         try
         {
@@ -209,8 +217,8 @@ internal sealed class DeferredStream : IStreamEventHandler
 
     private void Parse(string? eventType, ReadOnlyMemory<byte> data, long timestamp)
     {
-        var parser = _parser;
-        if (parser is null) return;
+        if (_parserFailed) return;
+        var parser = Parser;
         try
         {
             parser.OnEvent(eventType, data);
@@ -230,7 +238,7 @@ internal sealed class DeferredStream : IStreamEventHandler
                 return;
             }
             _record.AddNote($"response capture stopped: {ex.GetType().Name}: {ex.Message}");
-            _parser = null;
+            _parserFailed = true;
             return;
         }
         if (!parser.LastEventHadContent) return;

@@ -368,16 +368,14 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
             if (framing == StreamFraming.SkimmedJson && !identity) framing = StreamFraming.None;
             record.IsEventStream = framing is not (StreamFraming.None or StreamFraming.SkimmedJson);
 
-            StreamParser? parser = null;
-            if (framing != StreamFraming.None)
+            // The stream's parser is made when the payload is built, from the adapter and these caps.
+            var parseWith = framing != StreamFraming.None && identity ? _limits : null;
+            if (framing != StreamFraming.None && !identity)
             {
-                if (identity)
-                    parser = record.Route.Adapter.CreateStreamParser(record, _limits);
-                else
-                    record.AddNote($"stream is {record.ContentEncoding}-encoded (enable automatic decompression on the inner handler to parse it)");
+                record.AddNote($"stream is {record.ContentEncoding}-encoded (enable automatic decompression on the inner handler to parse it)");
             }
             var priceNow = _options.AddCostResponseHeader && onComplete is not null && response.IsSuccessStatusCode && !record.IsEventStream;
-            var capture = new ResponseCapture(record, parser, framing, _options.MaxResponseCaptureBytes, ContentLength(content.Headers), _time, priceNow ? onComplete! : _enqueue);
+            var capture = new ResponseCapture(record, parseWith, framing, _options.MaxResponseCaptureBytes, ContentLength(content.Headers), _time, priceNow ? onComplete! : _enqueue);
             response.Content = new ObservedContent(content, capture);
             return priceNow;
         }

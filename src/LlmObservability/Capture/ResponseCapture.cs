@@ -26,12 +26,19 @@ internal sealed class ResponseCapture : IStreamEventHandler
     private long _readTimestamp;
     private readonly bool _wholeBody; // not a stream: the first byte is the first token
 
-    public ResponseCapture(CallRecord record, StreamParser? streamParser, StreamFraming framing, int bodyCap, long? contentLength, TimeProvider time, Action<CallRecord> onComplete)
+    /// <param name="record">The call.</param>
+    /// <param name="parseWith">The caps for the adapter's stream parser; null when the stream is not to be parsed (it is encoded).</param>
+    /// <param name="framing">How the body is cut into events (<see cref="StreamFraming.None"/>: a whole body).</param>
+    /// <param name="bodyCap">Most bytes of a whole body kept.</param>
+    /// <param name="contentLength">The declared length, to tell a disposed body that was read whole.</param>
+    /// <param name="time">The clock.</param>
+    /// <param name="onComplete">Where the record goes when the body ends.</param>
+    public ResponseCapture(CallRecord record, CaptureLimits? parseWith, StreamFraming framing, int bodyCap, long? contentLength, TimeProvider time, Action<CallRecord> onComplete)
     {
         _record = record;
-        if (streamParser is not null && framing != StreamFraming.None)
+        if (parseWith is not null && framing != StreamFraming.None)
         {
-            _events = new DeferredStream(record, streamParser, framing);
+            _events = new DeferredStream(record, parseWith, framing);
             if (framing == StreamFraming.SkimmedJson) _skimmer = new JsonSkimmer(this);
         }
         _wholeBody = framing is StreamFraming.None or StreamFraming.SkimmedJson;

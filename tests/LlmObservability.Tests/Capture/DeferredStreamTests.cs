@@ -17,7 +17,7 @@ public class DeferredStreamTests
     private static CallRecord NewRecord(ProviderRoute route) => new(route) { Id = "test", TimestampFrequency = 1000 };
 
     private static DeferredStream Deferred(CallRecord record, StreamFraming framing = StreamFraming.ServerSentEvents) =>
-        new(record, record.Route.Adapter.CreateStreamParser(record, Limits), framing);
+        new(record, Limits, framing);
 
     private static string Chunk(string content) =>
         $"data: {{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"model\":\"gpt-4o\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{content}\"}},\"finish_reason\":null}}]}}\n\n";
@@ -52,6 +52,23 @@ public class DeferredStreamTests
             Assert.That(record.CompletionTokens, Is.EqualTo(7));
             Assert.That(record.Notes, Is.Null);
         });
+    }
+
+    [Test]
+    public void The_parser_is_made_at_the_build_and_an_empty_stream_still_gets_its_end()
+    {
+        var record = NewRecord(Chat);
+        var stream = Deferred(record);
+        stream.AddRead(Utf8(Chunk("Hi")), 10);
+        stream.AddRead(Utf8(Usage), 11);
+        Assert.That(stream.ParserMade, Is.False, "holding reads makes no parser on the caller's path");
+
+        Assert.That(stream.Finish(completed: false, oversizedEvents: 0), Is.False, "no [DONE]: not a complete stream");
+        Assert.That(stream.ParserMade, Is.True);
+        Assert.That(record.OutputText!.ToString(), Is.EqualTo("Hi"));
+
+        var empty = Deferred(NewRecord(Chat));
+        Assert.That(empty.Finish(completed: true, oversizedEvents: 0), Is.False, "an empty body is read by a parser that saw no end");
     }
 
     [Test]
