@@ -361,8 +361,10 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
             if (_options.AddCallIdResponseHeader) response.Headers.TryAddWithoutValidation(CallIdHeader, record.Id);
 
             var content = response.Content;
-            record.ContentEncoding = ContentEncoding(content.Headers);
-            var framing = response.IsSuccessStatusCode ? record.Route.Adapter.StreamFramingFor(MediaType(content.Headers)) : StreamFraming.None;
+            var observed = new ObservedContent(content); // copies the headers, reading the ones used here on the way
+            var facts = observed.Facts;
+            record.ContentEncoding = facts.ContentEncoding(content.Headers);
+            var framing = response.IsSuccessStatusCode ? record.Route.Adapter.StreamFramingFor(facts.MediaType) : StreamFraming.None;
             var identity = record.ContentEncoding is null || record.ContentEncoding.Equals("identity", StringComparison.OrdinalIgnoreCase);
             // An encoded whole body is kept and decoded off the caller's path instead of being skimmed.
             if (framing == StreamFraming.SkimmedJson && !identity) framing = StreamFraming.None;
@@ -375,8 +377,8 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
                 record.AddNote($"stream is {record.ContentEncoding}-encoded (enable automatic decompression on the inner handler to parse it)");
             }
             var priceNow = _options.AddCostResponseHeader && onComplete is not null && response.IsSuccessStatusCode && !record.IsEventStream;
-            var capture = new ResponseCapture(record, parseWith, framing, _options.MaxResponseCaptureBytes, ContentLength(content.Headers), _time, priceNow ? onComplete! : _enqueue);
-            response.Content = new ObservedContent(content, capture);
+            var capture = new ResponseCapture(record, parseWith, framing, _options.MaxResponseCaptureBytes, facts.Length(content.Headers), _time, priceNow ? onComplete! : _enqueue);
+            response.Content = observed.Watch(capture);
             return priceNow;
         }
         catch (Exception ex)
@@ -473,33 +475,6 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
         if (!headers.NonValidated.TryGetValues(name, out var values)) return null;
         foreach (var value in values) return value;
         return null;
-    }
-
-    /// <summary>The response's media type without parameters (<c>text/event-stream; charset=utf-8</c> → <c>text/event-stream</c>), read raw.</summary>
-    private static ReadOnlySpan<char> MediaType(HttpContentHeaders headers)
-    {
-        var value = FirstHeader(headers, "Content-Type").AsSpan();
-        var semicolon = value.IndexOf(';');
-        return (semicolon < 0 ? value : value[..semicolon]).Trim();
-    }
-
-    /// <summary>
-    /// The declared length: the raw header as received, read without parsing it into the header store; a content that
-    /// has no such header (an in-memory one computes its length) is asked.
-    /// </summary>
-    private static long? ContentLength(HttpContentHeaders headers)
-    {
-        if (FirstHeader(headers, "Content-Length") is not { } raw) return headers.ContentLength;
-        return long.TryParse(raw, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var length) ? length : null;
-    }
-
-    /// <summary>The content codings, comma-separated without spaces as the parsed header lists them; null when there are none.</summary>
-    private static string? ContentEncoding(HttpContentHeaders headers)
-    {
-        if (!headers.NonValidated.TryGetValues("Content-Encoding", out var values) || values.Count == 0) return null;
-        if (values.Count == 1 && values.ToString() is var single && !single.Contains(',') && !single.Contains(' ')) return single.Length == 0 ? null : single;
-        var encoding = headers.ContentEncoding;
-        return encoding.Count == 0 ? null : string.Join(",", encoding);
     }
 
     [LoggerMessage(EventId = 100, Level = LogLevel.Warning, Message = "LlmObservability failed to capture a call; the call itself is unaffected.")]

@@ -139,27 +139,40 @@ internal sealed class ObservingStream(Stream inner, ResponseCapture capture) : S
 internal sealed class ObservedContent : HttpContent
 {
     private readonly HttpContent _inner;
-    private readonly ResponseCapture _capture;
+    private ResponseCapture _capture = null!;
 
-    public ObservedContent(HttpContent inner, ResponseCapture capture)
+    /// <summary>Copies the inner content's headers, noting on the way the ones the capture decides by (<see cref="Facts"/>); <see cref="Watch"/> then gives it its capture.</summary>
+    public ObservedContent(HttpContent inner)
     {
         _inner = inner;
+        Facts = CopyHeaders(inner.Headers, Headers);
+    }
+
+    /// <summary>The raw Content-Type, Content-Length and Content-Encoding values, read in the copy's one pass.</summary>
+    public ContentHeaderFacts Facts { get; }
+
+    /// <summary>Sets the capture that sees the bytes; called once, before the content is handed to the caller.</summary>
+    public ObservedContent Watch(ResponseCapture capture)
+    {
         _capture = capture;
-        CopyHeaders(inner.Headers, Headers);
+        return this;
     }
 
     /// <summary>
     /// Copies the raw values as they are (NonValidated), without parsing every header on the caller's path; a single
-    /// value goes as its own string, without enumerating it.
+    /// value goes as its own string, without enumerating it. Returns the values the capture decides by.
     /// </summary>
-    internal static void CopyHeaders(HttpContentHeaders from, HttpContentHeaders to)
+    internal static ContentHeaderFacts CopyHeaders(HttpContentHeaders from, HttpContentHeaders to)
     {
+        var facts = default(ContentHeaderFacts);
         foreach (var header in from.NonValidated)
         {
             var values = header.Value;
+            facts.Note(header.Key, values);
             if (values.Count == 1) to.TryAddWithoutValidation(header.Key, values.ToString());
             else to.TryAddWithoutValidation(header.Key, values);
         }
+        return facts;
     }
 
     protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
@@ -257,6 +270,63 @@ internal sealed class ObservedContent : HttpContent
             _inner.Dispose();
         }
         base.Dispose(disposing);
+    }
+}
+
+/// <summary>The content headers a response's capture decides by, as their raw values (none is parsed on the caller's path).</summary>
+internal struct ContentHeaderFacts
+{
+    private HeaderStringValues _encoding;
+    private bool _hasEncoding;
+
+    /// <summary>The first Content-Type value as sent (parameters included); null when there is none.</summary>
+    public string? ContentType { get; private set; }
+
+    /// <summary>The first Content-Length value as sent; null when there is none.</summary>
+    public string? ContentLength { get; private set; }
+
+    public void Note(string name, HeaderStringValues values)
+    {
+        if (values.Count == 0) return;
+        if (name.Equals("Content-Type", StringComparison.OrdinalIgnoreCase)) ContentType ??= First(values);
+        else if (name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase)) ContentLength ??= First(values);
+        else if (name.Equals("Content-Encoding", StringComparison.OrdinalIgnoreCase)) (_encoding, _hasEncoding) = (values, true);
+    }
+
+    /// <summary>The media type without parameters (<c>text/event-stream; charset=utf-8</c> → <c>text/event-stream</c>).</summary>
+    public readonly ReadOnlySpan<char> MediaType
+    {
+        get
+        {
+            var value = ContentType.AsSpan();
+            var semicolon = value.IndexOf(';');
+            return (semicolon < 0 ? value : value[..semicolon]).Trim();
+        }
+    }
+
+    /// <summary>
+    /// The content codings, comma-separated without spaces as the parsed header lists them; null when there are none.
+    /// A single plain value is taken as it is; anything else is parsed from <paramref name="headers"/>.
+    /// </summary>
+    public readonly string? ContentEncoding(HttpContentHeaders headers)
+    {
+        if (!_hasEncoding) return null;
+        if (_encoding.Count == 1 && _encoding.ToString() is var single && !single.Contains(',') && !single.Contains(' ')) return single.Length == 0 ? null : single;
+        var encoding = headers.ContentEncoding;
+        return encoding.Count == 0 ? null : string.Join(",", encoding);
+    }
+
+    /// <summary>The declared length as received; a content without the header (an in-memory one computes its length) is asked.</summary>
+    public readonly long? Length(HttpContentHeaders headers)
+    {
+        if (ContentLength is not { } raw) return headers.ContentLength;
+        return long.TryParse(raw, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var length) ? length : null;
+    }
+
+    private static string First(HeaderStringValues values)
+    {
+        foreach (var value in values) return value;
+        return string.Empty;
     }
 }
 

@@ -110,4 +110,29 @@ public class HandlerHeaderTests
         Assert.That(response.Content.Headers.ContentType.CharSet, Is.EqualTo("utf-8"));
         Assert.That(response.Content.Headers.ContentLanguage, Is.EqualTo(new[] { "en", "fr" }));
     }
+
+    [TestCase(new[] { "gzip" }, "gzip")]
+    [TestCase(new[] { "gzip", "br" }, "gzip,br")]
+    [TestCase(new[] { "gzip, br" }, "gzip,br")]
+    [TestCase(new string[0], null)]
+    public void The_content_headers_are_read_raw_in_the_one_pass_that_copies_them(string[] encodings, string? expected)
+    {
+        var inner = new ByteArrayContent(new byte[2136]);
+        inner.Headers.TryAddWithoutValidation("Content-Type", "text/event-stream; charset=utf-8");
+        foreach (var encoding in encodings) inner.Headers.TryAddWithoutValidation("Content-Encoding", encoding);
+        var copy = new ByteArrayContent([]);
+
+        var facts = LlmObservability.Capture.ObservedContent.CopyHeaders(inner.Headers, copy.Headers);
+
+        Assert.That(facts.MediaType.ToString(), Is.EqualTo("text/event-stream"));
+        Assert.That(facts.ContentEncoding(inner.Headers), Is.EqualTo(expected));
+        Assert.That(facts.ContentLength, Is.Null, "no Content-Length header was sent");
+        Assert.That(facts.Length(inner.Headers), Is.EqualTo(2136), "an in-memory content is asked for its length");
+        Assert.That(copy.Headers.ContentType!.ToString(), Is.EqualTo("text/event-stream; charset=utf-8"));
+        Assert.That(copy.Headers.ContentEncoding, Is.EqualTo(inner.Headers.ContentEncoding));
+
+        var sent = new ByteArrayContent([]);
+        sent.Headers.TryAddWithoutValidation("Content-Length", "512");
+        Assert.That(LlmObservability.Capture.ObservedContent.CopyHeaders(sent.Headers, new ByteArrayContent([]).Headers).Length(sent.Headers), Is.EqualTo(512), "a received length is read as sent");
+    }
 }
