@@ -315,6 +315,7 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
     /// <summary>
     /// Copies a body that is bytes in memory, synchronously: such content only writes its bytes out, so this is safe
     /// while the inner handler sends the same content. Its length was read in <see cref="Start"/>, before the send.
+    /// Nothing is thrown: in flight, the request has left and its outcome is the caller's to get.
     /// </summary>
     private void CopyInMemoryBody(HttpContent content, long? length, CallRecord record, CancellationToken cancellationToken)
     {
@@ -324,7 +325,7 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
             content.CopyTo(copy, null, cancellationToken);
             KeepRequestCopy(copy, record);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex)
         {
             record.AddNote($"request body could not be read: {ex.GetType().Name}");
         }

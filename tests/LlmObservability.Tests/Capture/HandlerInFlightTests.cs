@@ -92,6 +92,25 @@ public class HandlerInFlightTests
     }
 
     [Test]
+    public async Task A_body_the_inner_handler_disposed_as_it_sent_it_leaves_a_note_and_the_call_is_untouched()
+    {
+        await using var harness = new Harness(new InlineHandler(request =>
+        {
+            request.Content!.Dispose(); // sent and let go before the record is made
+            return Task.FromResult(ChatResponse());
+        }));
+
+        using var response = await harness.Client.SendAsync(Harness.ChatRequest(Harness.SimpleChatBody()));
+        var body = await response.Content.ReadAsByteArrayAsync();
+        var payload = await harness.SinglePayloadAsync();
+
+        Assert.That(body, Is.EqualTo(Fixture.Bytes("openai/chat-response.json")));
+        Assert.That(payload.Status, Is.EqualTo(LlmCallStatus.Success));
+        Assert.That(payload.PromptTokens, Is.GreaterThan(0), "the response is recorded");
+        Assert.That(payload.Error!.Message, Does.Contain("request body could not be read: ObjectDisposedException"));
+    }
+
+    [Test]
     public async Task A_response_that_arrives_while_the_record_is_made_is_recorded_whole()
     {
         // The inner handler answers on another thread as soon as it is called, racing the in-flight bookkeeping.
