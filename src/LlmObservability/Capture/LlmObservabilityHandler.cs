@@ -74,7 +74,7 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
         CallRecord? record = null;
         if (Start(request) is { } start && (record = Begin(route, scope, start)) is not null)
         {
-            CaptureRequestBody(start.Content, record, cancellationToken).GetAwaiter().GetResult();
+            CaptureRequestBody(start.Content, start.DeclaredLength, record, cancellationToken).GetAwaiter().GetResult();
         }
         var caller = Activity.Current;
         if (record is not null) StartSpan(request, record);
@@ -125,7 +125,7 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
             record = Begin(route, scope, start);
             if (record is not null)
             {
-                await CaptureRequestBody(start.Content, record, cancellationToken).ConfigureAwait(false);
+                await CaptureRequestBody(start.Content, start.DeclaredLength, record, cancellationToken).ConfigureAwait(false);
                 StartSpan(request, record); // current for the inner handlers, so HttpClient's own span nests under it
             }
             try
@@ -285,13 +285,14 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
     /// <see cref="ReadOnlyMemoryContent"/>) can be sent again as it is, so it is copied once, straight from its bytes
     /// (<see cref="CopyInMemoryBody"/>); other content is buffered first (so that it can still be sent) and copied from
     /// that buffer. A body whose declared length is over the cap is not read at all (<see cref="Begin"/> notes it).
+    /// <paramref name="declared"/> is the length <see cref="Start"/> read; a buffered body's is read again.
     /// </summary>
-    private async Task CaptureRequestBody(HttpContent? content, CallRecord record, CancellationToken cancellationToken)
+    private async Task CaptureRequestBody(HttpContent? content, long? declared, CallRecord record, CancellationToken cancellationToken)
     {
         if (content is null) return;
         if (IsBytesInMemory(content))
         {
-            CopyInMemoryBody(content, content.Headers.ContentLength, record, cancellationToken);
+            CopyInMemoryBody(content, declared, record, cancellationToken);
             return;
         }
         // A failure here is the content's own (it would fail the same way when sent), so it propagates.
