@@ -12,6 +12,7 @@ public class DeferredStreamTests
 {
     private static readonly ProviderRoute Chat = new(OpenAiChatAdapter.Instance, "openai", "https://api.openai.com/v1", "/chat/completions");
     private static readonly ProviderRoute Ollama = new(OllamaAdapter.Instance, "ollama", "http://localhost:11434", "/api/chat");
+    private static readonly ProviderRoute Bedrock = new(BedrockConverseAdapter.Instance, "bedrock", "https://bedrock-runtime.us-east-1.amazonaws.com", "/converse-stream");
     private static readonly CaptureLimits Limits = new(1_000_000, 4096);
 
     private static CallRecord NewRecord(ProviderRoute route) => new(route) { Id = "test", TimestampFrequency = 1000 };
@@ -25,6 +26,14 @@ public class DeferredStreamTests
     private const string Usage = "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"model\":\"gpt-4o\",\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":7,\"total_tokens\":12}}\n\n";
 
     private static byte[] Utf8(string text) => Encoding.UTF8.GetBytes(text);
+
+    /// <summary>An AWS event-stream frame that claims 64 bytes but whose prelude checksum does not match: the framer fails on it.</summary>
+    private static byte[] CorruptFrame()
+    {
+        var frame = new byte[64];
+        frame[3] = 64;
+        return frame;
+    }
 
     [Test]
     public void Each_event_takes_the_time_of_the_read_that_completed_it()
@@ -139,10 +148,9 @@ public class DeferredStreamTests
     [Test]
     public void A_framer_failure_stops_parsing_and_is_noted_while_the_events_before_it_stay()
     {
-        var record = NewRecord(new ProviderRoute(BedrockConverseAdapter.Instance, "bedrock", "https://bedrock-runtime.us-east-1.amazonaws.com", "/converse-stream"));
+        var record = NewRecord(Bedrock);
         var stream = Deferred(record, StreamFraming.AwsEventStream);
-        var garbage = new byte[64];
-        garbage[3] = 64; // total length 64, but the prelude checksum does not match
+        var garbage = CorruptFrame();
 
         stream.AddRead(EventStreamFrames.Event("contentBlockDelta", """{"contentBlockIndex":0,"delta":{"text":"Hi"}}"""), 1);
         stream.AddRead(garbage, 2);
@@ -159,10 +167,9 @@ public class DeferredStreamTests
     [Test]
     public void Once_the_framer_failed_in_place_the_callers_reads_are_no_longer_copied()
     {
-        var record = NewRecord(new ProviderRoute(BedrockConverseAdapter.Instance, "bedrock", "https://bedrock-runtime.us-east-1.amazonaws.com", "/converse-stream"));
+        var record = NewRecord(Bedrock);
         var stream = Deferred(record, StreamFraming.AwsEventStream);
-        var garbage = new byte[64];
-        garbage[3] = 64; // total length 64, but the prelude checksum does not match
+        var garbage = CorruptFrame();
         var filler = new byte[16 * 1024];
 
         stream.AddRead(garbage, 1);
