@@ -31,7 +31,15 @@ internal static class Utf8Text
     public static byte[]? FromJsonString(JsonElement value)
     {
         if (value.ValueKind != JsonValueKind.String) return null;
-        var inner = JsonMarshal.GetRawUtf8Value(value)[1..^1]; // the raw value without its quotes
+        return FromJsonStringValue(JsonMarshal.GetRawUtf8Value(value)[1..^1]); // the raw value without its quotes
+    }
+
+    /// <summary>
+    /// <see cref="FromJsonString"/> for the raw bytes between a JSON string's quotes, already checked to be a valid JSON
+    /// string (escapes, no control bytes): its unescaped UTF-8, or null when that is not valid Unicode.
+    /// </summary>
+    public static byte[]? FromJsonStringValue(ReadOnlySpan<byte> inner)
+    {
         if (inner.IndexOf((byte)'\\') < 0) return Utf8.IsValid(inner) ? inner.ToArray() : null;
         // Unescaped text is never longer than escaped text (\uXXXX is 6 bytes for at most 3).
         var rented = ArrayPool<byte>.Shared.Rent(inner.Length);
@@ -98,6 +106,43 @@ internal static class Utf8Text
                     return -1;
             }
             source = source[(at + consumed)..];
+        }
+    }
+
+    /// <summary>
+    /// JSON text (valid JSON) whose strings all hold valid Unicode: bytes that are not UTF-8 become U+FFFD, and so does
+    /// each escaped lone surrogate (<c>\ud800</c> without its pair), which a JSON writer refuses to write. Null when
+    /// the text is already clean. Structure is untouched: outside strings JSON is ASCII, and an escape keeps its length.
+    /// </summary>
+    public static byte[]? CleanJsonText(ReadOnlySpan<byte> json)
+    {
+        byte[]? copy = Utf8.IsValid(json) ? null : Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(json));
+        ReadOnlySpan<byte> text = copy ?? json;
+        for (var i = text.IndexOf((byte)'\\'); i >= 0 && i + 1 < text.Length; i = Next(text, i))
+        {
+            if (text[i + 1] != 'u' || !TryHex4(text[(i + 2)..], out var unit) || !char.IsSurrogate(unit)) continue;
+            if (char.IsHighSurrogate(unit) && text.Length >= i + 12 && text[i + 6] == '\\' && text[i + 7] == 'u'
+                && TryHex4(text[(i + 8)..], out var low) && char.IsLowSurrogate(low))
+            {
+                i += 6; // the pair's second half is skipped with it
+                continue;
+            }
+            if (copy is null)
+            {
+                copy = text.ToArray();
+                text = copy;
+            }
+            "uFFFD"u8.CopyTo(copy.AsSpan(i + 1));
+        }
+        return copy;
+
+        // The next backslash after the escape at i (an escaped backslash is skipped whole).
+        static int Next(ReadOnlySpan<byte> text, int i)
+        {
+            var from = i + (text[i + 1] == 'u' ? 6 : 2);
+            if (from >= text.Length) return -1;
+            var next = text[from..].IndexOf((byte)'\\');
+            return next < 0 ? -1 : from + next;
         }
     }
 

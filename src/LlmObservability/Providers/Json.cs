@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
+using LlmObservability.Payload;
 
 namespace LlmObservability.Providers;
 
@@ -56,17 +57,38 @@ internal static class Json
     /// parameters repeat from call to call (<c>0.2</c>, <c>1024</c>, <c>true</c>), so each distinct one is copied once
     /// (up to <see cref="MaxSharedScalars"/> of them) instead of once a call. Strings are always copied (they can be PII).
     /// </summary>
-    public static JsonElement Keep(JsonElement value)
+    public static JsonElement Keep(JsonElement value) =>
+        value.ValueKind is JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False
+            ? KeepScalar(JsonMarshal.GetRawUtf8Value(value), value)
+            : KeepText(JsonMarshal.GetRawUtf8Value(value), value);
+
+    /// <summary><see cref="Keep(JsonElement)"/> for a value given as its JSON text (valid JSON) and its first token.</summary>
+    public static JsonElement Keep(ReadOnlySpan<byte> raw, JsonTokenType kind) =>
+        kind is JsonTokenType.Number or JsonTokenType.True or JsonTokenType.False ? KeepScalar(raw, null) : KeepText(raw, null);
+
+    /// <summary>
+    /// A string, object or array, with any text that is not valid Unicode replaced (<see cref="Utf8Text.CleanJsonText"/>):
+    /// a document holds such text, but writing it throws, and a payload that cannot be written would be lost.
+    /// </summary>
+    private static JsonElement KeepText(ReadOnlySpan<byte> raw, JsonElement? value) =>
+        Utf8Text.CleanJsonText(raw) is { } clean ? Parse(clean) : value?.Clone() ?? Parse(raw);
+
+    private static JsonElement KeepScalar(ReadOnlySpan<byte> raw, JsonElement? value)
     {
-        if (value.ValueKind is not (JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False)) return value.Clone();
-        var raw = JsonMarshal.GetRawUtf8Value(value);
-        if (raw.Length > MaxSharedScalarLength) return value.Clone();
+        if (raw.Length > MaxSharedScalarLength) return value?.Clone() ?? Parse(raw);
         Span<char> text = stackalloc char[MaxSharedScalarLength];
         text = text[..Encoding.UTF8.GetChars(raw, text)]; // numbers and literals are ASCII
         if (SharedScalars.TryGet(text, out var shared)) return shared;
-        var copy = value.Clone();
+        var copy = value?.Clone() ?? Parse(raw);
         SharedScalars.TryAdd(text.ToString(), copy);
         return copy;
+    }
+
+    private static JsonElement Parse(ReadOnlySpan<byte> raw)
+    {
+        var reader = new Utf8JsonReader(raw);
+        reader.Read();
+        return JsonElement.ParseValue(ref reader);
     }
 
     private const int MaxSharedScalarLength = 24;

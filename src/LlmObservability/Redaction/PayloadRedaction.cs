@@ -10,7 +10,7 @@ namespace LlmObservability.Redaction;
 /// <summary>
 /// Applies redaction to a payload's content, once, before the payload is made and shared with the sinks: every text a person or a model
 /// wrote (messages and every part of them, response text, reasoning, refusals, tool-call arguments, error messages and
-/// bodies, metadata values, string model parameters) loses its inline data blobs and then its PII and secrets. The
+/// bodies, metadata values, model parameters' strings) loses its inline data blobs and then its PII and secrets. The
 /// payload records how many matches of each entity were replaced.
 /// </summary>
 internal sealed class PayloadRedaction(LlmRedactionOptions options)
@@ -138,21 +138,35 @@ internal sealed class PayloadRedaction(LlmRedactionOptions options)
         return metadata with { UserId = userId, SessionId = sessionId, Tags = tags, Custom = custom ?? metadata.Custom };
     }
 
-    /// <summary>String parameters can carry PII too (OpenAI's <c>user</c>, Anthropic's <c>user_id</c>).</summary>
+    /// <summary>
+    /// Parameters can carry PII too: strings (OpenAI's <c>user</c>, Anthropic's <c>user_id</c>) and the strings inside
+    /// objects and arrays (OpenAI's <c>metadata</c> and <c>prediction</c>, stop sequences).
+    /// </summary>
     private Dictionary<string, JsonElement>? RedactParameters(Dictionary<string, JsonElement>? parameters, Dictionary<string, int> counts)
     {
         if (parameters is null) return null;
         Dictionary<string, JsonElement>? result = null;
         foreach (var (key, value) in parameters)
         {
-            if (value.ValueKind != JsonValueKind.String) continue;
+            if (!HoldsText(value)) continue;
             JsonElement replacement;
             try
             {
-                var text = value.GetString();
-                var redacted = R(text, counts);
-                if (ReferenceEquals(redacted, text)) continue;
-                replacement = JsonSerializer.SerializeToElement(redacted, ProviderJsonContext.Default.String);
+                if (value.ValueKind == JsonValueKind.String)
+                {
+                    var text = value.GetString();
+                    var redacted = R(text, counts);
+                    if (ReferenceEquals(redacted, text)) continue;
+                    replacement = JsonSerializer.SerializeToElement(redacted, ProviderJsonContext.Default.String);
+                }
+                else
+                {
+                    var buffer = new ArrayBufferWriter<byte>();
+                    var changed = false;
+                    using (var writer = new Utf8JsonWriter(buffer)) WriteRedacted(value, writer, counts, ref changed);
+                    if (!changed) continue;
+                    replacement = JsonElement.Parse(buffer.WrittenSpan);
+                }
             }
             catch (InvalidOperationException)
             {
@@ -163,6 +177,46 @@ internal sealed class PayloadRedaction(LlmRedactionOptions options)
             result[key] = replacement;
         }
         return result ?? parameters;
+    }
+
+    /// <summary>Whether the value is a string or holds one (names aside): most parameters are numbers, flags and options without text.</summary>
+    private static bool HoldsText(JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.String => true,
+        JsonValueKind.Object => value.EnumerateObject().Any(static property => HoldsText(property.Value)),
+        JsonValueKind.Array => value.EnumerateArray().Any(HoldsText),
+        _ => false,
+    };
+
+    /// <summary>Writes the value with each string in it redacted; <paramref name="changed"/> is set when one was.</summary>
+    private void WriteRedacted(JsonElement value, Utf8JsonWriter writer, Dictionary<string, int> counts, ref bool changed)
+    {
+        switch (value.ValueKind)
+        {
+            case JsonValueKind.Object:
+                writer.WriteStartObject();
+                foreach (var property in value.EnumerateObject())
+                {
+                    writer.WritePropertyName(property.Name);
+                    WriteRedacted(property.Value, writer, counts, ref changed);
+                }
+                writer.WriteEndObject();
+                break;
+            case JsonValueKind.Array:
+                writer.WriteStartArray();
+                foreach (var item in value.EnumerateArray()) WriteRedacted(item, writer, counts, ref changed);
+                writer.WriteEndArray();
+                break;
+            case JsonValueKind.String:
+                var text = value.GetString()!;
+                var redacted = R(text, counts)!;
+                changed |= !ReferenceEquals(redacted, text);
+                writer.WriteStringValue(redacted);
+                break;
+            default:
+                value.WriteTo(writer);
+                break;
+        }
     }
 
     /// <summary>Replaces data URIs and long base64 runs with a note of their size. Returns the same string when there are none.</summary>

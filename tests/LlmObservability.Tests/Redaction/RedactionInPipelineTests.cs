@@ -127,6 +127,46 @@ public class RedactionInPipelineTests
     }
 
     [Test]
+    public async Task Strings_inside_object_and_array_parameters_are_redacted_and_the_rest_is_kept()
+    {
+        var request = $$$"""
+            {"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"stream_options":{"include_usage":true},
+             "metadata":{"customer":"{{{Email}}}","plan":"pro"},"stop":["END","card {{{Card}}}"],"prediction":{"type":"content","content":"Dear {{{Email}}},"}}
+            """;
+        await using var harness = new Harness(Json(ChatResponse("ok")));
+        using (await harness.Client.SendAsync(Harness.ChatRequest(request))) { }
+        var payload = await harness.SinglePayloadAsync();
+        var parameters = payload.ModelParameters!;
+
+        Assert.That(LlmPayloadJson.Serialize(payload), Does.Not.Contain(Email).And.Not.Contain(Card));
+        Assert.That(parameters["metadata"].GetRawText(), Is.EqualTo("""{"customer":"[EMAIL]","plan":"pro"}"""));
+        Assert.That(parameters["stop"].GetRawText(), Is.EqualTo("""["END","card [CREDIT_CARD]"]"""));
+        Assert.That(parameters["prediction"].GetProperty("content").GetString(), Is.EqualTo("Dear [EMAIL],"));
+        Assert.That(parameters["stream_options"].GetRawText(), Is.EqualTo("""{"include_usage":true}"""), "without text, kept as sent");
+        Assert.That(payload.Redaction!.Entities, Is.EquivalentTo(new Dictionary<string, int> { ["EMAIL"] = 2, ["CREDIT_CARD"] = 1 }));
+    }
+
+    /// <summary>
+    /// A document holds an escaped lone surrogate, but no JSON writer writes one: a parameter holding one made the
+    /// payload impossible to serialize, so every sink lost the call. It is kept with U+FFFD in its place.
+    /// </summary>
+    [TestCase(true)]
+    [TestCase(false)]
+    public async Task A_parameter_with_a_lone_surrogate_is_kept_as_replacement_characters_and_the_payload_is_written(bool redaction)
+    {
+        var request = """{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"user":"u\udc00","stop":["a\ud800b","\ud83d\ude00"],"metadata":{"k":"\\ud800 is \ud800"}}""";
+        await using var harness = new Harness(Json(ChatResponse("ok")), new LlmObservabilityOptions { Redaction = { Enabled = redaction } });
+        using (await harness.Client.SendAsync(Harness.ChatRequest(request))) { }
+        var payload = await harness.SinglePayloadAsync();
+
+        Assert.That(() => LlmPayloadJson.Serialize(payload), Throws.Nothing);
+        Assert.That(payload.ModelParameters!["user"].GetString(), Is.EqualTo("u\uFFFD"));
+        Assert.That(payload.ModelParameters["stop"][0].GetString(), Is.EqualTo("a\uFFFDb"));
+        Assert.That(payload.ModelParameters["stop"][1].GetString(), Is.EqualTo("😀"), "a whole pair is text");
+        Assert.That(payload.ModelParameters["metadata"].GetProperty("k").GetString(), Is.EqualTo("\\ud800 is \uFFFD"), "an escaped backslash is not an escape");
+    }
+
+    [Test]
     public async Task Redaction_can_be_configured_per_entity_and_turned_off()
     {
         var options = new LlmObservabilityOptions();
