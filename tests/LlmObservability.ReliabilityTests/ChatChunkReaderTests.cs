@@ -283,90 +283,11 @@ public class ChatChunkReaderTests
 
     private static IEnumerable<byte[]> FixtureChunks() => FixtureStreams().SelectMany(stream => stream);
 
-    private static byte[] Mutate(Random random, byte[] chunk)
-    {
-        var text = Encoding.UTF8.GetString(chunk);
-        switch (random.Next(10))
-        {
-            case 0: return chunk[..random.Next(chunk.Length + 1)]; // truncated
-            case 1:
-                var flipped = chunk.ToArray();
-                flipped[random.Next(flipped.Length)] = (byte)random.Next(256);
-                return flipped;
-            case 2:
-                var at = random.Next(chunk.Length);
-                return [.. chunk[..at], 0xC3, 0x28, .. chunk[at..]]; // invalid UTF-8, often inside a string
-            case 3: return Encoding.UTF8.GetBytes(DuplicateKey(random, text));
-            case 4: return Encoding.UTF8.GetBytes(EscapeSomething(random, text));
-            default: return Encoding.UTF8.GetBytes(MutateStructure(random, text));
-        }
-    }
+    private static readonly JsonMutator Mutator = new(
+        ["id", "model", "service_tier", "choices", "usage", "error", "x_groq", "index", "delta", "finish_reason", "content", "refusal", "reasoning", "reasoning_content", "tool_calls", "function", "name", "arguments", "type"],
+        RandomValue);
 
-    private static readonly string[] Keys = ["id", "model", "service_tier", "choices", "usage", "error", "x_groq", "index", "delta", "finish_reason", "content", "refusal", "reasoning", "reasoning_content", "tool_calls", "function", "name", "arguments", "type"];
-
-    private static string DuplicateKey(Random random, string text)
-    {
-        var key = "\"" + Keys[random.Next(Keys.Length)] + "\":";
-        var at = text.IndexOf(key, StringComparison.Ordinal);
-        if (at < 0) return text;
-        return text[..at] + key + (RandomValue(random)?.ToJsonString() ?? "null") + "," + text[at..];
-    }
-
-    private static string EscapeSomething(Random random, string text)
-    {
-        // Escape one letter of the text (inside a name or a string value, which both must unescape).
-        var letters = Enumerable.Range(0, text.Length).Where(i => char.IsAsciiLetter(text[i])).ToList();
-        if (letters.Count == 0) return text;
-        var at = letters[random.Next(letters.Count)];
-        return text[..at] + $"\\u{(int)text[at]:x4}" + text[(at + 1)..];
-    }
-
-    private static string MutateStructure(Random random, string text)
-    {
-        try
-        {
-            return MutateNodes(random, text);
-        }
-        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
-        {
-            return text; // duplicate keys or a lone surrogate: JsonNode will not hold or write them
-        }
-    }
-
-    private static string MutateNodes(Random random, string text)
-    {
-        JsonNode? root;
-        try
-        {
-            root = JsonNode.Parse(text);
-        }
-        catch (JsonException)
-        {
-            return text;
-        }
-        if (root is null) return text;
-        var objects = new List<JsonObject>();
-        Collect(root, objects);
-        if (objects.Count == 0) return text;
-        var target = objects[random.Next(objects.Count)];
-        var key = Keys[random.Next(Keys.Length)];
-        if (random.Next(4) == 0 && target.Count > 0) target.Remove(target.ElementAt(random.Next(target.Count)).Key);
-        else target[key] = RandomValue(random);
-        return root.ToJsonString();
-    }
-
-    private static void Collect(JsonNode node, List<JsonObject> objects)
-    {
-        if (node is JsonObject obj)
-        {
-            objects.Add(obj);
-            foreach (var (_, child) in obj.ToList()) if (child is not null) Collect(child, objects);
-        }
-        else if (node is JsonArray array)
-        {
-            foreach (var child in array.ToList()) if (child is not null) Collect(child, objects);
-        }
-    }
+    private static byte[] Mutate(Random random, byte[] chunk) => Mutator.Mutate(random, chunk);
 
     private static JsonNode? RandomValue(Random random) => random.Next(14) switch
     {

@@ -141,6 +141,12 @@ internal sealed class PayloadBuilder
         };
     }
 
+    /// <summary>
+    /// Whether adapters may read whole bodies without a <see cref="JsonDocument"/> (<see cref="ProviderAdapter.TryParseRequest"/>);
+    /// the result is the same either way. Off only in tests that compare the two paths.
+    /// </summary>
+    internal bool FastPaths { get; init; } = true;
+
     /// <summary>Set by the dispatcher when a sink asks for message content although the options do not log it.</summary>
     public bool AnySinkWantsMessages { get; set; }
 
@@ -182,6 +188,7 @@ internal sealed class PayloadBuilder
     private void ParseRequest(CallRecord record, ProviderAdapter adapter)
     {
         if (record.RequestBody is not { } body) return;
+        if (FastPaths && adapter.TryParseRequest(body.Span, record, limits)) return;
         try
         {
             using var document = JsonDocument.Parse(body);
@@ -215,13 +222,17 @@ internal sealed class PayloadBuilder
         if (bytes.IsEmpty) return;
         var success = record.HttpStatus is >= 200 and < 300;
         if (!success) record.ErrorBody = Cap(Encoding.UTF8.GetString(bytes.Span), limits.MaxErrorBodyChars);
+        if (success && FastPaths && adapter.TryParseResponse(bytes.Span, record, limits))
+        {
+            WholeBodyRead(record);
+            return;
+        }
         try
         {
             using var document = JsonDocument.Parse(bytes);
             if (success) adapter.ParseResponse(document.RootElement, record, limits);
             else adapter.ParseError(document.RootElement, record);
-            // An unknown-length body that parsed as whole JSON was read in full, even if the caller skipped the final read.
-            if (record.End == CallEnd.Disposed && !record.ResponseBodyTruncated) record.End = CallEnd.Completed;
+            WholeBodyRead(record);
         }
         catch (Exception ex) when (ex is not JsonException && IsParsingFailure(ex))
         {
@@ -232,6 +243,12 @@ internal sealed class PayloadBuilder
             if (record.ResponseBodyTruncated) record.AddNote($"response body is over the capture cap of {options.MaxResponseCaptureBytes} bytes; not parsed");
             else if (record.End == CallEnd.Completed || !success) record.AddNote("response body is not valid JSON");
         }
+    }
+
+    /// <summary>An unknown-length body that parsed as whole JSON was read in full, even if the caller skipped the final read.</summary>
+    private static void WholeBodyRead(CallRecord record)
+    {
+        if (record.End == CallEnd.Disposed && !record.ResponseBodyTruncated) record.End = CallEnd.Completed;
     }
 
     private ReadOnlyMemory<byte> Decode(CallRecord record)

@@ -87,11 +87,25 @@ internal sealed class AzureOpenAiAdapter : ProviderAdapter
     public override void ParseRequest(JsonElement root, CallRecord record, CaptureLimits limits)
     {
         _inner.ParseRequest(root, record, limits);
-        // Deployment routes need no model in the body: the deployment is what was asked for.
+        UseDeploymentModel(record);
+    }
+
+    /// <summary>Deployment routes need no model in the body: the deployment is what was asked for.</summary>
+    private static void UseDeploymentModel(CallRecord record)
+    {
         if (string.IsNullOrEmpty(record.RequestedModel)) record.RequestedModel = record.Route.Model;
     }
 
+    public override bool TryParseRequest(ReadOnlySpan<byte> body, CallRecord record, CaptureLimits limits)
+    {
+        if (!_inner.TryParseRequest(body, record, limits)) return false;
+        UseDeploymentModel(record);
+        return true;
+    }
+
     public override void ParseResponse(JsonElement root, CallRecord record, CaptureLimits limits) => _inner.ParseResponse(root, record, limits);
+
+    public override bool TryParseResponse(ReadOnlySpan<byte> body, CallRecord record, CaptureLimits limits) => _inner.TryParseResponse(body, record, limits);
 
     public override StreamParser CreateStreamParser(CallRecord record, CaptureLimits limits) => _inner.CreateStreamParser(record, limits);
 

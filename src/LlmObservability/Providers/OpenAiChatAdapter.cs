@@ -73,6 +73,12 @@ internal sealed class OpenAiChatAdapter : ProviderAdapter
         }
     }
 
+    public override bool TryParseRequest(ReadOnlySpan<byte> body, CallRecord record, CaptureLimits limits) =>
+        OpenAiChatBodyReader.TryReadRequest(body, record, limits);
+
+    public override bool TryParseResponse(ReadOnlySpan<byte> body, CallRecord record, CaptureLimits limits) =>
+        OpenAiChatBodyReader.TryReadResponse(body, record, limits);
+
     public override void ParseResponse(JsonElement root, CallRecord record, CaptureLimits limits)
     {
         record.ResponseId = Json.NonEmpty(root, "id");
@@ -116,21 +122,35 @@ internal sealed class OpenAiChatAdapter : ProviderAdapter
 
     private static void ReadUsageBlock(JsonElement usage, CallRecord record)
     {
-        var cacheHit = Json.Long(usage, "prompt_cache_hit_tokens");
-        var prompt = Json.Long(usage, "prompt_tokens") ?? Json.Add(cacheHit, Json.Long(usage, "prompt_cache_miss_tokens"));
-        record.PromptTokens = prompt ?? record.PromptTokens;
-        record.CompletionTokens = Json.Long(usage, "completion_tokens") ?? record.CompletionTokens;
-        record.TotalTokens = Json.Long(usage, "total_tokens") ?? record.TotalTokens;
-        var cached = cacheHit;
-        if (Json.Object(usage, "prompt_tokens_details") is { } promptDetails)
+        var promptDetails = Json.Object(usage, "prompt_tokens_details");
+        var completionDetails = Json.Object(usage, "completion_tokens_details");
+        new UsageCounts(
+            Json.Long(usage, "prompt_cache_hit_tokens"), Json.Long(usage, "prompt_tokens"), Json.Long(usage, "prompt_cache_miss_tokens"),
+            Json.Long(usage, "completion_tokens"), Json.Long(usage, "total_tokens"),
+            promptDetails is not null, In(promptDetails, "cached_tokens"), In(promptDetails, "cache_write_tokens"),
+            completionDetails is not null, In(completionDetails, "reasoning_tokens")).ApplyTo(record);
+
+        static long? In(JsonElement? details, string name) => details is { } obj ? Json.Long(obj, name) : null;
+    }
+
+    /// <summary>The counts of one usage block as given (null: absent), and how they land on the record.</summary>
+    internal readonly record struct UsageCounts(
+        long? PromptCacheHit, long? Prompt, long? PromptCacheMiss, long? Completion, long? Total,
+        bool HasPromptDetails, long? Cached, long? CacheWrite, bool HasCompletionDetails, long? Reasoning)
+    {
+        public void ApplyTo(CallRecord record)
         {
-            cached = Json.Long(promptDetails, "cached_tokens") ?? cached;
-            record.CacheCreationTokens = Json.Long(promptDetails, "cache_write_tokens") ?? record.CacheCreationTokens;
-        }
-        record.CachedPromptTokens = cached ?? record.CachedPromptTokens;
-        if (Json.Object(usage, "completion_tokens_details") is { } completionDetails)
-        {
-            record.ReasoningTokens = Json.Long(completionDetails, "reasoning_tokens") ?? record.ReasoningTokens;
+            record.PromptTokens = (Prompt ?? Json.Add(PromptCacheHit, PromptCacheMiss)) ?? record.PromptTokens;
+            record.CompletionTokens = Completion ?? record.CompletionTokens;
+            record.TotalTokens = Total ?? record.TotalTokens;
+            var cached = PromptCacheHit;
+            if (HasPromptDetails)
+            {
+                cached = Cached ?? cached;
+                record.CacheCreationTokens = CacheWrite ?? record.CacheCreationTokens;
+            }
+            record.CachedPromptTokens = cached ?? record.CachedPromptTokens;
+            if (HasCompletionDetails) record.ReasoningTokens = Reasoning ?? record.ReasoningTokens;
         }
     }
 
@@ -145,10 +165,10 @@ internal sealed class OpenAiChatAdapter : ProviderAdapter
             switch (property.Name)
             {
                 case "tools" or "functions" when property.Value.ValueKind == JsonValueKind.Array:
-                    parameters["tools_count"] = JsonSerializer.SerializeToElement(property.Value.GetArrayLength(), ProviderJsonContext.Default.Int32);
+                    parameters["tools_count"] = CountElement(property.Value.GetArrayLength());
                     break;
                 case "response_format" when Json.String(property.Value, "type") is { } type:
-                    parameters["response_format"] = JsonSerializer.SerializeToElement(type, ProviderJsonContext.Default.String);
+                    parameters["response_format"] = TextElement(type);
                     break;
                 default:
                     parameters[property.Name] = Json.Keep(property.Value);
@@ -157,6 +177,13 @@ internal sealed class OpenAiChatAdapter : ProviderAdapter
         }
         return parameters;
     }
+
+    internal static JsonElement CountElement(int count) => JsonSerializer.SerializeToElement(count, ProviderJsonContext.Default.Int32);
+
+    internal static JsonElement TextElement(string text) => JsonSerializer.SerializeToElement(text, ProviderJsonContext.Default.String);
+
+    /// <summary>Whether message text of these UTF-8 bytes is within the cap, so it is kept as UTF-8 (else as a string, cut).</summary>
+    internal static bool FitsAsUtf8(byte[] utf8, int maxChars) => utf8.Length <= maxChars || Encoding.UTF8.GetCharCount(utf8) <= maxChars;
 
     internal static LlmMessage ReadMessage(JsonElement message, CaptureLimits limits)
     {
@@ -170,7 +197,7 @@ internal sealed class OpenAiChatAdapter : ProviderAdapter
         // Text content stays the UTF-8 it arrived in (see Utf8Text) unless it must be cut at the cap.
         var contentValue = Json.Get(message, "content");
         var utf8 = contentValue is { } value && Utf8Text.FromJsonString(value) is { } bytes
-            && (bytes.Length <= limits.MaxContentChars || Encoding.UTF8.GetCharCount(bytes) <= limits.MaxContentChars) ? bytes : null;
+            && FitsAsUtf8(bytes, limits.MaxContentChars) ? bytes : null;
         return new LlmMessage
         {
             Role = Json.Name(message, "role"),
@@ -191,18 +218,18 @@ internal sealed class OpenAiChatAdapter : ProviderAdapter
         var builder = new StringBuilder();
         foreach (var part in value.EnumerateArray())
         {
-            if (builder.Length > 0) builder.Append('\n');
-            if (part.ValueKind == JsonValueKind.String)
-            {
-                builder.Append(part.GetString());
-                continue;
-            }
-            var type = Json.String(part, "type");
-            var text = Json.String(part, "text") ?? Json.String(part, "refusal");
-            if (text is not null) builder.Append(text);
-            else builder.Append('[').Append(type ?? "part").Append(']');
+            if (part.ValueKind == JsonValueKind.String) AppendContentPart(builder, part.GetString(), null);
+            else AppendContentPart(builder, Json.String(part, "text") ?? Json.String(part, "refusal"), Json.String(part, "type"));
         }
         return builder.ToString();
+    }
+
+    /// <summary>One content part: its text, or for a part without text (an image, audio) its type in brackets; parts are joined by newlines.</summary>
+    internal static void AppendContentPart(StringBuilder builder, string? text, string? type)
+    {
+        if (builder.Length > 0) builder.Append('\n');
+        if (text is not null) builder.Append(text);
+        else builder.Append('[').Append(type ?? "part").Append(']');
     }
 
     internal static void ReadToolCall(JsonElement call, ToolCallAccumulator.Builder builder)

@@ -72,6 +72,18 @@ internal abstract class ProviderAdapter
     /// <summary>Reads a whole (non-streamed) success body.</summary>
     public abstract void ParseResponse(JsonElement root, CallRecord record, CaptureLimits limits);
 
+    /// <summary>
+    /// Reads the request body without a <see cref="JsonDocument"/> when it can, with exactly the result
+    /// <see cref="ParseRequest"/> would have; false (the default) when it cannot, having changed nothing.
+    /// </summary>
+    public virtual bool TryParseRequest(ReadOnlySpan<byte> body, CallRecord record, CaptureLimits limits) => false;
+
+    /// <summary>
+    /// Reads a whole success body without a <see cref="JsonDocument"/> when it can, with exactly the result
+    /// <see cref="ParseResponse"/> would have; false (the default) when it cannot, having changed nothing.
+    /// </summary>
+    public virtual bool TryParseResponse(ReadOnlySpan<byte> body, CallRecord record, CaptureLimits limits) => false;
+
     /// <summary>Starts parsing one streamed response.</summary>
     public abstract StreamParser CreateStreamParser(CallRecord record, CaptureLimits limits);
 
