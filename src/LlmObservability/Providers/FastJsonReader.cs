@@ -68,9 +68,6 @@ internal ref struct FastJsonReader
     /// <summary>The input from <paramref name="start"/> (a token's start) to where reading stopped: a value's whole text once it is read or skipped.</summary>
     public readonly ReadOnlySpan<byte> Slice(int start) => _json[start.._position];
 
-    /// <summary>The current token is a property name equal to <paramref name="name"/> as written (escaped names never match).</summary>
-    public readonly bool NameIs(ReadOnlySpan<byte> name) => !ValueIsEscaped && ValueSpan.SequenceEqual(name);
-
     /// <summary>Reads the next token: false at the end of the input (see <see cref="Finished"/>) or on anything invalid (see <see cref="Failed"/>).</summary>
     public bool Read()
     {
@@ -302,6 +299,9 @@ internal ref struct FastJsonReader
     }
 
     private static bool IsHex(byte c) => (uint)(c - '0') <= 9 || (uint)((c | 0x20) - 'a') <= 5;
+
+    /// <summary>Stops reading, for a caller that declines the input: <see cref="Failed"/> is set and every later <see cref="Read"/> returns false. Returns false.</summary>
+    public bool Stop() => Fail();
 
     private bool Fail()
     {

@@ -31,14 +31,8 @@ internal static class OpenAiChatBodyReader
         List<LlmMessage>? messages = null;
         Dictionary<string, JsonElement>? parameters = null;
         var seen = 0;
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        while (NextMember(ref reader, RequestNames, ref seen, out var field, out var name))
         {
-            if (reader.ValueIsEscaped) return false;
-            var name = reader.ValueSpan;
-            var field = reader.NameIs("messages"u8) ? 1 : reader.NameIs("model"u8) ? 2 : reader.NameIs("stream"u8) ? 4 : 0;
-            if ((seen & field) != 0) return false;
-            seen |= field;
-            if (!reader.Read()) return false;
             switch (field)
             {
                 case 1 when reader.TokenType == JsonTokenType.StartArray:
@@ -76,19 +70,8 @@ internal static class OpenAiChatBodyReader
         List<Choice>? choices = null;
         OpenAiChatAdapter.UsageCounts? usage = null;
         var seen = 0;
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        while (NextMember(ref reader, ResponseNames, ref seen, out var field, out _))
         {
-            if (reader.ValueIsEscaped) return false;
-            var field = reader.NameIs("choices"u8) ? 1
-                : reader.NameIs("id"u8) ? 2
-                : reader.NameIs("model"u8) ? 4
-                : reader.NameIs("service_tier"u8) ? 8
-                : reader.NameIs("usage"u8) ? 16
-                : reader.NameIs("x_groq"u8) ? 32
-                : 0;
-            if ((seen & field) != 0) return false;
-            seen |= field;
-            if (!reader.Read()) return false;
             switch (field)
             {
                 case 1 when reader.TokenType == JsonTokenType.StartArray:
@@ -139,6 +122,48 @@ internal static class OpenAiChatBodyReader
         return true;
     }
 
+    // The members each object's reader takes, by position: a member's field is 1 << its index here.
+    private static readonly byte[][] RequestNames = Names("messages", "model", "stream");
+    private static readonly byte[][] ResponseNames = Names("choices", "id", "model", "service_tier", "usage", "x_groq");
+    private static readonly byte[][] TypeName = Names("type");
+    private static readonly byte[][] MessageNames = Names("content", "role", "name", "tool_call_id", "tool_calls");
+    private static readonly byte[][] PartNames = Names("type", "text", "refusal");
+    private static readonly byte[][] ChoiceNames = Names("message", "index", "finish_reason");
+    private static readonly byte[][] ResponseMessageNames = Names("content", "refusal", "reasoning_content", "reasoning", "tool_calls");
+    private static readonly byte[][] UsageNames = Names(
+        "prompt_tokens", "completion_tokens", "total_tokens", "prompt_tokens_details", "completion_tokens_details", "prompt_cache_hit_tokens", "prompt_cache_miss_tokens");
+    private static readonly byte[][] PromptDetailsNames = Names("cached_tokens", "cache_write_tokens");
+    private static readonly byte[][] CompletionDetailsNames = Names("reasoning_tokens");
+    private static readonly byte[][] ToolCallNames = Names("id", "type", "function");
+    private static readonly byte[][] FunctionNames = Names("name", "arguments");
+
+    private static byte[][] Names(params string[] names) => [.. names.Select(Encoding.UTF8.GetBytes)];
+
+    /// <summary>
+    /// Moves to the object's next member and reads the first token of its value: <paramref name="field"/> is
+    /// 1 &lt;&lt; the index of its name in <paramref name="names"/>, 0 for another name. False at the object's end, and
+    /// when the reader stopped: on invalid input, or on a name that is escaped or one of <paramref name="names"/> given
+    /// twice (the document path reads those, so the reader is stopped). A loop over the members ends at one of the two;
+    /// <see cref="FastJsonReader.Failed"/> tells which.
+    /// </summary>
+    private static bool NextMember(ref FastJsonReader reader, byte[][] names, ref int seen, out int field, out ReadOnlySpan<byte> name)
+    {
+        field = 0;
+        name = default;
+        if (!reader.Read() || reader.TokenType != JsonTokenType.PropertyName) return false;
+        if (reader.ValueIsEscaped) return reader.Stop();
+        name = reader.ValueSpan;
+        for (var i = 0; i < names.Length; i++)
+        {
+            if (!name.SequenceEqual(names[i])) continue;
+            field = 1 << i;
+            break;
+        }
+        if ((seen & field) != 0) return reader.Stop();
+        seen |= field;
+        return reader.Read();
+    }
+
     /// <summary>After the root object's end: nothing but whitespace may follow.</summary>
     private static bool AtEnd(ref FastJsonReader reader) =>
         !reader.Failed && reader.TokenType == JsonTokenType.EndObject && !reader.Read() && reader.Finished;
@@ -146,7 +171,7 @@ internal static class OpenAiChatBodyReader
     // ---- request -------------------------------------------------------------------------------------------------
 
     /// <summary>One model parameter, as <see cref="OpenAiChatAdapter.ReadParameters"/> keeps it.</summary>
-    private static bool ReadParameter(ref FastJsonReader reader, ReadOnlySpan<byte> name, ref Dictionary<string, JsonElement>? parameters)
+    private static bool ReadParameter(ref FastJsonReader reader, scoped ReadOnlySpan<byte> name, ref Dictionary<string, JsonElement>? parameters)
     {
         if (reader.TokenType == JsonTokenType.Null) return true;
         var key = NameOf(name);
@@ -168,22 +193,11 @@ internal static class OpenAiChatBodyReader
         if (key == "response_format" && kind == JsonTokenType.StartObject)
         {
             string? type = null;
-            var typeSeen = false;
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            var seen = 0;
+            while (NextMember(ref reader, TypeName, ref seen, out var field, out _))
             {
-                if (reader.ValueIsEscaped) return false;
-                if (!reader.NameIs("type"u8))
-                {
-                    if (!reader.Skip()) return false;
-                    continue;
-                }
-                if (typeSeen || !reader.Read()) return false;
-                typeSeen = true;
-                if (reader.TokenType == JsonTokenType.String)
-                {
-                    if (!ReadString(ref reader, out type)) return false;
-                }
-                else if (!reader.Skip()) return false;
+                var read = field == 1 && reader.TokenType == JsonTokenType.String ? ReadString(ref reader, out type) : reader.Skip();
+                if (!read) return false;
             }
             if (reader.Failed) return false;
             parameters[key] = type is not null
@@ -215,18 +229,8 @@ internal static class OpenAiChatBodyReader
         byte[]? utf8 = null;
         List<LlmToolCall>? toolCalls = null;
         var seen = 0;
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        while (NextMember(ref reader, MessageNames, ref seen, out var field, out _))
         {
-            if (reader.ValueIsEscaped) return false;
-            var field = reader.NameIs("content"u8) ? 1
-                : reader.NameIs("role"u8) ? 2
-                : reader.NameIs("name"u8) ? 4
-                : reader.NameIs("tool_call_id"u8) ? 8
-                : reader.NameIs("tool_calls"u8) ? 16
-                : 0;
-            if ((seen & field) != 0) return false;
-            seen |= field;
-            if (!reader.Read()) return false;
             var read = field switch
             {
                 1 when reader.TokenType == JsonTokenType.String => ReadUtf8(ref reader, out utf8),
@@ -283,13 +287,8 @@ internal static class OpenAiChatBodyReader
             {
                 string? textField = null, refusal = null;
                 var seen = 0;
-                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                while (NextMember(ref reader, PartNames, ref seen, out var field, out _))
                 {
-                    if (reader.ValueIsEscaped) return false;
-                    var field = reader.NameIs("type"u8) ? 1 : reader.NameIs("text"u8) ? 2 : reader.NameIs("refusal"u8) ? 4 : 0;
-                    if ((seen & field) != 0) return false;
-                    seen |= field;
-                    if (!reader.Read()) return false;
                     var read = field switch
                     {
                         1 when reader.TokenType == JsonTokenType.String => ReadString(ref reader, out type),
@@ -342,13 +341,8 @@ internal static class OpenAiChatBodyReader
             }
             var choice = new Choice();
             var seen = 0;
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            while (NextMember(ref reader, ChoiceNames, ref seen, out var field, out _))
             {
-                if (reader.ValueIsEscaped) return false;
-                var field = reader.NameIs("message"u8) ? 1 : reader.NameIs("index"u8) ? 2 : reader.NameIs("finish_reason"u8) ? 4 : 0;
-                if ((seen & field) != 0) return false;
-                seen |= field;
-                if (!reader.Read()) return false;
                 var read = field switch
                 {
                     1 when reader.TokenType == JsonTokenType.StartObject => ReadResponseMessage(ref reader, choice),
@@ -368,18 +362,8 @@ internal static class OpenAiChatBodyReader
     {
         choice.HasMessage = true;
         var seen = 0;
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        while (NextMember(ref reader, ResponseMessageNames, ref seen, out var field, out _))
         {
-            if (reader.ValueIsEscaped) return false;
-            var field = reader.NameIs("content"u8) ? 1
-                : reader.NameIs("refusal"u8) ? 2
-                : reader.NameIs("reasoning_content"u8) ? 4
-                : reader.NameIs("reasoning"u8) ? 8
-                : reader.NameIs("tool_calls"u8) ? 16
-                : 0;
-            if ((seen & field) != 0) return false;
-            seen |= field;
-            if (!reader.Read()) return false;
             if (field == 4) choice.ReasoningContentPresent = reader.TokenType != JsonTokenType.Null;
             var read = field switch
             {
@@ -403,27 +387,15 @@ internal static class OpenAiChatBodyReader
         long? hit = null, prompt = null, miss = null, completion = null, total = null, cached = null, cacheWrite = null, reasoning = null;
         bool promptDetails = false, completionDetails = false;
         var seen = 0;
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        while (NextMember(ref reader, UsageNames, ref seen, out var field, out _))
         {
-            if (reader.ValueIsEscaped) return false;
-            var field = reader.NameIs("prompt_tokens"u8) ? 1
-                : reader.NameIs("completion_tokens"u8) ? 2
-                : reader.NameIs("total_tokens"u8) ? 4
-                : reader.NameIs("prompt_tokens_details"u8) ? 8
-                : reader.NameIs("completion_tokens_details"u8) ? 16
-                : reader.NameIs("prompt_cache_hit_tokens"u8) ? 32
-                : reader.NameIs("prompt_cache_miss_tokens"u8) ? 64
-                : 0;
-            if ((seen & field) != 0) return false;
-            seen |= field;
-            if (!reader.Read()) return false;
             var read = field switch
             {
                 1 => ReadLong(ref reader, out prompt),
                 2 => ReadLong(ref reader, out completion),
                 4 => ReadLong(ref reader, out total),
-                8 when reader.TokenType == JsonTokenType.StartObject => promptDetails = ReadDetails(ref reader, "cached_tokens"u8, out cached, "cache_write_tokens"u8, out cacheWrite),
-                16 when reader.TokenType == JsonTokenType.StartObject => completionDetails = ReadDetails(ref reader, "reasoning_tokens"u8, out reasoning, default, out _),
+                8 when reader.TokenType == JsonTokenType.StartObject => promptDetails = ReadDetails(ref reader, PromptDetailsNames, out cached, out cacheWrite),
+                16 when reader.TokenType == JsonTokenType.StartObject => completionDetails = ReadDetails(ref reader, CompletionDetailsNames, out reasoning, out _),
                 32 => ReadLong(ref reader, out hit),
                 64 => ReadLong(ref reader, out miss),
                 _ => reader.Skip(),
@@ -435,18 +407,13 @@ internal static class OpenAiChatBodyReader
         return true;
     }
 
-    /// <summary>A details object's one or two counts (an empty <paramref name="second"/> name: only one).</summary>
-    private static bool ReadDetails(ref FastJsonReader reader, ReadOnlySpan<byte> first, out long? firstValue, ReadOnlySpan<byte> second, out long? secondValue)
+    /// <summary>A details object's one or two counts, named by <paramref name="names"/>.</summary>
+    private static bool ReadDetails(ref FastJsonReader reader, byte[][] names, out long? firstValue, out long? secondValue)
     {
         firstValue = secondValue = null;
         var seen = 0;
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        while (NextMember(ref reader, names, ref seen, out var field, out _))
         {
-            if (reader.ValueIsEscaped) return false;
-            var field = reader.NameIs(first) ? 1 : !second.IsEmpty && reader.NameIs(second) ? 2 : 0;
-            if ((seen & field) != 0) return false;
-            seen |= field;
-            if (!reader.Read()) return false;
             var read = field switch
             {
                 1 => ReadLong(ref reader, out firstValue),
@@ -482,13 +449,8 @@ internal static class OpenAiChatBodyReader
             string? id = null, type = null, name = null, arguments = null;
             var hasFunction = false;
             var seen = 0;
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            while (NextMember(ref reader, ToolCallNames, ref seen, out var field, out _))
             {
-                if (reader.ValueIsEscaped) return false;
-                var field = reader.NameIs("id"u8) ? 1 : reader.NameIs("type"u8) ? 2 : reader.NameIs("function"u8) ? 4 : 0;
-                if ((seen & field) != 0) return false;
-                seen |= field;
-                if (!reader.Read()) return false;
                 var read = field switch
                 {
                     1 when reader.TokenType == JsonTokenType.String => ReadString(ref reader, out id),
@@ -508,13 +470,8 @@ internal static class OpenAiChatBodyReader
     {
         name = arguments = null;
         var seen = 0;
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        while (NextMember(ref reader, FunctionNames, ref seen, out var field, out _))
         {
-            if (reader.ValueIsEscaped) return false;
-            var field = reader.NameIs("name"u8) ? 1 : reader.NameIs("arguments"u8) ? 2 : 0;
-            if ((seen & field) != 0) return false;
-            seen |= field;
-            if (!reader.Read()) return false;
             var read = field switch
             {
                 1 when reader.TokenType == JsonTokenType.String => ReadString(ref reader, out name),
