@@ -3,7 +3,7 @@
 # then copies the markdown reports into
 # benchmarks/results/ (benchmarks/results/quick/ for a quick run).
 #
-#   benchmarks/run.sh                 full run: BenchmarkDotNet's default job, every suite (about 30-40 min on 2 cores)
+#   benchmarks/run.sh                 full run: BenchmarkDotNet's default job, every suite, then the three extra tables (about 50 min on 2 cores)
 #   benchmarks/run.sh --quick         smoke run: every suite, few short iterations (under 5 min); rough numbers
 #   benchmarks/run.sh [--quick] --filter '*Dispatcher*'   any further arguments go to BenchmarkDotNet
 set -euo pipefail
