@@ -208,6 +208,13 @@ internal sealed class CallRecord : PendingRecord
         }
     }
 
+    /// <summary>
+    /// The buffer for the stream's reads, prepared while the request was in flight because it asked for a stream
+    /// (<see cref="DeferredStream.PrepareBuffer"/>); the stream takes it at its first read, <see cref="Release"/> returns it
+    /// when no stream came.
+    /// </summary>
+    public byte[]? StreamBuffer { get; set; }
+
     public override void Release()
     {
         // A record dropped before it was built still ends its span, so nothing is left open.
@@ -221,6 +228,8 @@ internal sealed class CallRecord : PendingRecord
         RequestBody = null;
         PendingStream?.Release();
         PendingStream = null;
+        if (StreamBuffer is not null) CapturePool.Bytes.Return(StreamBuffer);
+        StreamBuffer = null;
         OutputText?.Release();
         ReasoningText?.Release();
         RefusalText?.Release();

@@ -62,6 +62,18 @@ internal sealed class DeferredStream : IStreamEventHandler
         _framing = framing;
     }
 
+    /// <summary>
+    /// A buffer for a stream's first reads, rented and cleared by the handler while the request is in flight
+    /// (<see cref="CallRecord.StreamBuffer"/>): the clearing brings its lines into the cache of the core that will most
+    /// likely copy the reads into it.
+    /// </summary>
+    public static byte[] PrepareBuffer()
+    {
+        var buffer = Pool.Rent(InitialBytes);
+        buffer.AsSpan(0, InitialBytes).Clear();
+        return buffer;
+    }
+
     private StreamParser Parser => _parser ??= _record.Route.Adapter.CreateStreamParser(_record, _limits);
 
     /// <summary>Whether the parser exists yet: it is made by the first event parsed, or by <see cref="Finish"/> (for tests).</summary>
@@ -256,6 +268,11 @@ internal sealed class DeferredStream : IStreamEventHandler
     private byte[] EnsureCapacity(int needed)
     {
         if (_buffer is { } current && current.Length >= needed) return current;
+        if (_buffer is null && _record.StreamBuffer is { } prepared && prepared.Length >= needed)
+        {
+            _record.StreamBuffer = null;
+            return _buffer = prepared;
+        }
         var bigger = Pool.Rent(Math.Max(needed, Math.Max(InitialBytes, (_buffer?.Length ?? 0) * 2)));
         if (_buffer is not null)
         {

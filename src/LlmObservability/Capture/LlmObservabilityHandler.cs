@@ -220,6 +220,9 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
     {
         var record = Begin(route, scope, start);
         if (record is not null && start.Content is { } content) CopyInMemoryBody(content, start.DeclaredLength, record, cancellationToken);
+        // A request that asks for a stream gets the buffer for the stream's reads now: renting it, and bringing its lines
+        // into this core's cache, then cost the reads nothing (~0.8 µs of a streamed call over loopback).
+        if (record?.RequestBody is { } body && AsksForStream(body.Span)) record.StreamBuffer = DeferredStream.PrepareBuffer();
         return record;
     }
 
@@ -469,6 +472,22 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
             if (value.Length > 7 && value.Span.StartsWith("Bearer", StringComparison.OrdinalIgnoreCase) && char.IsWhiteSpace(value.Span[6])) return value[7..].TrimStart();
         }
         return (FirstHeader(headers, "api-key") ?? FirstHeader(headers, "x-api-key") ?? FirstHeader(headers, "x-goog-api-key")).AsMemory();
+    }
+
+    /// <summary>
+    /// Whether a JSON request body says <c>"stream": true</c> (OpenAI, Anthropic and the compatible APIs). A false
+    /// positive costs a buffer that goes back unused; streams chosen by the URL (Gemini, Bedrock) are not looked for.
+    /// </summary>
+    internal static bool AsksForStream(ReadOnlySpan<byte> body)
+    {
+        ReadOnlySpan<byte> whitespace = " \t\r\n"u8;
+        for (var at = body.IndexOf("\"stream\""u8); at >= 0; at = body.IndexOf("\"stream\""u8))
+        {
+            body = body[(at + "\"stream\""u8.Length)..];
+            var value = body.TrimStart(whitespace);
+            if (value.StartsWith(":"u8) && value[1..].TrimStart(whitespace).StartsWith("true"u8)) return true;
+        }
+        return false;
     }
 
     // NonValidated: the raw value, without parsing the header or enumerating through LINQ on the caller's path.

@@ -35,6 +35,27 @@ public class DeferredStreamTests
         return frame;
     }
 
+    /// <summary>The handler prepares the buffer while a request that asked for a stream is in flight; the stream's first read takes it.</summary>
+    [Test]
+    public void The_first_read_takes_the_buffer_prepared_in_flight_and_an_unused_one_goes_back_with_the_record()
+    {
+        var record = NewRecord(Chat);
+        var prepared = DeferredStream.PrepareBuffer();
+        record.StreamBuffer = prepared;
+        var stream = Deferred(record);
+        stream.AddRead(Utf8(Chunk("Hi") + Usage + "data: [DONE]\n\n"), 10);
+
+        Assert.That(record.StreamBuffer, Is.Null, "taken by the stream");
+        Assert.That(prepared.AsSpan(12, 6).SequenceEqual("data: "u8), Is.True, "the read was copied into it, after its 12-byte header");
+        Assert.That(stream.Finish(completed: true, oversizedEvents: 0), Is.True);
+        Assert.That(record.OutputText!.ToString(), Is.EqualTo("Hi"));
+
+        var unused = NewRecord(Chat);
+        unused.StreamBuffer = DeferredStream.PrepareBuffer();
+        unused.Release();
+        Assert.That(unused.StreamBuffer, Is.Null, "no stream came (an error body): returned with the record");
+    }
+
     [Test]
     public void Each_event_takes_the_time_of_the_read_that_completed_it()
     {

@@ -28,6 +28,17 @@ public class HandlerInFlightTests
         return response;
     }
 
+    [TestCase("""{"model":"gpt-4o","stream":true,"messages":[]}""", true)]
+    [TestCase("{\"model\":\"gpt-4o\",\"stream\" :\n\ttrue}", true)]
+    [TestCase("""{"messages":[{"role":"user","content":"the \"stream\" word"}],"stream":true}""", true)]
+    [TestCase("""{"model":"gpt-4o","stream":false}""", false)]
+    [TestCase("""{"model":"gpt-4o","stream_options":{"include_usage":true}}""", false)]
+    [TestCase("""{"model":"gpt-4o","streaming":true}""", false)]
+    [TestCase("""{"stream":"true"}""", false)]
+    [TestCase("", false)]
+    public void A_request_that_asks_for_a_stream_is_recognised_from_its_body(string body, bool asks) =>
+        Assert.That(LlmObservabilityHandler.AsksForStream(Encoding.UTF8.GetBytes(body)), Is.EqualTo(asks));
+
     [Test]
     public async Task The_start_is_taken_before_the_request_leaves()
     {
