@@ -35,8 +35,13 @@ cp "$artifacts"/results/*-report-github.md "$out/"
 if [[ $whole -eq 1 ]]; then
   # Only with the whole suite: the CPU-time and interleaved latency tables cover the handler-overhead clients, the
   # interleaved time-to-first-chunk table the TTFC suite's clients.
+  # Each table's output reaches a log only when it ends (grep buffers it), so say when each starts: the run is not over
+  # until the last one has.
+  echo "$(date -u +%H:%M:%S) CPU-time table..."
   dotnet run -c Release --no-build --project "$project" -- --cpu-time "${quick[@]}" --out "$out/CpuTimePerCall.md" | grep -v '^// '
+  echo "$(date -u +%H:%M:%S) interleaved latency table..."
   dotnet run -c Release --no-build --project "$project" -- --latency "${quick[@]}" --out "$out/CallLatencyInterleaved.md" | grep -v '^// '
+  echo "$(date -u +%H:%M:%S) interleaved time-to-first-chunk table..."
   dotnet run -c Release --no-build --project "$project" -- --ttfc "${quick[@]}" --out "$out/TimeToFirstChunkInterleaved.md" | grep -v '^// '
 fi
 echo "Reports copied to $out"
