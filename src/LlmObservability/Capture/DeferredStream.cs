@@ -52,6 +52,9 @@ internal sealed class DeferredStream : IStreamEventHandler
     private bool _detached;     // the caller's-path framer failed: nothing more is held, what was held is still parsed
     private bool _framerFailed; // the framer failed on a held read: nothing more is fed
 
+    /// <summary>The framer or the parser failed: nothing reads what comes any more.</summary>
+    private bool Stopped => _framerFailed || _parserFailed;
+
     /// <param name="record">The call the events belong to; its adapter's parser reads them.</param>
     /// <param name="limits">The caps the parser keeps to.</param>
     /// <param name="framing">How the reads are cut into events at the build; <see cref="StreamFraming.SkimmedJson"/>: the caller's path already cut them, and what is held are events (<see cref="Add"/>).</param>
@@ -123,7 +126,7 @@ internal sealed class DeferredStream : IStreamEventHandler
         _framer?.Dispose();
         _framer = null;
         bool? sawEnd = null;
-        if (!_detached && !_framerFailed && !_parserFailed)
+        if (!_detached && !Stopped)
         {
             var parser = Parser;
             sawEnd = parser.SawEnd;
@@ -165,12 +168,12 @@ internal sealed class DeferredStream : IStreamEventHandler
     /// </summary>
     private bool TryHold(ReadOnlySpan<byte> data, long timestamp)
     {
-        if (_detached || _framerFailed || _parserFailed) return true;
+        if (_detached || Stopped) return true;
         var size = HeaderBytes + data.Length;
         if (_length + size > MaxBufferedBytes)
         {
             Drain();
-            if (_framerFailed || _parserFailed) return true; // the drain's framer or parser failed: nothing reads this
+            if (Stopped) return true; // the drain's framer or parser failed: nothing reads this
             if (size > MaxBufferedBytes) return false;
         }
         var buffer = EnsureCapacity(_length + size);
@@ -187,7 +190,7 @@ internal sealed class DeferredStream : IStreamEventHandler
     {
         if (_buffer is not { } buffer) return;
         var at = 0;
-        while (at < _length && !_framerFailed && !_parserFailed)
+        while (at < _length && !Stopped)
         {
             var header = buffer.AsSpan(at, HeaderBytes);
             var length = BinaryPrimitives.ReadInt32LittleEndian(header);
@@ -202,7 +205,7 @@ internal sealed class DeferredStream : IStreamEventHandler
     /// <summary>Feeds one read to the framer, whose events come back to <see cref="IStreamEventHandler.OnEvent"/> with the read's time.</summary>
     private void Feed(ReadOnlySpan<byte> read, long timestamp)
     {
-        if (_framerFailed || _parserFailed) return;
+        if (Stopped) return;
         _readTimestamp = timestamp;
         try
         {

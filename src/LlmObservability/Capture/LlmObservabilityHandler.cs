@@ -197,7 +197,7 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
             var time = _time.GetUtcNow();
             var timestamp = _time.GetTimestamp();
             var attempt = 1;
-            if (FirstHeader(request.Headers, "x-stainless-retry-count") is { } retries && int.TryParse(retries, out var retryCount) && retryCount >= 0)
+            if (RawHeader.First(request.Headers, "x-stainless-retry-count") is { } retries && int.TryParse(retries, out var retryCount) && retryCount >= 0)
             {
                 attempt = retryCount + 1;
             }
@@ -466,12 +466,12 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
     private static ReadOnlyMemory<char> ApiKeyFrom(HttpRequestMessage request)
     {
         var headers = request.Headers;
-        if (FirstHeader(headers, "Authorization") is { } authorization)
+        if (RawHeader.First(headers, "Authorization") is { } authorization)
         {
             var value = authorization.AsMemory().Trim();
             if (value.Length > 7 && value.Span.StartsWith("Bearer", StringComparison.OrdinalIgnoreCase) && char.IsWhiteSpace(value.Span[6])) return value[7..].TrimStart();
         }
-        return (FirstHeader(headers, "api-key") ?? FirstHeader(headers, "x-api-key") ?? FirstHeader(headers, "x-goog-api-key")).AsMemory();
+        return (RawHeader.First(headers, "api-key") ?? RawHeader.First(headers, "x-api-key") ?? RawHeader.First(headers, "x-goog-api-key")).AsMemory();
     }
 
     /// <summary>
@@ -488,14 +488,6 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
             if (value.StartsWith(":"u8) && value[1..].TrimStart(whitespace).StartsWith("true"u8)) return true;
         }
         return false;
-    }
-
-    // NonValidated: the raw value, without parsing the header or enumerating through LINQ on the caller's path.
-    private static string? FirstHeader(HttpHeaders headers, string name)
-    {
-        if (!headers.NonValidated.TryGetValues(name, out var values)) return null;
-        foreach (var value in values) return value;
-        return null;
     }
 
     [LoggerMessage(EventId = 100, Level = LogLevel.Warning, Message = "LlmObservability failed to capture a call; the call itself is unaffected.")]

@@ -288,8 +288,8 @@ internal struct ContentHeaderFacts
     public void Note(string name, HeaderStringValues values)
     {
         if (values.Count == 0) return;
-        if (name.Equals("Content-Type", StringComparison.OrdinalIgnoreCase)) ContentType ??= First(values);
-        else if (name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase)) ContentLength ??= First(values);
+        if (name.Equals("Content-Type", StringComparison.OrdinalIgnoreCase)) ContentType ??= RawHeader.First(values);
+        else if (name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase)) ContentLength ??= RawHeader.First(values);
         else if (name.Equals("Content-Encoding", StringComparison.OrdinalIgnoreCase)) (_encoding, _hasEncoding) = (values, true);
     }
 
@@ -322,11 +322,19 @@ internal struct ContentHeaderFacts
         if (ContentLength is not { } raw) return headers.ContentLength;
         return long.TryParse(raw, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var length) ? length : null;
     }
+}
 
-    private static string First(HeaderStringValues values)
+/// <summary>Header values as received (<c>NonValidated</c>): nothing is parsed, and nothing enumerated through LINQ, on the caller's path.</summary>
+internal static class RawHeader
+{
+    /// <summary>The first value of the header <paramref name="name"/>; null when there is none.</summary>
+    public static string? First(HttpHeaders headers, string name) => headers.NonValidated.TryGetValues(name, out var values) ? First(values) : null;
+
+    /// <summary>The first of <paramref name="values"/>; null when there is none.</summary>
+    public static string? First(HeaderStringValues values)
     {
         foreach (var value in values) return value;
-        return string.Empty;
+        return null;
     }
 }
 
