@@ -182,8 +182,26 @@ internal sealed class OpenAiChatAdapter : ProviderAdapter
 
     internal static JsonElement TextElement(string text) => JsonSerializer.SerializeToElement(text, ProviderJsonContext.Default.String);
 
-    /// <summary>Whether message text of these UTF-8 bytes is within the cap, so it is kept as UTF-8 (else as a string, cut).</summary>
-    internal static bool FitsAsUtf8(byte[] utf8, int maxChars) => utf8.Length <= maxChars || Encoding.UTF8.GetCharCount(utf8) <= maxChars;
+    /// <summary>
+    /// An input message as the payload keeps it: text content stays the UTF-8 it arrived in (see <see cref="Utf8Text"/>)
+    /// unless it must be cut at the cap, when it becomes a string like content given as text (parts) is.
+    /// </summary>
+    internal static LlmMessage Message(string? role, byte[]? contentUtf8, string? contentText, string? name, string? toolCallId, List<LlmToolCall>? toolCalls, int maxChars)
+    {
+        if (contentUtf8 is not null && contentUtf8.Length > maxChars && Encoding.UTF8.GetCharCount(contentUtf8) > maxChars)
+        {
+            (contentText, contentUtf8) = (Encoding.UTF8.GetString(contentUtf8), null);
+        }
+        return new LlmMessage
+        {
+            Role = role,
+            Content = contentUtf8 is null ? Cap(contentText, maxChars) : null,
+            ContentUtf8 = contentUtf8,
+            Name = name,
+            ToolCallId = toolCallId,
+            ToolCalls = toolCalls,
+        };
+    }
 
     internal static LlmMessage ReadMessage(JsonElement message, CaptureLimits limits)
     {
@@ -194,19 +212,10 @@ internal sealed class OpenAiChatAdapter : ProviderAdapter
             foreach (var call in calls.EnumerateArray()) ReadToolCall(call, accumulator.Add());
             toolCalls = accumulator.ToList();
         }
-        // Text content stays the UTF-8 it arrived in (see Utf8Text) unless it must be cut at the cap.
         var contentValue = Json.Get(message, "content");
-        var utf8 = contentValue is { } value && Utf8Text.FromJsonString(value) is { } bytes
-            && FitsAsUtf8(bytes, limits.MaxContentChars) ? bytes : null;
-        return new LlmMessage
-        {
-            Role = Json.Name(message, "role"),
-            Content = utf8 is null ? Cap(ContentText(contentValue), limits.MaxContentChars) : null,
-            ContentUtf8 = utf8,
-            Name = Json.String(message, "name"),
-            ToolCallId = Json.String(message, "tool_call_id"),
-            ToolCalls = toolCalls,
-        };
+        var utf8 = contentValue is { } value ? Utf8Text.FromJsonString(value) : null;
+        return Message(Json.Name(message, "role"), utf8, utf8 is null ? ContentText(contentValue) : null,
+            Json.String(message, "name"), Json.String(message, "tool_call_id"), toolCalls, limits.MaxContentChars);
     }
 
     /// <summary>Content as text: a string as it is; parts joined by newlines, non-text parts as a short note.</summary>

@@ -244,20 +244,7 @@ internal static class OpenAiChatBodyReader
             if (!read) return false;
         }
         if (reader.Failed) return false;
-        if (utf8 is not null && !OpenAiChatAdapter.FitsAsUtf8(utf8, limits.MaxContentChars))
-        {
-            text = Encoding.UTF8.GetString(utf8);
-            utf8 = null;
-        }
-        message = new LlmMessage
-        {
-            Role = role,
-            Content = utf8 is null ? CaptureLimits.Cap(text, limits.MaxContentChars) : null,
-            ContentUtf8 = utf8,
-            Name = name,
-            ToolCallId = toolCallId,
-            ToolCalls = toolCalls,
-        };
+        message = OpenAiChatAdapter.Message(role, utf8, text, name, toolCallId, toolCalls, limits.MaxContentChars);
         return true;
     }
 
