@@ -1,5 +1,4 @@
 using System.Diagnostics.Metrics;
-using System.Threading.Channels;
 using LlmObservability.Capture;
 using LlmObservability.Payload;
 using LlmObservability.Pricing;
@@ -22,7 +21,7 @@ namespace LlmObservability.Dispatch;
 /// </remarks>
 public sealed partial class LlmLogDispatcher : IAsyncDisposable
 {
-    private readonly Channel<PendingRecord> _intake;
+    private readonly IntakeStack _intake;
     private readonly SinkWorker[] _sinks;
     private readonly LlmObservabilityOptions _options;
     private readonly TimeProvider _timeProvider;
@@ -84,11 +83,7 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
             _sinks[i] = new SinkWorker(name, registration.Sink, sinkOptions, this);
         }
 
-        _intake = Channel.CreateBounded<PendingRecord>(new BoundedChannelOptions(_options.QueueCapacity)
-        {
-            SingleReader = true,
-            FullMode = BoundedChannelFullMode.Wait, // TryWrite returns false when full; nothing waits.
-        });
+        _intake = new IntakeStack(_options.QueueCapacity);
         // Wake the loop early once WakeAfterRecords (or a quarter of a smaller queue) are waiting; otherwise it polls every
         // IntakePollInterval. A waiting record holds its capture buffers, and CapturePool keeps 64 of a size: at a few
         // thousand calls a second, waiting out the poll interval would leave the pool empty and every call allocating.
@@ -127,10 +122,10 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
 
     internal bool TryEnqueue(PendingRecord record)
     {
-        if (Volatile.Read(ref _disposed) == 0 && _intake.Writer.TryWrite(record))
+        if (Volatile.Read(ref _disposed) == 0 && _intake.TryPush(record))
         {
             Interlocked.Increment(ref _intakeAccepted);
-            // No reader waits on the channel, so a write wakes no thread: the caller's cost is the write alone.
+            // No reader waits on the stack, so a push wakes no thread: the caller's cost is the push alone.
             if (Interlocked.Increment(ref _sinceWake) >= _wakeThreshold)
             {
                 Interlocked.Increment(ref _wakeUpsByCount);
@@ -162,7 +157,7 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
         Accepted = Interlocked.Read(ref _intakeAccepted),
         Dropped = Interlocked.Read(ref _intakeDropped),
         BuildFailed = Interlocked.Read(ref _buildFailed),
-        QueueDepth = _intake.Reader.Count,
+        QueueDepth = _intake.Count,
         Sinks = [.. _sinks.Select(s => s.GetStatistics())],
     };
 
@@ -173,7 +168,7 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-        _intake.Writer.TryComplete();
+        _intake.Complete();
         Wake();
         using var timeout = new CancellationTokenSource(_options.ShutdownTimeout, _timeProvider);
         try
@@ -216,26 +211,15 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
     /// </summary>
     private async Task IntakeLoopAsync()
     {
-        var reader = _intake.Reader;
         var stop = _hardStop.Token;
         try
         {
             while (true)
             {
                 var wake = Volatile.Read(ref _wake).Task;
-                while (reader.TryRead(out var record))
-                {
-                    try
-                    {
-                        Process(record);
-                    }
-                    finally
-                    {
-                        _intakeProcessed.Advance();
-                    }
-                }
-                if (reader.Completion.IsCompleted) return;
-                if (reader.TryPeek(out _)) continue; // written after the drain and before we took the wake signal
+                while (_intake.TakeAll() is { } batch) ProcessAll(batch);
+                if (_intake.IsCompleted) return;
+                if (_intake.HasWaiting) continue; // pushed after the drain and before we took the wake signal
                 using var sleep = CancellationTokenSource.CreateLinkedTokenSource(stop);
                 await Task.WhenAny(wake, Task.Delay(IntakePollInterval, _timeProvider, sleep.Token)).ConfigureAwait(false);
                 await sleep.CancelAsync().ConfigureAwait(false);
@@ -244,14 +228,54 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
-            while (reader.TryRead(out var record))
+            while (_intake.TakeAll() is { } batch)
             {
-                Interlocked.Increment(ref _intakeDropped);
-                record.Release();
-                _intakeProcessed.Advance();
+                var dropped = 0;
+                for (var record = batch; record is not null; record = Unlink(record))
+                {
+                    Interlocked.Increment(ref _intakeDropped);
+                    record.Release();
+                    _intakeProcessed.Advance();
+                    dropped++;
+                }
+                _intake.Release(dropped);
             }
         }
     }
+
+    /// <summary>Builds and offers a batch taken from the intake, oldest first, giving its room back as it goes.</summary>
+    private void ProcessAll(PendingRecord batch)
+    {
+        var done = 0;
+        for (var record = batch; record is not null; record = Unlink(record))
+        {
+            try
+            {
+                Process(record);
+            }
+            finally
+            {
+                _intakeProcessed.Advance();
+            }
+            // Room goes back in steps, not per record: the count is the one thing callers and this loop both write.
+            if (++done == ReleaseStep)
+            {
+                _intake.Release(done);
+                done = 0;
+            }
+        }
+        _intake.Release(done);
+    }
+
+    /// <summary>The record after <paramref name="record"/> in a taken batch; the link is cut so a built record holds no other.</summary>
+    private static PendingRecord? Unlink(PendingRecord record)
+    {
+        var next = record.Next;
+        record.Next = null;
+        return next;
+    }
+
+    private const int ReleaseStep = 32;
 
     /// <summary>How many records may wait in the intake before an enqueue wakes the loop (one wake-up per this many calls).</summary>
     internal const int WakeAfterRecords = 32;

@@ -7,6 +7,9 @@ namespace LlmObservability.Dispatch;
 /// </summary>
 internal abstract class PendingRecord
 {
+    /// <summary>The record below this one on the intake stack, then the next one to build (<see cref="IntakeStack"/>).</summary>
+    internal PendingRecord? Next;
+
     /// <summary>Builds the payload (parsing, cost, redaction) with the dispatcher's builder. Null means nothing is to be logged.</summary>
     public abstract StandardLoggingPayload? Build(PayloadBuilder builder);
 
