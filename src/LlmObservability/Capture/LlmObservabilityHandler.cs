@@ -196,16 +196,12 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
         {
             var time = _time.GetUtcNow();
             var timestamp = _time.GetTimestamp();
-            var attempt = 1;
-            if (RawHeader.First(request.Headers, "x-stainless-retry-count") is { } retries && int.TryParse(retries, out var retryCount) && retryCount >= 0)
-            {
-                attempt = retryCount + 1;
-            }
+            var (apiKey, attempt) = ReadRequestHeaders(request.Headers);
             var content = request.Content;
             var declared = content?.Headers.ContentLength;
             if (declared > _options.MaxRequestCaptureBytes) content = null; // not read at all; Begin notes it
             var inMemory = content is null || IsBytesInMemory(content);
-            return new CallStart(time, timestamp, Activity.Current, ApiKeyFrom(request), attempt, content, declared,
+            return new CallStart(time, timestamp, Activity.Current, apiKey, attempt, content, declared,
                 InFlight: inMemory && !LlmTelemetry.Source.HasListeners());
         }
         catch (Exception ex)
@@ -460,18 +456,48 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
     }
 
     /// <summary>
-    /// The API key: a bearer token, or the value of a provider's key header. A slice of the header's own string, so the
-    /// caller's path copies nothing; the key is described (prefix and hash) off the path, never kept in the payload.
+    /// The API key and the attempt, in one pass over the request's raw headers (instead of a lookup per name, each of
+    /// which finds the name's descriptor and searches the headers again). The key is a bearer token, or else the value of
+    /// the first of <c>api-key</c>, <c>x-api-key</c>, <c>x-goog-api-key</c> that is there, whatever the headers' order:
+    /// a slice of the header's own string, so the caller's path copies nothing; it is described (prefix and hash) off the
+    /// path, never kept in the payload. The attempt is 1, or the SDK's <c>x-stainless-retry-count</c> + 1.
     /// </summary>
-    private static ReadOnlyMemory<char> ApiKeyFrom(HttpRequestMessage request)
+    internal static (ReadOnlyMemory<char> ApiKey, int Attempt) ReadRequestHeaders(HttpRequestHeaders headers)
     {
-        var headers = request.Headers;
-        if (RawHeader.First(headers, "Authorization") is { } authorization)
+        ReadOnlyMemory<char> bearer = default;
+        string? apiKey = null, xApiKey = null, googleKey = null, retries = null;
+        var hasBearer = false;
+        foreach (var header in headers.NonValidated)
         {
-            var value = authorization.AsMemory().Trim();
-            if (value.Length > 7 && value.Span.StartsWith("Bearer", StringComparison.OrdinalIgnoreCase) && char.IsWhiteSpace(value.Span[6])) return value[7..].TrimStart();
+            var name = header.Key;
+            switch (name.Length)
+            {
+                case 13 when !hasBearer && name.Equals("Authorization", StringComparison.OrdinalIgnoreCase):
+                    hasBearer = TryBearer(RawHeader.First(header.Value), out bearer);
+                    break;
+                case 7 when name.Equals("api-key", StringComparison.OrdinalIgnoreCase):
+                    apiKey ??= RawHeader.First(header.Value);
+                    break;
+                case 9 when name.Equals("x-api-key", StringComparison.OrdinalIgnoreCase):
+                    xApiKey ??= RawHeader.First(header.Value);
+                    break;
+                case 14 when name.Equals("x-goog-api-key", StringComparison.OrdinalIgnoreCase):
+                    googleKey ??= RawHeader.First(header.Value);
+                    break;
+                case 23 when name.Equals("x-stainless-retry-count", StringComparison.OrdinalIgnoreCase):
+                    retries ??= RawHeader.First(header.Value);
+                    break;
+            }
         }
-        return (RawHeader.First(headers, "api-key") ?? RawHeader.First(headers, "x-api-key") ?? RawHeader.First(headers, "x-goog-api-key")).AsMemory();
+        var attempt = retries is not null && int.TryParse(retries, out var retryCount) && retryCount >= 0 ? retryCount + 1 : 1;
+        return (hasBearer ? bearer : (apiKey ?? xApiKey ?? googleKey).AsMemory(), attempt);
+    }
+
+    private static bool TryBearer(string? authorization, out ReadOnlyMemory<char> token)
+    {
+        var value = authorization.AsMemory().Trim();
+        token = value.Length > 7 && value.Span.StartsWith("Bearer", StringComparison.OrdinalIgnoreCase) && char.IsWhiteSpace(value.Span[6]) ? value[7..].TrimStart() : default;
+        return !token.IsEmpty;
     }
 
     /// <summary>

@@ -75,6 +75,35 @@ public class HandlerHeaderTests
         }));
     }
 
+    [TestCase(new[] { "x-api-key:xk", "api-key:ak", "Authorization:Bearer bk" }, "bk", 1)]
+    [TestCase(new[] { "x-goog-api-key:gk", "X-Api-Key:xk", "x-stainless-retry-count:2" }, "xk", 3)]
+    [TestCase(new[] { "x-goog-api-key:gk", "x-api-key:xk", "API-KEY:ak" }, "ak", 1)]
+    [TestCase(new[] { "Authorization:Basic dXNlcjpwYXNzd29yZA==", "x-goog-api-key:gk" }, "gk", 1)]
+    [TestCase(new[] { "Authorization:Bearer   ", "x-stainless-retry-count:-1" }, "", 1)]
+    [TestCase(new[] { "X-Stainless-Retry-Count:0", "x-stainless-retry-countx:7", "Authorization:Bearer bk" }, "bk", 1)]
+    [TestCase(new[] { "x-stainless-retry-count:one" }, "", 1)]
+    public void The_key_and_attempt_come_from_one_pass_whatever_the_header_order(string[] headers, string key, int attempt)
+    {
+        // Typed and raw values alike: one pass over the raw headers gives the same answer as a lookup per name did.
+        using var request = new HttpRequestMessage(HttpMethod.Post, Harness.ChatUrl);
+        foreach (var header in headers) request.Headers.TryAddWithoutValidation(header[..header.IndexOf(':')], header[(header.IndexOf(':') + 1)..]);
+
+        var (apiKey, attempts) = LlmObservabilityHandler.ReadRequestHeaders(request.Headers);
+
+        Assert.That(apiKey.ToString(), Is.EqualTo(key));
+        Assert.That(attempts, Is.EqualTo(attempt));
+    }
+
+    [Test]
+    public void A_typed_bearer_header_is_read_through_its_raw_form()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, Harness.ChatUrl);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "sk-proj-typed0123456789");
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+
+        Assert.That(LlmObservabilityHandler.ReadRequestHeaders(request.Headers).ApiKey.ToString(), Is.EqualTo("sk-proj-typed0123456789"));
+    }
+
     [Test]
     public async Task Basic_credentials_are_not_a_key_and_a_key_header_beside_them_is()
     {
