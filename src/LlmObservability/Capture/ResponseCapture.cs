@@ -106,10 +106,13 @@ internal sealed class ResponseCapture : IStreamEventHandler
     /// <summary>Records how the response ended and enqueues the record; later calls do nothing.</summary>
     public void Complete(CallEnd end, Exception? exception = null)
     {
+        // Every end of a response comes here, most of them after the first (the zero-byte read, then the stream's and the
+        // content's disposal): once done, they return without taking the lock. _done only ever goes from false to true.
+        if (Volatile.Read(ref _done)) return;
         lock (_record.Gate)
         {
             if (_done) return;
-            _done = true;
+            Volatile.Write(ref _done, true);
             _record.EndTimestamp = _time.GetTimestamp();
             _record.End = end;
             _record.Exception = exception;
