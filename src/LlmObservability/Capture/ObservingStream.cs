@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Runtime.CompilerServices;
+using System.Threading.Tasks.Sources;
 
 namespace LlmObservability.Capture;
 
@@ -8,8 +9,30 @@ namespace LlmObservability.Capture;
 /// Wraps a response body stream: every read is passed straight through (same bytes, same sizes, same moment, same
 /// exceptions) and shown to the <see cref="ResponseCapture"/> on the way. Nothing is read ahead or buffered.
 /// </summary>
-internal sealed class ObservingStream(Stream inner, ResponseCapture capture) : Stream
+/// <remarks>
+/// A read that has to wait for the network (most of a stream's reads) completes through this stream itself, as the
+/// <see cref="IValueTaskSource{TResult}"/> of the <see cref="ValueTask{TResult}"/> the caller awaits: when the inner
+/// read completes, the bytes are observed and the caller's continuation runs, as it would have run from the inner
+/// read. One source serves every read, because a stream has one read outstanding at a time; no async state machine,
+/// box or pool is involved (an async method here cost each waiting read a pooled box and a second resumption).
+/// </remarks>
+internal sealed class ObservingStream : Stream, IValueTaskSource<int>
 {
+    private readonly Stream inner;
+    private readonly ResponseCapture capture;
+    private readonly Action _innerCompleted;
+    private ManualResetValueTaskSourceCore<int> _read; // continuations run where the inner read completes, as without us
+    private ConfiguredValueTaskAwaitable<int>.ConfiguredValueTaskAwaiter _innerRead;
+    private Memory<byte> _readBuffer;
+    private CancellationToken _readToken;
+
+    public ObservingStream(Stream inner, ResponseCapture capture)
+    {
+        this.inner = inner;
+        this.capture = capture;
+        _innerCompleted = OnInnerReadCompleted;
+    }
+
     public override bool CanRead => inner.CanRead;
 
     public override bool CanSeek => false;
@@ -72,31 +95,60 @@ internal sealed class ObservingStream(Stream inner, ResponseCapture capture) : S
             capture.Fail(ex, cancellationToken);
             throw;
         }
-        // Data already there (the common case mid-stream): observe it without an async state machine.
-        if (!pending.IsCompletedSuccessfully) return AwaitReadAsync(pending, buffer, cancellationToken);
+        if (!pending.IsCompletedSuccessfully)
+        {
+            // Waits for the network (or failed): the caller awaits this stream, which observes the bytes, or the failure,
+            // when the inner read completes, and ends the caller's read as the inner read ended.
+            _readBuffer = buffer;
+            _readToken = cancellationToken;
+            _read.Reset();
+            _innerRead = pending.ConfigureAwait(false).GetAwaiter();
+            _innerRead.UnsafeOnCompleted(_innerCompleted);
+            return new ValueTask<int>(this, _read.Version);
+        }
+        // Data already there: the common case mid-stream.
         var read = pending.Result;
         Observe(buffer.Span[..read], buffer.Length);
         return new ValueTask<int>(read);
     }
 
-    // A read that waits for the network (most of a stream's reads) completes through a pooled box instead of
-    // allocating one per read; the caller awaits each ValueTask once, as the Stream contract requires.
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<int> AwaitReadAsync(ValueTask<int> pending, Memory<byte> buffer, CancellationToken cancellationToken)
+    private void OnInnerReadCompleted()
     {
+        var buffer = _readBuffer;
+        var cancellationToken = _readToken;
+        (_readBuffer, _readToken) = (default, default); // the caller's buffer is not held past its read
         int read;
         try
         {
-            read = await pending.ConfigureAwait(false);
+            read = _innerRead.GetResult();
         }
         catch (Exception ex)
         {
+            _innerRead = default;
             capture.Fail(ex, cancellationToken);
-            throw;
+            _read.SetException(ex);
+            return;
         }
-        Observe(buffer.Span[..read], buffer.Length);
-        return read;
+        _innerRead = default;
+        try
+        {
+            Observe(buffer.Span[..read], buffer.Length);
+        }
+        catch (Exception ex)
+        {
+            // Not expected (the capture keeps its own failures), but the caller's read must end, never hang.
+            _read.SetException(ex);
+            return;
+        }
+        _read.SetResult(read);
     }
+
+    int IValueTaskSource<int>.GetResult(short token) => _read.GetResult(token);
+
+    ValueTaskSourceStatus IValueTaskSource<int>.GetStatus(short token) => _read.GetStatus(token);
+
+    void IValueTaskSource<int>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _read.OnCompleted(continuation, state, token, flags);
 
     private void Observe(ReadOnlySpan<byte> bytes, int requested)
     {
