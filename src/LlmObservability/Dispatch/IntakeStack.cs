@@ -17,7 +17,8 @@ namespace LlmObservability.Dispatch;
 /// <see cref="TakeAll"/>) or sees the marker and is refused (and counted as dropped by the caller).
 /// </para>
 /// <para>
-/// The bound counts records waiting and records taken but not yet released by the loop (<see cref="Release"/>), so
+/// The bound counts records waiting and records taken but not yet built (the loop releases each one's room,
+/// <see cref="Release"/>, before it counts the record processed, so a finished flush leaves the whole capacity free):
 /// at most <c>capacity</c> records are held between callers and the loop at any moment.
 /// </para>
 /// </remarks>

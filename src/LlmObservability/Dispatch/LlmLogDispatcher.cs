@@ -230,23 +230,20 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
         {
             while (_intake.TakeAll() is { } batch)
             {
-                var dropped = 0;
                 for (var record = batch; record is not null; record = Unlink(record))
                 {
                     Interlocked.Increment(ref _intakeDropped);
                     record.Release();
+                    _intake.Release(1);
                     _intakeProcessed.Advance();
-                    dropped++;
                 }
-                _intake.Release(dropped);
             }
         }
     }
 
-    /// <summary>Builds and offers a batch taken from the intake, oldest first, giving its room back as it goes.</summary>
+    /// <summary>Builds and offers a batch taken from the intake, oldest first, giving each record's room back as it goes.</summary>
     private void ProcessAll(PendingRecord batch)
     {
-        var done = 0;
         for (var record = batch; record is not null; record = Unlink(record))
         {
             try
@@ -255,16 +252,11 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
             }
             finally
             {
+                // Room first, then progress: once a flush sees every record processed, the whole capacity is free again.
+                _intake.Release(1);
                 _intakeProcessed.Advance();
             }
-            // Room goes back in steps, not per record: the count is the one thing callers and this loop both write.
-            if (++done == ReleaseStep)
-            {
-                _intake.Release(done);
-                done = 0;
-            }
         }
-        _intake.Release(done);
     }
 
     /// <summary>The record after <paramref name="record"/> in a taken batch; the link is cut so a built record holds no other.</summary>
@@ -274,8 +266,6 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
         record.Next = null;
         return next;
     }
-
-    private const int ReleaseStep = 32;
 
     /// <summary>How many records may wait in the intake before an enqueue wakes the loop (one wake-up per this many calls).</summary>
     internal const int WakeAfterRecords = 32;
