@@ -18,8 +18,8 @@ namespace LlmObservability.Capture;
 /// </remarks>
 internal sealed class ObservingStream : Stream, IValueTaskSource<int>
 {
-    private readonly Stream inner;
-    private readonly ResponseCapture capture;
+    private readonly Stream _inner;
+    private readonly ResponseCapture _capture;
     private readonly Action _innerCompleted;
     private ManualResetValueTaskSourceCore<int> _read; // continuations run where the inner read completes, as without us
     private ConfiguredValueTaskAwaitable<int>.ConfiguredValueTaskAwaiter _innerRead;
@@ -28,23 +28,23 @@ internal sealed class ObservingStream : Stream, IValueTaskSource<int>
 
     public ObservingStream(Stream inner, ResponseCapture capture)
     {
-        this.inner = inner;
-        this.capture = capture;
+        _inner = inner;
+        _capture = capture;
         _innerCompleted = OnInnerReadCompleted;
     }
 
-    public override bool CanRead => inner.CanRead;
+    public override bool CanRead => _inner.CanRead;
 
     public override bool CanSeek => false;
 
     public override bool CanWrite => false;
 
-    public override bool CanTimeout => inner.CanTimeout;
+    public override bool CanTimeout => _inner.CanTimeout;
 
     public override int ReadTimeout
     {
-        get => inner.ReadTimeout;
-        set => inner.ReadTimeout = value;
+        get => _inner.ReadTimeout;
+        set => _inner.ReadTimeout = value;
     }
 
     public override long Length => throw new NotSupportedException();
@@ -66,11 +66,11 @@ internal sealed class ObservingStream : Stream, IValueTaskSource<int>
         int read;
         try
         {
-            read = inner.Read(buffer);
+            read = _inner.Read(buffer);
         }
         catch (Exception ex)
         {
-            capture.Fail(ex, CancellationToken.None);
+            _capture.Fail(ex, CancellationToken.None);
             throw;
         }
         Observe(buffer[..read], buffer.Length);
@@ -88,11 +88,11 @@ internal sealed class ObservingStream : Stream, IValueTaskSource<int>
         ValueTask<int> pending;
         try
         {
-            pending = inner.ReadAsync(buffer, cancellationToken);
+            pending = _inner.ReadAsync(buffer, cancellationToken);
         }
         catch (Exception ex)
         {
-            capture.Fail(ex, cancellationToken);
+            _capture.Fail(ex, cancellationToken);
             throw;
         }
         if (!pending.IsCompletedSuccessfully)
@@ -125,7 +125,7 @@ internal sealed class ObservingStream : Stream, IValueTaskSource<int>
         catch (Exception ex)
         {
             _innerRead = default;
-            capture.Fail(ex, cancellationToken);
+            _capture.Fail(ex, cancellationToken);
             _read.SetException(ex);
             return;
         }
@@ -152,8 +152,8 @@ internal sealed class ObservingStream : Stream, IValueTaskSource<int>
 
     private void Observe(ReadOnlySpan<byte> bytes, int requested)
     {
-        if (bytes.Length > 0) capture.OnBytes(bytes);
-        else if (requested > 0) capture.Complete(CallEnd.Completed);
+        if (bytes.Length > 0) _capture.OnBytes(bytes);
+        else if (requested > 0) _capture.Complete(CallEnd.Completed);
     }
 
     public override void Flush()
@@ -170,16 +170,16 @@ internal sealed class ObservingStream : Stream, IValueTaskSource<int>
     {
         if (disposing)
         {
-            capture.Complete(CallEnd.Disposed);
-            inner.Dispose();
+            _capture.Complete(CallEnd.Disposed);
+            _inner.Dispose();
         }
         base.Dispose(disposing);
     }
 
     public override async ValueTask DisposeAsync()
     {
-        capture.Complete(CallEnd.Disposed);
-        await inner.DisposeAsync().ConfigureAwait(false);
+        _capture.Complete(CallEnd.Disposed);
+        await _inner.DisposeAsync().ConfigureAwait(false);
         await base.DisposeAsync().ConfigureAwait(false);
     }
 }
