@@ -20,7 +20,7 @@ internal sealed class ObservingStream : Stream, IValueTaskSource<int>
 {
     private readonly Stream _inner;
     private readonly ResponseCapture _capture;
-    private readonly Action _innerCompleted;
+    private Action? _innerCompleted; // made by the first read that waits: a whole body read at once never needs it
     private ManualResetValueTaskSourceCore<int> _read; // continuations run where the inner read completes, as without us
     private ConfiguredValueTaskAwaitable<int>.ConfiguredValueTaskAwaiter _innerRead;
     private Memory<byte> _readBuffer;
@@ -30,7 +30,6 @@ internal sealed class ObservingStream : Stream, IValueTaskSource<int>
     {
         _inner = inner;
         _capture = capture;
-        _innerCompleted = OnInnerReadCompleted;
     }
 
     public override bool CanRead => _inner.CanRead;
@@ -103,7 +102,7 @@ internal sealed class ObservingStream : Stream, IValueTaskSource<int>
             _readToken = cancellationToken;
             _read.Reset();
             _innerRead = pending.ConfigureAwait(false).GetAwaiter();
-            _innerRead.UnsafeOnCompleted(_innerCompleted);
+            _innerRead.UnsafeOnCompleted(_innerCompleted ??= OnInnerReadCompleted);
             return new ValueTask<int>(this, _read.Version);
         }
         // Data already there: the common case mid-stream.
