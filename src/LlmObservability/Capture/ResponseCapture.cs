@@ -128,7 +128,16 @@ internal sealed class ResponseCapture : IStreamEventHandler
             _skimmer?.Dispose();
             _skimmer = null;
         }
-        _onComplete(_record);
+        try
+        {
+            _onComplete(_record);
+        }
+        catch (Exception)
+        {
+            // The hand-over does not throw (the dispatcher counts what it refuses; the priced path logs its own failures).
+            // This keeps a bug in it from ever surfacing in the caller's read, dispose or (worse) a continuation on the
+            // thread pool, where an exception would end the process.
+        }
     }
 
     /// <summary>The body failed: cancelled when the caller's token asked for it, otherwise an exception.</summary>
