@@ -57,6 +57,48 @@ public class DispatcherTests
     }
 
     [Test]
+    public async Task An_idle_intake_polls_less_and_less_yet_moves_a_record_within_the_idle_interval()
+    {
+        // Every poll wakes a thread-pool thread: at one per 20 ms an idle dispatcher cost ~2.5 % of a core. While
+        // nothing comes, each empty poll doubles the interval up to IntakeIdlePollInterval; the first record taken
+        // brings it back to IntakePollInterval. The fake clock is stepped by the short interval throughout.
+        var time = new FakeTimeProvider();
+        var sink = new CollectingSink();
+        await using var dispatcher = new LlmLogDispatcher([new LlmSinkRegistration(sink, new LlmSinkOptions { BatchInterval = TimeSpan.Zero })], timeProvider: time);
+        var step = LlmLogDispatcher.IntakePollInterval;
+        long Moved() => dispatcher.GetStatistics().Sinks[0].Enqueued;
+
+        async Task<TimeSpan> FakeTimeUntilMoved(long moved)
+        {
+            var start = time.GetUtcNow();
+            for (var i = 0; i < 500; i++)
+            {
+                time.Advance(step);
+                for (var spin = 0; spin < 25 && Moved() < moved; spin++) await Task.Delay(1);
+                if (Moved() >= moved) return time.GetUtcNow() - start;
+            }
+            Assert.Fail($"not moved after {time.GetUtcNow() - start} of fake time");
+            return TimeSpan.Zero;
+        }
+
+        var sleepsBefore = dispatcher.IntakeSleeps;
+        for (var i = 0; i < 500; i++)
+        {
+            time.Advance(step);
+            await Task.Delay(1);
+        }
+        var idleSleeps = dispatcher.IntakeSleeps - sleepsBefore;
+        Assert.That(idleSleeps, Is.InRange(5, 20), "ten idle seconds: six polls to reach the idle interval, then one a second (at 20 ms: 500)");
+
+        dispatcher.TryEnqueue(PayloadFactory.Create()); // one record wakes nothing: the poll must find it
+        Assert.That(await FakeTimeUntilMoved(1), Is.LessThanOrEqualTo(LlmLogDispatcher.IntakeIdlePollInterval + step));
+
+        dispatcher.TryEnqueue(PayloadFactory.Create());
+        Assert.That(await FakeTimeUntilMoved(2), Is.LessThanOrEqualTo(3 * step), "records are coming again: the short interval is back");
+        Assert.That(dispatcher.WakeUpsByCount, Is.Zero, "moved by polls, not by a wake-up");
+    }
+
+    [Test]
     public async Task A_sink_collecting_a_batch_is_woken_when_the_batch_fills_not_by_every_payload()
     {
         // Payloads reach the sink's queue one at a time (the intake's poll, driven by the fake clock, moves each on its
