@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Runs the BenchmarkDotNet suite, the CPU-time-per-call run and the interleaved whole-call latency and time-to-first-chunk runs,
-# then copies the markdown reports into
-# benchmarks/results/ (benchmarks/results/quick/ for a quick run).
+# Runs the BenchmarkDotNet suite, the CPU-time-per-call run, the interleaved whole-call latency and time-to-first-chunk
+# runs and the idle-CPU run, then copies the markdown reports into benchmarks/results/ (benchmarks/results/quick/ for a
+# quick run).
 #
-#   benchmarks/run.sh                 full run: BenchmarkDotNet's default job, every suite, then the three extra tables (about 50 min on 2 cores)
+#   benchmarks/run.sh                 full run: BenchmarkDotNet's default job, every suite, then the four extra tables (about 50 min on 2 cores)
 #   benchmarks/run.sh --quick         smoke run: every suite, few short iterations (under 5 min); rough numbers
 #   benchmarks/run.sh [--quick] --filter '*Dispatcher*'   any further arguments go to BenchmarkDotNet
 set -euo pipefail
@@ -43,5 +43,7 @@ if [[ $whole -eq 1 ]]; then
   dotnet run -c Release --no-build --project "$project" -- --latency "${quick[@]}" --out "$out/CallLatencyInterleaved.md" | grep -v '^// '
   echo "$(date -u +%H:%M:%S) interleaved time-to-first-chunk table..."
   dotnet run -c Release --no-build --project "$project" -- --ttfc "${quick[@]}" --out "$out/TimeToFirstChunkInterleaved.md" | grep -v '^// '
+  echo "$(date -u +%H:%M:%S) idle CPU table..."
+  dotnet run -c Release --no-build --project "$project" -- --idle "${quick[@]}" --out "$out/IdleCpu.md"
 fi
 echo "Reports copied to $out"

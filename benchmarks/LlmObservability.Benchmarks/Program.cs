@@ -15,6 +15,8 @@ using Perfolizer.Horology;
 //   dotnet run -c Release --project benchmarks/LlmObservability.Benchmarks -- --ttfc [--quick] [--out FILE]
 // Whole-call latency over loopback with the clients interleaved call by call (the figure for the ≤ 1.05× target):
 //   dotnet run -c Release --project benchmarks/LlmObservability.Benchmarks -- --latency [--quick] [--out FILE]
+// CPU a process spends while no calls are made, for ours, extended HTTP logging and a bare client (a process each):
+//   dotnet run -c Release --project benchmarks/LlmObservability.Benchmarks -- --idle [--quick] [--out FILE]
 // benchmarks/run.sh [--quick] does the BenchmarkDotNet run, the CPU-time run and the interleaved TTFC run, and copies
 // the markdown reports into benchmarks/results/.
 var quick = args.Contains("--quick");
@@ -26,9 +28,16 @@ if (args.Contains(OutOfProcessLlmServer.ServeArgument))
     return;
 }
 
-if (args.Contains("--cpu-time") || args.Contains("--ttfc") || args.Contains("--latency"))
+if (args.Contains(IdleCpu.ChildArgument))
 {
-    var table = args.Contains("--cpu-time") ? await CpuTimePerCall.RunAsync(TimeSpan.FromSeconds(quick ? 0.5 : 1), rounds: quick ? 3 : 9, quick)
+    await IdleCpu.RunChildAsync(args);
+    return;
+}
+
+if (args.Contains("--cpu-time") || args.Contains("--ttfc") || args.Contains("--latency") || args.Contains("--idle"))
+{
+    var table = args.Contains("--idle") ? await IdleCpu.RunAsync(TimeSpan.FromSeconds(quick ? 2 : 10), rounds: quick ? 1 : 3)
+        : args.Contains("--cpu-time") ? await CpuTimePerCall.RunAsync(TimeSpan.FromSeconds(quick ? 0.5 : 1), rounds: quick ? 3 : 9, quick)
         : args.Contains("--ttfc") ? await InterleavedTimeToFirstChunk.RunAsync(rounds: quick ? 200 : 2000, quick)
         : await InterleavedCallLatency.RunAsync(rounds: quick ? 300 : 20_000, quick);
     var outIndex = Array.IndexOf(args, "--out");

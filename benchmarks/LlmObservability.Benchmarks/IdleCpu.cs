@@ -1,0 +1,132 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using LlmObservability.Benchmarks.Infrastructure;
+using LlmObservability.DependencyInjection;
+using LlmObservability.Dispatch;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace LlmObservability.Benchmarks;
+
+/// <summary>
+/// What each client costs while the service makes no calls: a process per case makes one call through its client,
+/// waits for the background to settle, then counts its own CPU time and thread-pool work items over a window. Our case
+/// is the set-up of the README (<c>AddLlmObservability()</c> with the console and JSON-lines file sinks, the handler on
+/// an <c>IHttpClientFactory</c> client); the baseline is a process that made the same call with a bare client.
+/// Cases run one after the other in an order that rotates per round; "Extra" pairs each case's round with the
+/// baseline's round of the same cycle. The children run with tiered compilation off, so that the window measures the
+/// steady state of a long-running service rather than the JIT's tier-up, which at one wake-up a second would take
+/// half a minute to finish.
+/// </summary>
+public static class IdleCpu
+{
+    public const string ChildArgument = "--idle-child";
+
+    private static readonly string[] Cases = ["Nothing", "LlmObservability", "ExtendedHttpLogging"];
+
+    public static async Task<string> RunAsync(TimeSpan window, int rounds)
+    {
+        var cpu = Cases.Select(_ => new double[rounds]).ToArray();
+        var workItems = Cases.Select(_ => new double[rounds]).ToArray();
+        for (var round = 0; round < rounds; round++)
+        {
+            for (var k = 0; k < Cases.Length; k++)
+            {
+                var c = (k + round) % Cases.Length;
+                (cpu[c][round], workItems[c][round]) = await RunChildAsync(Cases[c], window).ConfigureAwait(false);
+            }
+        }
+
+        var report = new StringBuilder();
+        report.AppendLine(CultureInfo.InvariantCulture, $"Idle CPU: a process per case, one call, then {window.TotalSeconds:0.#} s with no calls; {rounds} rounds, medians (extra: median of the per-round difference to the baseline); tiered compilation off in the children; {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd}.");
+        report.AppendLine();
+        report.AppendLine("| Process | CPU per second | Extra CPU per second | Extra, share of one core | Thread-pool work items per second |");
+        report.AppendLine("|---|---:|---:|---:|---:|");
+        for (var c = 0; c < Cases.Length; c++)
+        {
+            var extra = c == 0 ? 0 : Median(cpu[c].Select((v, r) => v - cpu[0][r]));
+            var name = c == 0 ? $"{Cases[c]} (baseline)" : Cases[c];
+            report.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {Median(cpu[c]):0.00} ms | {extra:+0.00;-0.00;0.00} ms | {extra / 10:0.000} % | {Median(workItems[c]):0.0} |");
+        }
+        return report.ToString();
+    }
+
+    private static async Task<(double CpuMsPerSecond, double WorkItemsPerSecond)> RunChildAsync(string name, TimeSpan window)
+    {
+        var host = Environment.ProcessPath ?? throw new InvalidOperationException("No process path.");
+        var start = new ProcessStartInfo(host) { RedirectStandardOutput = true, UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(host) == "dotnet") start.ArgumentList.Add(typeof(IdleCpu).Assembly.Location);
+        start.ArgumentList.Add(ChildArgument);
+        start.ArgumentList.Add(name);
+        start.ArgumentList.Add(window.TotalSeconds.ToString(CultureInfo.InvariantCulture));
+        start.Environment["DOTNET_TieredCompilation"] = "0";
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("The child process did not start.");
+        var output = await process.StandardOutput.ReadToEndAsync().ConfigureAwait(false);
+        await process.WaitForExitAsync().ConfigureAwait(false);
+        var line = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault(l => l.StartsWith("idle ", StringComparison.Ordinal));
+        if (process.ExitCode != 0 || line is null) throw new InvalidOperationException($"The idle child '{name}' failed (exit {process.ExitCode}): {output}");
+        var parts = line.Split(' ');
+        return (double.Parse(parts[1], CultureInfo.InvariantCulture), double.Parse(parts[2], CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>The child: sets up one case, makes one call, settles, measures, prints "idle CPU_MS_PER_S WORK_ITEMS_PER_S".</summary>
+    public static async Task RunChildAsync(string[] args)
+    {
+        var at = Array.IndexOf(args, ChildArgument);
+        var name = args[at + 1];
+        var window = TimeSpan.FromSeconds(double.Parse(args[at + 2], CultureInfo.InvariantCulture));
+        var uri = new Uri("https://api.openai.com" + ChatFixtures.ChatPath);
+        var logs = Directory.CreateTempSubdirectory("llmobs-idle-");
+        var services = new ServiceCollection();
+        services.AddLogging(logging => logging.ClearProviders());
+        switch (name)
+        {
+            case "Nothing":
+                services.AddHttpClient("client").ConfigurePrimaryHttpMessageHandler(() => new InMemoryLlmHandler());
+                break;
+            case "LlmObservability":
+                services.AddLlmObservability().AddConsoleSink().AddJsonLinesFileSink(logs.FullName);
+                services.AddHttpClient("client").ConfigurePrimaryHttpMessageHandler(() => new InMemoryLlmHandler()).AddLlmObservability();
+                break;
+            case "ExtendedHttpLogging":
+                services.AddRedaction();
+                services.AddHttpClient("client").ConfigurePrimaryHttpMessageHandler(() => new InMemoryLlmHandler())
+                    .AddExtendedHttpClientLogging(options => options.LogBody = true);
+                break;
+            default:
+                throw new ArgumentException($"Unknown idle case '{name}'.");
+        }
+        try
+        {
+            await using (var provider = services.BuildServiceProvider())
+            {
+                var client = provider.GetRequiredService<IHttpClientFactory>().CreateClient("client");
+                await BenchmarkClients.CallAsync(client, uri, streaming: false, new byte[16 * 1024]).ConfigureAwait(false);
+                if (provider.GetService<LlmLogDispatcher>() is { } dispatcher) await dispatcher.FlushAsync().ConfigureAwait(false);
+                await Task.Delay(TimeSpan.FromSeconds(2)).ConfigureAwait(false); // our loop reaches its idle interval in 1.3 s
+
+                using var self = Process.GetCurrentProcess();
+                self.Refresh();
+                var cpu0 = self.TotalProcessorTime;
+                var items0 = ThreadPool.CompletedWorkItemCount;
+                var clock = Stopwatch.StartNew();
+                await Task.Delay(window).ConfigureAwait(false);
+                self.Refresh();
+                var seconds = clock.Elapsed.TotalSeconds;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"idle {(self.TotalProcessorTime - cpu0).TotalMilliseconds / seconds:0.000} {(ThreadPool.CompletedWorkItemCount - items0) / seconds:0.0}"));
+            }
+        }
+        finally
+        {
+            logs.Delete(recursive: true);
+        }
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+}
