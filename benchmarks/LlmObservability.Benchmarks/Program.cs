@@ -17,8 +17,8 @@ using Perfolizer.Horology;
 //   dotnet run -c Release --project benchmarks/LlmObservability.Benchmarks -- --latency [--quick] [--out FILE]
 // CPU a process spends while no calls are made, for ours, extended HTTP logging and a bare client (a process each):
 //   dotnet run -c Release --project benchmarks/LlmObservability.Benchmarks -- --idle [--quick] [--out FILE]
-// benchmarks/run.sh [--quick] does the BenchmarkDotNet run, the CPU-time run and the interleaved TTFC run, and copies
-// the markdown reports into benchmarks/results/.
+// benchmarks/run.sh [--quick] does the BenchmarkDotNet run and the four runs above (CPU time, TTFC, latency, idle), and
+// copies the markdown reports into benchmarks/results/.
 var quick = args.Contains("--quick");
 args = [.. args.Where(a => a != "--quick")];
 
