@@ -75,7 +75,7 @@ internal sealed class StubHandler(Func<HttpRequestMessage, CancellationToken, Ta
 }
 
 /// <summary>A read-only stream that hands out one chunk per read, optionally running a hook before each chunk, and can fail at a chosen chunk.</summary>
-internal sealed class ChunkedStream(IEnumerable<byte[]> chunks, Func<int, Task>? beforeChunk = null, int failAtChunk = -1) : Stream
+internal sealed class ChunkedStream(IEnumerable<byte[]> chunks, Func<int, Task>? beforeChunk = null, int failAtChunk = -1) : ReadOnlyTestStream
 {
     private readonly IEnumerator<byte[]> _chunks = chunks.GetEnumerator();
     private byte[]? _current;
@@ -100,7 +100,11 @@ internal sealed class ChunkedStream(IEnumerable<byte[]> chunks, Func<int, Task>?
     }
 
     public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+}
 
+/// <summary>A stream a test only reads from: every member but the reads is fixed here.</summary>
+internal abstract class ReadOnlyTestStream : Stream
+{
     public override bool CanRead => true;
     public override bool CanSeek => false;
     public override bool CanWrite => false;

@@ -113,7 +113,7 @@ public class ObservingStreamTests
     }
 
     /// <summary>A stream whose every read waits until the test completes or fails it.</summary>
-    private sealed class GatedStream : Stream
+    private sealed class GatedStream : ReadOnlyTestStream
     {
         private TaskCompletionSource<int>? _pending;
         private Memory<byte> _buffer;
@@ -141,15 +141,6 @@ public class ObservingStreamTests
             base.Dispose(disposing);
         }
 
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
         public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }
