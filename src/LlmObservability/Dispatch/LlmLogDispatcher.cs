@@ -35,6 +35,7 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly int _wakeThreshold;
     private int _sinceWake;
+    private int _sleepingLong; // 1 while the loop sleeps longer than LongSleep: the next enqueue wakes it
     private long _intakeAccepted;
     private long _intakeDropped;
     private long _buildFailed;
@@ -125,8 +126,16 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
         if (Volatile.Read(ref _disposed) == 0 && _intake.TryPush(record))
         {
             Interlocked.Increment(ref _intakeAccepted);
-            // No reader waits on the stack, so a push wakes no thread: the caller's cost is the push alone.
-            if (Interlocked.Increment(ref _sinceWake) >= _wakeThreshold)
+            // No reader waits on the stack, so a push wakes no thread: the caller's cost is the push alone. Except after an
+            // idle spell: the loop then sleeps up to a second, and the first record wakes it (once) so that it is not
+            // kept waiting. The push's compare-and-swap is a full fence, and so is the loop's setting of the flag before
+            // it looks at the stack once more: either the loop sees this record or this call sees the flag.
+            if (Volatile.Read(ref _sleepingLong) != 0 && Interlocked.Exchange(ref _sleepingLong, 0) != 0)
+            {
+                Interlocked.Increment(ref _wakeUpsFromIdle);
+                Wake();
+            }
+            else if (Interlocked.Increment(ref _sinceWake) >= _wakeThreshold)
             {
                 Interlocked.Increment(ref _wakeUpsByCount);
                 Wake();
@@ -209,7 +218,8 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
     /// Drains the intake, then sleeps until woken (WakeAfterRecords waiting, a flush, shutdown) or until the poll
     /// interval passes. Polling instead of awaiting each write keeps thread wake-ups off the callers' path. While
     /// nothing comes, each poll that finds nothing doubles the interval, up to <see cref="IntakeIdlePollInterval"/>:
-    /// every poll wakes a thread-pool thread, and at 50 a second an idle dispatcher cost 2.5 % of a core.
+    /// every poll wakes a thread-pool thread, and at 50 a second an idle dispatcher cost 2.5 % of a core. A sleep
+    /// longer than <see cref="LongSleep"/> is ended by the first enqueue, so no record waits for it.
     /// </summary>
     private async Task IntakeLoopAsync()
     {
@@ -229,9 +239,20 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
                 if (_intake.IsCompleted) return;
                 if (_intake.HasWaiting) continue; // pushed after the drain and before we took the wake signal
                 interval = took ? IntakePollInterval : Min(interval * 2, IntakeIdlePollInterval);
+                if (interval > LongSleep)
+                {
+                    Interlocked.Exchange(ref _sleepingLong, 1);
+                    if (_intake.HasWaiting)
+                    {
+                        // Pushed before the flag was up (that caller did not wake us): take it now.
+                        Interlocked.Exchange(ref _sleepingLong, 0);
+                        continue;
+                    }
+                }
                 Interlocked.Increment(ref _intakeSleeps);
                 using var sleep = CancellationTokenSource.CreateLinkedTokenSource(stop);
                 await Task.WhenAny(wake, Task.Delay(interval, _timeProvider, sleep.Token)).ConfigureAwait(false);
+                Interlocked.Exchange(ref _sleepingLong, 0);
                 await sleep.CancelAsync().ConfigureAwait(false);
                 stop.ThrowIfCancellationRequested();
             }
@@ -293,6 +314,17 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
 
     /// <summary>The longest the loop sleeps between polls when nothing has come for a while (reached after six empty polls).</summary>
     internal static readonly TimeSpan IntakeIdlePollInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// A sleep longer than this (from the third empty poll, 140 ms into an idle spell) is ended by the next enqueue.
+    /// Shorter ones are not: while calls come every few tens of milliseconds, none of them pays for a wake-up.
+    /// </summary>
+    internal static readonly TimeSpan LongSleep = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>How often an enqueue woke the intake loop from a long sleep (for tests).</summary>
+    internal long WakeUpsFromIdle => Interlocked.Read(ref _wakeUpsFromIdle);
+
+    private long _wakeUpsFromIdle;
 
     /// <summary>How many times the intake loop went to sleep (for tests).</summary>
     internal long IntakeSleeps => Interlocked.Read(ref _intakeSleeps);

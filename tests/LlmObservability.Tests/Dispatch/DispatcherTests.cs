@@ -57,11 +57,12 @@ public class DispatcherTests
     }
 
     [Test]
-    public async Task An_idle_intake_polls_less_and_less_yet_moves_a_record_within_the_idle_interval()
+    public async Task An_idle_intake_polls_less_and_less_and_the_first_record_after_wakes_it()
     {
         // Every poll wakes a thread-pool thread: at one per 20 ms an idle dispatcher cost ~2.5 % of a core. While
-        // nothing comes, each empty poll doubles the interval up to IntakeIdlePollInterval; the first record taken
-        // brings it back to IntakePollInterval. The fake clock is stepped by the short interval throughout.
+        // nothing comes, each empty poll doubles the interval up to IntakeIdlePollInterval; a sleep that long is ended
+        // by the first enqueue, and the record taken brings the interval back to IntakePollInterval, whose sleeps no
+        // enqueue ends. The fake clock is stepped by the short interval.
         var time = new FakeTimeProvider();
         var sink = new CollectingSink();
         await using var dispatcher = new LlmLogDispatcher([new LlmSinkRegistration(sink, new LlmSinkOptions { BatchInterval = TimeSpan.Zero })], timeProvider: time);
@@ -90,12 +91,14 @@ public class DispatcherTests
         var idleSleeps = dispatcher.IntakeSleeps - sleepsBefore;
         Assert.That(idleSleeps, Is.InRange(5, 20), "ten idle seconds: six polls to reach the idle interval, then one a second (at 20 ms: 500)");
 
-        dispatcher.TryEnqueue(PayloadFactory.Create()); // one record wakes nothing: the poll must find it
-        Assert.That(await FakeTimeUntilMoved(1), Is.LessThanOrEqualTo(LlmLogDispatcher.IntakeIdlePollInterval + step));
+        dispatcher.TryEnqueue(PayloadFactory.Create()); // the clock stands still: only the wake-up can move it
+        Assert.That(dispatcher.WakeUpsFromIdle, Is.EqualTo(1), "the first record after an idle spell wakes the loop");
+        await WaitUntil(() => Moved() == 1);
 
         dispatcher.TryEnqueue(PayloadFactory.Create());
         Assert.That(await FakeTimeUntilMoved(2), Is.LessThanOrEqualTo(3 * step), "records are coming again: the short interval is back");
-        Assert.That(dispatcher.WakeUpsByCount, Is.Zero, "moved by polls, not by a wake-up");
+        Assert.That(dispatcher.WakeUpsFromIdle, Is.EqualTo(1), "a short sleep is not ended by an enqueue");
+        Assert.That(dispatcher.WakeUpsByCount, Is.Zero);
     }
 
     [Test]
