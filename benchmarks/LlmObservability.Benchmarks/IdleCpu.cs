@@ -45,21 +45,16 @@ public static class IdleCpu
         report.AppendLine("|---|---:|---:|---:|---:|");
         for (var c = 0; c < Cases.Length; c++)
         {
-            var extra = c == 0 ? 0 : Median(cpu[c].Select((v, r) => v - cpu[0][r]));
+            var extra = c == 0 ? 0 : Interleaved.Median(Interleaved.Differences(cpu, c));
             var name = c == 0 ? $"{Cases[c]} (baseline)" : Cases[c];
-            report.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {Median(cpu[c]):0.00} ms | {extra:+0.00;-0.00;0.00} ms | {extra / 10:0.000} % | {Median(workItems[c]):0.0} |");
+            report.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {Interleaved.Median(cpu[c]):0.00} ms | {extra:+0.00;-0.00;0.00} ms | {extra / 10:0.000} % | {Interleaved.Median(workItems[c]):0.0} |");
         }
         return report.ToString();
     }
 
     private static async Task<(double CpuMsPerSecond, double WorkItemsPerSecond)> RunChildAsync(string name, TimeSpan window)
     {
-        var host = Environment.ProcessPath ?? throw new InvalidOperationException("No process path.");
-        var start = new ProcessStartInfo(host) { RedirectStandardOutput = true, UseShellExecute = false };
-        if (Path.GetFileNameWithoutExtension(host) == "dotnet") start.ArgumentList.Add(typeof(IdleCpu).Assembly.Location);
-        start.ArgumentList.Add(ChildArgument);
-        start.ArgumentList.Add(name);
-        start.ArgumentList.Add(window.TotalSeconds.ToString(CultureInfo.InvariantCulture));
+        var start = OutOfProcessLlmServer.ThisProgram(ChildArgument, name, window.TotalSeconds.ToString(CultureInfo.InvariantCulture));
         start.Environment["DOTNET_TieredCompilation"] = "0";
         using var process = Process.Start(start) ?? throw new InvalidOperationException("The child process did not start.");
         var output = await process.StandardOutput.ReadToEndAsync().ConfigureAwait(false);
@@ -122,11 +117,5 @@ public static class IdleCpu
         {
             logs.Delete(recursive: true);
         }
-    }
-
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
     }
 }

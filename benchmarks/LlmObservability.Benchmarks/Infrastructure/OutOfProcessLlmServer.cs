@@ -18,11 +18,8 @@ internal sealed class OutOfProcessLlmServer : IAsyncDisposable
 
     public static async Task<OutOfProcessLlmServer> StartAsync()
     {
-        var host = Environment.ProcessPath ?? throw new InvalidOperationException("No process path.");
-        var start = new ProcessStartInfo(host) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
-        // Run as `dotnet LlmObservability.Benchmarks.dll` or as the app host.
-        if (Path.GetFileNameWithoutExtension(host) == "dotnet") start.ArgumentList.Add(typeof(OutOfProcessLlmServer).Assembly.Location);
-        start.ArgumentList.Add(ServeArgument);
+        var start = ThisProgram(ServeArgument);
+        start.RedirectStandardInput = true;
         var process = Process.Start(start) ?? throw new InvalidOperationException("The server process did not start.");
         try
         {
@@ -36,6 +33,19 @@ internal sealed class OutOfProcessLlmServer : IAsyncDisposable
             process.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// How to start this benchmark program again, as a child, with <paramref name="arguments"/> and its standard output
+    /// redirected: as <c>dotnet LlmObservability.Benchmarks.dll</c> or as the app host, whichever this process is.
+    /// </summary>
+    public static ProcessStartInfo ThisProgram(params string[] arguments)
+    {
+        var host = Environment.ProcessPath ?? throw new InvalidOperationException("No process path.");
+        var start = new ProcessStartInfo(host) { RedirectStandardOutput = true, UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(host) == "dotnet") start.ArgumentList.Add(typeof(OutOfProcessLlmServer).Assembly.Location);
+        foreach (var argument in arguments) start.ArgumentList.Add(argument);
+        return start;
     }
 
     /// <summary>The argument that makes this program serve instead of measuring.</summary>
