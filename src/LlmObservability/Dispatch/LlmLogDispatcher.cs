@@ -237,22 +237,20 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
                     took = true;
                 }
                 if (_intake.IsCompleted) return;
-                if (_intake.HasWaiting) continue; // pushed after the drain and before we took the wake signal
                 interval = took ? IntakePollInterval : Min(interval * 2, IntakeIdlePollInterval);
-                if (interval > LongSleep)
+                var sleepingLong = interval > LongSleep;
+                if (sleepingLong) Interlocked.Exchange(ref _sleepingLong, 1); // before the last look: see TryEnqueue
+                if (_intake.HasWaiting)
                 {
-                    Interlocked.Exchange(ref _sleepingLong, 1);
-                    if (_intake.HasWaiting)
-                    {
-                        // Pushed before the flag was up (that caller did not wake us): take it now.
-                        Interlocked.Exchange(ref _sleepingLong, 0);
-                        continue;
-                    }
+                    // Pushed after the drain, before we took the wake signal or raised the flag: take it now (the take
+                    // brings the interval back).
+                    if (sleepingLong) Interlocked.Exchange(ref _sleepingLong, 0);
+                    continue;
                 }
                 Interlocked.Increment(ref _intakeSleeps);
                 using var sleep = CancellationTokenSource.CreateLinkedTokenSource(stop);
                 await Task.WhenAny(wake, Task.Delay(interval, _timeProvider, sleep.Token)).ConfigureAwait(false);
-                Interlocked.Exchange(ref _sleepingLong, 0);
+                if (sleepingLong) Interlocked.Exchange(ref _sleepingLong, 0);
                 await sleep.CancelAsync().ConfigureAwait(false);
                 stop.ThrowIfCancellationRequested();
             }
@@ -265,8 +263,7 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
                 {
                     Interlocked.Increment(ref _intakeDropped);
                     record.Release();
-                    _intake.Release(1);
-                    _intakeProcessed.Advance();
+                    Processed();
                 }
             }
         }
@@ -283,11 +280,19 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
             }
             finally
             {
-                // Room first, then progress: once a flush sees every record processed, the whole capacity is free again.
-                _intake.Release(1);
-                _intakeProcessed.Advance();
+                Processed();
             }
         }
+    }
+
+    /// <summary>
+    /// A taken record is done with (built or dropped): its room first, then the progress, so that once a flush sees
+    /// every record processed, the whole capacity is free again.
+    /// </summary>
+    private void Processed()
+    {
+        _intake.Release(1);
+        _intakeProcessed.Advance();
     }
 
     /// <summary>The record after <paramref name="record"/> in a taken batch; the link is cut so a built record holds no other.</summary>
