@@ -48,14 +48,6 @@ internal sealed class ResponseCapture : IStreamEventHandler
         _onComplete = onComplete;
     }
 
-    public bool IsCompleted
-    {
-        get
-        {
-            lock (_record.Gate) return _done;
-        }
-    }
-
     public void OnBytes(ReadOnlySpan<byte> bytes)
     {
         if (bytes.IsEmpty) return;
