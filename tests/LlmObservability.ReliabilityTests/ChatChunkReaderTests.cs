@@ -261,7 +261,7 @@ public class ChatChunkReaderTests
         return record;
     }
 
-    private static string Snapshot(CallRecord r, bool hadContent)
+    internal static string Snapshot(CallRecord r, bool hadContent)
     {
         var builder = new StringBuilder();
         void Add(string name, object? value) => builder.Append(name).Append('=').Append(value is null ? "<null>" : $"[{value}]").Append('\n');

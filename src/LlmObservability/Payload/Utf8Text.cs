@@ -59,7 +59,7 @@ internal static class Utf8Text
     /// and returns the bytes written, or -1 for an escape that is not text (a lone surrogate). Copies the runs between
     /// backslashes whole: much faster than <see cref="Utf8JsonReader.CopyString(Span{byte})"/> on prose with newlines.
     /// </summary>
-    private static int Unescape(ReadOnlySpan<byte> source, Span<byte> destination)
+    internal static int Unescape(ReadOnlySpan<byte> source, Span<byte> destination)
     {
         var written = 0;
         while (true)

@@ -126,7 +126,10 @@ internal sealed class AnthropicMessagesAdapter : ProviderAdapter
         if (Json.Object(root, "usage") is { } usage) ReadUsage(usage, record);
     }
 
-    public override StreamParser CreateStreamParser(CallRecord record, CaptureLimits limits) => new EventParser(record, limits);
+    public override StreamParser CreateStreamParser(CallRecord record, CaptureLimits limits) => new EventParser(record, limits, fastPath: true);
+
+    /// <summary>A stream parser that reads every event through a <see cref="JsonDocument"/>: what <see cref="AnthropicEventReader"/> is tested against.</summary>
+    internal static StreamParser CreateDocumentStreamParser(CallRecord record, CaptureLimits limits) => new EventParser(record, limits, fastPath: false);
 
     /// <summary>
     /// Anthropic's error body is <c>{"type":"error","error":{"type","message"},"request_id"}</c>: the default reads the
@@ -183,9 +186,9 @@ internal sealed class AnthropicMessagesAdapter : ProviderAdapter
     }
 
     /// <summary>Reasoning text; consecutive thinking blocks are separated by a line break.</summary>
-    private static void AppendReasoning(CallRecord record, CaptureLimits limits, string? text, bool newBlock)
+    private static void AppendReasoning(CallRecord record, CaptureLimits limits, ReadOnlySpan<char> text, bool newBlock)
     {
-        if (string.IsNullOrEmpty(text)) return;
+        if (text.IsEmpty) return;
         var reasoning = record.ReasoningText ??= new TextAccumulator(limits.MaxContentChars);
         if (newBlock && reasoning.Length > 0) reasoning.Append("\n");
         reasoning.Append(text);
@@ -352,15 +355,25 @@ internal sealed class AnthropicMessagesAdapter : ProviderAdapter
         public bool Stopped { get; set; }
     }
 
-    /// <summary>Assembles a message from its stream events as they pass.</summary>
-    private sealed class EventParser(CallRecord record, CaptureLimits limits) : StreamParser
+    /// <summary>
+    /// Assembles a message from its stream events as they pass. The deltas, block stops, pings and the end (almost every
+    /// event of a stream) are read by <see cref="AnthropicEventReader"/> when it can; the rest, and whatever it declines,
+    /// through a <see cref="JsonDocument"/>. Both apply what they read with the same methods.
+    /// </summary>
+    private sealed class EventParser(CallRecord record, CaptureLimits limits, bool fastPath) : StreamParser
     {
         private readonly Dictionary<int, StreamBlock> _blocks = [];
+        private readonly DeltaShape _shape = new();
 
         public override void OnEvent(string? eventType, ReadOnlyMemory<byte> data)
         {
             LastEventHadContent = false;
             if (data.IsEmpty) return;
+            if (fastPath && AnthropicEventReader.ForThisThread.TryRead(data.Span, _shape, out var read))
+            {
+                Apply(read);
+                return;
+            }
             using var document = JsonDocument.Parse(data);
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object) return;
@@ -406,6 +419,23 @@ internal sealed class AnthropicMessagesAdapter : ProviderAdapter
             foreach (var (index, _) in _blocks) BlockStop(index);
         }
 
+        /// <summary>An event read by <see cref="AnthropicEventReader"/>, applied as the document path applies it.</summary>
+        private void Apply(in AnthropicEvent read)
+        {
+            switch (read.Type)
+            {
+                case AnthropicEventReader.EventType.Delta when read.Delta != AnthropicEventReader.DeltaKind.None:
+                    ApplyDelta(read.Index, read.Delta, read.Value);
+                    break;
+                case AnthropicEventReader.EventType.Stop:
+                    BlockStop(read.Index);
+                    break;
+                case AnthropicEventReader.EventType.MessageStop:
+                    SawEnd = true;
+                    break;
+            }
+        }
+
         private static int Index(JsonElement root) => (int)Math.Clamp(Json.Long(root, "index") ?? 0, 0, int.MaxValue);
 
         private void BlockStart(int index, JsonElement? contentBlock)
@@ -446,29 +476,43 @@ internal sealed class AnthropicMessagesAdapter : ProviderAdapter
             switch (Json.String(delta, "type"))
             {
                 case "text_delta":
-                    if (Json.String(delta, "text") is { Length: > 0 } text)
-                    {
-                        record.Output(limits.MaxContentChars).Append(text);
-                        LastEventHadContent = true;
-                    }
+                    ApplyDelta(index, AnthropicEventReader.DeltaKind.Text, Json.String(delta, "text"));
                     break;
                 case "input_json_delta":
-                    if (_blocks.TryGetValue(index, out var block)) block.HadInputDelta = true;
-                    if (Json.String(delta, "partial_json") is { Length: > 0 } json)
-                    {
-                        record.ToolCalls ??= new ToolCallAccumulator(limits.MaxContentChars);
-                        record.ToolCalls[index].Arguments.Append(json);
-                        LastEventHadContent = true;
-                    }
+                    ApplyDelta(index, AnthropicEventReader.DeltaKind.InputJson, Json.String(delta, "partial_json"));
                     break;
                 case "thinking_delta":
-                    if (Json.String(delta, "thinking") is { Length: > 0 } thinking) AppendThinking(index, thinking);
+                    ApplyDelta(index, AnthropicEventReader.DeltaKind.Thinking, Json.String(delta, "thinking"));
                     break;
                 // signature_delta (the thinking block's integrity signature) and citations_delta are not content to log.
             }
         }
 
-        private void AppendThinking(int index, string thinking)
+        /// <summary>One delta of a block: <paramref name="value"/> is its text, partial JSON or thinking, as <paramref name="kind"/> says (empty: absent).</summary>
+        private void ApplyDelta(int index, AnthropicEventReader.DeltaKind kind, ReadOnlySpan<char> value)
+        {
+            switch (kind)
+            {
+                case AnthropicEventReader.DeltaKind.Text when !value.IsEmpty:
+                    record.Output(limits.MaxContentChars).Append(value);
+                    LastEventHadContent = true;
+                    break;
+                case AnthropicEventReader.DeltaKind.InputJson:
+                    if (_blocks.TryGetValue(index, out var block)) block.HadInputDelta = true;
+                    if (!value.IsEmpty)
+                    {
+                        record.ToolCalls ??= new ToolCallAccumulator(limits.MaxContentChars);
+                        record.ToolCalls[index].Arguments.Append(value);
+                        LastEventHadContent = true;
+                    }
+                    break;
+                case AnthropicEventReader.DeltaKind.Thinking when !value.IsEmpty:
+                    AppendThinking(index, value);
+                    break;
+            }
+        }
+
+        private void AppendThinking(int index, ReadOnlySpan<char> thinking)
         {
             var block = _blocks.GetValueOrDefault(index);
             AppendReasoning(record, limits, thinking, newBlock: block is not { HadReasoning: true });

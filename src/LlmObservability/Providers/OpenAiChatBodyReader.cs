@@ -509,7 +509,7 @@ internal static class OpenAiChatBodyReader
     }
 
     /// <summary>A count as <see cref="Json.Long"/> reads a whole number; false for anything it reads otherwise (a fraction, a numeric string).</summary>
-    private static bool ReadLong(ref FastJsonReader reader, out long? value)
+    internal static bool ReadLong(ref FastJsonReader reader, out long? value)
     {
         value = null;
         switch (reader.TokenType)
