@@ -9,8 +9,9 @@ namespace LlmObservability.ReliabilityTests;
 /// <summary>
 /// The check every whole-body fast reader is held to (<see cref="OpenAiChatBodyReader"/>, <see cref="AnthropicBodyReader"/>):
 /// each body and <paramref name="mutationsPerBody"/> fuzzed variants of it are built into a whole payload twice, with
-/// the fast path and without it, and the two payloads' JSON must be equal; a body the fast reader declines must leave
-/// the record untouched. Half the cases cap content at 40 characters.
+/// the fast path and without it, and the two payloads' JSON (with the response ID, which the payload does not carry)
+/// must be equal; a body the fast reader declines must leave the record untouched. Half the cases cap content at 40
+/// characters.
 /// </summary>
 internal sealed class WholeBodyDifferential(ProviderRoute route, JsonMutator mutator, int mutationsPerBody)
 {
@@ -34,13 +35,16 @@ internal sealed class WholeBodyDifferential(ProviderRoute route, JsonMutator mut
 
                 // Straight to the reader: a declined body leaves the record as it was.
                 var probe = NewRecord(request, response, capped);
+                var before = State(probe);
                 if (tryRead(body, probe, new CaptureLimits(capped ? 40 : 256 * 1024, 10_000)))
                 {
+                    probe.Release();
                     taken++;
                     continue;
                 }
                 declined++;
-                Assert.That(Serialize(probe, capped, fastPaths: false), Is.EqualTo(document), $"declined, yet changed the record: {Show(body)}");
+                Assert.That(State(probe), Is.EqualTo(before), $"declined, yet changed the record: {Show(body)}");
+                Assert.That(Serialize(probe, capped, fastPaths: false), Is.EqualTo(document), $"declined, yet changed the payload: {Show(body)}");
             }
         }
         return (taken, declined);
@@ -61,13 +65,21 @@ internal sealed class WholeBodyDifferential(ProviderRoute route, JsonMutator mut
         var builder = new PayloadBuilder(options, TimeProvider.System, PriceCatalog.CreateDefault(), estimator: null) { FastPaths = fastPaths };
         try
         {
-            return Encoding.UTF8.GetString(LlmPayloadJson.SerializeToUtf8Bytes(record.Build(builder)));
+            var payload = record.Build(builder);
+            return Encoding.UTF8.GetString(LlmPayloadJson.SerializeToUtf8Bytes(payload)) + "\nresponse_id=" + record.ResponseId;
         }
         finally
         {
             record.Release();
         }
     }
+
+    /// <summary>What the body readers set on a record, before any payload is built from it.</summary>
+    private static string State(CallRecord record) =>
+        ChatChunkReaderTests.Snapshot(record, hadContent: false)
+        + $"requested={record.RequestedModel}, stream={record.Stream}, 1h={record.CacheCreation1hTokens}, "
+        + $"parameters={(record.ModelParameters is { } parameters ? string.Join("|", parameters.Select(p => $"{p.Key}:{p.Value.GetRawText()}")) : "<null>")}, "
+        + $"messages={(record.Messages is { } messages ? string.Join("|", messages) : "<null>")}";
 
     public static string Show(byte[] json) => Encoding.UTF8.GetString(json);
 }
