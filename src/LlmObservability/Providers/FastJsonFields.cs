@@ -1,6 +1,8 @@
+using System.Buffers;
 using System.Buffers.Text;
 using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 using LlmObservability.Payload;
 
 namespace LlmObservability.Providers;
@@ -54,14 +56,26 @@ internal static class FastJsonFields
     internal static bool ReadString(ref FastJsonReader reader, out string? value)
     {
         value = null;
+        var raw = reader.ValueSpan;
         if (!reader.ValueIsEscaped)
         {
-            value = Encoding.UTF8.GetString(reader.ValueSpan); // the reader checked the UTF-8
+            value = Encoding.UTF8.GetString(raw); // the reader checked the UTF-8
             return true;
         }
-        if (Utf8Text.FromJsonStringValue(reader.ValueSpan) is not { } utf8) return false;
-        value = Encoding.UTF8.GetString(utf8);
-        return true;
+        // As Utf8Text.FromJsonStringValue, unescaped into a pooled buffer: the string is the only copy made.
+        // Unescaped text is never longer than escaped text (\uXXXX is 6 bytes for at most 3).
+        var rented = ArrayPool<byte>.Shared.Rent(raw.Length);
+        try
+        {
+            var written = Utf8Text.Unescape(raw, rented);
+            if (written < 0 || !Utf8.IsValid(rented.AsSpan(0, written))) return false;
+            value = Encoding.UTF8.GetString(rented, 0, written);
+            return true;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
     }
 
     /// <summary>The current string as unescaped UTF-8 (see <see cref="Utf8Text.FromJsonStringValue"/>); false when it is not valid Unicode.</summary>
