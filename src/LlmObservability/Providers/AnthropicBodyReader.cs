@@ -268,7 +268,7 @@ internal static class AnthropicBodyReader
     {
         string? role = null, text = null;
         var blocks = false;
-        FastJsonReader blocksAt = default;
+        var blocksAt = default(FastJsonReader);
         var seen = 0;
         while (NextMember(ref reader, MessageNames, ref seen, out var field))
         {
@@ -286,9 +286,8 @@ internal static class AnthropicBodyReader
                 }
                 else
                 {
-                    // Blocks become messages of the role, which comes later: read them again once it is known.
-                    blocksAt = reader;
-                    read = reader.Skip();
+                    // Blocks become messages of the role, which comes later: read them once it is known.
+                    read = SkipFrom(ref reader, out blocksAt);
                 }
             }
             else
@@ -399,54 +398,47 @@ internal static class AnthropicBodyReader
             return ReadString(ref reader, out block.Text);
         }
         if (reader.TokenType != JsonTokenType.StartObject) return reader.Skip();
-        FastJsonReader contentAt = default;
+        var contentAt = default(FastJsonReader);
         var seen = 0;
         while (NextMember(ref reader, BlockNames, ref seen, out var field))
         {
             var isString = reader.TokenType == JsonTokenType.String;
-            bool read;
-            switch (field)
+            var read = field switch
             {
-                case 1 when isString:
-                    read = ReadName(ref reader, out block.Type);
-                    break;
-                case 2 when isString:
-                    read = ReadString(ref reader, out block.Text);
-                    break;
-                case 4 when isString:
-                    read = ReadString(ref reader, out block.Title);
-                    break;
-                case 8 when isString:
-                    read = ReadString(ref reader, out block.Id);
-                    break;
-                case 16 when isString:
-                    read = ReadString(ref reader, out block.Name);
-                    break;
-                case 32 when reader.TokenType != JsonTokenType.Null:
-                    var start = reader.TokenStart;
-                    read = reader.Skip();
-                    block.Input = Encoding.UTF8.GetString(reader.Slice(start)); // as GetRawText: the reader checked the UTF-8
-                    break;
-                case 64 when isString:
-                    read = ReadString(ref reader, out block.ToolUseId);
-                    break;
-                case 128 when toolResultContent && (isString || reader.TokenType == JsonTokenType.StartArray):
-                    // Read once the type is known: only a tool result's content is recorded.
-                    contentAt = reader;
-                    read = reader.Skip();
-                    break;
-                case 256 when isString:
-                    read = ReadString(ref reader, out block.Thinking);
-                    break;
-                default:
-                    read = reader.Skip();
-                    break;
-            }
+                1 when isString => ReadName(ref reader, out block.Type),
+                2 when isString => ReadString(ref reader, out block.Text),
+                4 when isString => ReadString(ref reader, out block.Title),
+                8 when isString => ReadString(ref reader, out block.Id),
+                16 when isString => ReadString(ref reader, out block.Name),
+                32 when reader.TokenType != JsonTokenType.Null => ReadRawText(ref reader, out block.Input),
+                64 when isString => ReadString(ref reader, out block.ToolUseId),
+                // Read once the type is known: only a tool result's content is recorded.
+                128 when toolResultContent && (isString || reader.TokenType == JsonTokenType.StartArray) => SkipFrom(ref reader, out contentAt),
+                256 when isString => ReadString(ref reader, out block.Thinking),
+                _ => reader.Skip(),
+            };
             if (!read) return false;
         }
         if (reader.Failed) return false;
         return block.Type != "tool_result" || contentAt.TokenType is not (JsonTokenType.String or JsonTokenType.StartArray)
             || ReadContentText(ref contentAt, limits, out block.Content);
+    }
+
+    /// <summary>The value's JSON text, as <see cref="JsonElement.GetRawText"/> gives it (the reader checked the UTF-8).</summary>
+    private static bool ReadRawText(ref FastJsonReader reader, out string? text)
+    {
+        text = null;
+        var start = reader.TokenStart;
+        if (!reader.Skip()) return false;
+        text = Encoding.UTF8.GetString(reader.Slice(start));
+        return true;
+    }
+
+    /// <summary>Skips the value, keeping in <paramref name="at"/> a reader that can read it later.</summary>
+    private static bool SkipFrom(scoped ref FastJsonReader reader, out FastJsonReader at)
+    {
+        at = reader;
+        return reader.Skip();
     }
 
     // ---- response ------------------------------------------------------------------------------------------------
