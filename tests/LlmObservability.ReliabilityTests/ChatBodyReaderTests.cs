@@ -1,9 +1,6 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using LlmObservability.Capture;
-using LlmObservability.Payload;
-using LlmObservability.Pricing;
 using LlmObservability.Providers;
 
 namespace LlmObservability.ReliabilityTests;
@@ -11,8 +8,7 @@ namespace LlmObservability.ReliabilityTests;
 /// <summary>
 /// The fast whole-body readers (<see cref="OpenAiChatBodyReader"/> over <see cref="FastJsonReader"/>) against the
 /// <see cref="JsonDocument"/> path they short-cut. Each chat request and response of the fixtures, hand-written edge
-/// cases and fuzzed variants of them is built into a whole payload twice, with the fast path and without it, and the
-/// two payloads' JSON must be equal; a body the fast reader declines must leave the record untouched. And the tokenizer
+/// cases and fuzzed variants of them goes through <see cref="WholeBodyDifferential"/>. And the tokenizer
 /// alone must never accept what <see cref="Utf8JsonReader"/> rejects, token for token. Fixed seeds.
 /// </summary>
 public class ChatBodyReaderTests
@@ -28,6 +24,8 @@ public class ChatBodyReaderTests
          "service_tier", "usage", "prompt_tokens", "completion_tokens", "total_tokens", "prompt_tokens_details", "cached_tokens", "cache_write_tokens",
          "completion_tokens_details", "reasoning_tokens", "prompt_cache_hit_tokens", "prompt_cache_miss_tokens", "x_groq"],
         RandomValue);
+
+    private static readonly WholeBodyDifferential Differential = new(Route, Mutator, MutationsPerBody);
 
     private static readonly string[] RequestEdgeCases =
     [
@@ -98,10 +96,7 @@ public class ChatBodyReaderTests
     {
         var response = File.ReadAllBytes(Path.Combine(FixtureRoot, "openai", "chat-response.json"));
         var bodies = FixtureBodies("chat-request*.json").Concat(GeneratedRequests()).Concat(RequestEdgeCases.Select(Encoding.UTF8.GetBytes)).Append(InvalidUtf8Request).ToList();
-        var (taken, declined) = Compare(bodies, body => (body, response), OpenAiChatBodyReader.TryReadRequest, Seed);
-        Figures.Print("chat-body-reader-request", ("cases", taken + declined), ("taken_by_fast_reader", taken), ("declined", declined), ("seed", Seed));
-        Assert.That(taken, Is.GreaterThan(declined / 4), "the fast reader takes a good share of the requests");
-        Assert.That(declined, Is.GreaterThan(0), "some cases go to the document path");
+        Differential.Check("chat-body-reader-request", bodies, body => (body, response), OpenAiChatBodyReader.TryReadRequest, Seed);
     }
 
     [Test]
@@ -109,10 +104,7 @@ public class ChatBodyReaderTests
     {
         var request = File.ReadAllBytes(Path.Combine(FixtureRoot, "openai", "chat-request.json"));
         var bodies = FixtureBodies("chat-response*.json").Concat(ResponseEdgeCases.Select(Encoding.UTF8.GetBytes)).ToList();
-        var (taken, declined) = Compare(bodies, body => (request, body), OpenAiChatBodyReader.TryReadResponse, Seed + 1);
-        Figures.Print("chat-body-reader-response", ("cases", taken + declined), ("taken_by_fast_reader", taken), ("declined", declined), ("seed", Seed + 1));
-        Assert.That(taken, Is.GreaterThan(declined / 4), "the fast reader takes a good share of the responses");
-        Assert.That(declined, Is.GreaterThan(0), "some cases go to the document path");
+        Differential.Check("chat-body-reader-response", bodies, body => (request, body), OpenAiChatBodyReader.TryReadResponse, Seed + 1);
     }
 
     /// <summary>
@@ -151,60 +143,6 @@ public class ChatBodyReaderTests
         Figures.Print("fast-json-tokenizer", ("inputs", accepted + rejected), ("accepted", accepted), ("rejected", rejected), ("seed", Seed + 2));
         Assert.That(accepted, Is.GreaterThan(rejected), "most inputs are read");
         Assert.That(rejectedValid, Is.Zero, "valid UTF-8 JSON under 64 levels is never declined");
-    }
-
-    private delegate bool TryRead(ReadOnlySpan<byte> body, CallRecord record, CaptureLimits limits);
-
-    private static (int Taken, int Declined) Compare(List<byte[]> bodies, Func<byte[], (byte[] Request, byte[] Response)> call, TryRead tryRead, int seed)
-    {
-        var random = new Random(seed);
-        int taken = 0, declined = 0;
-        foreach (var original in bodies)
-        {
-            for (var i = 0; i <= MutationsPerBody; i++)
-            {
-                var body = i == 0 ? original : Mutator.Mutate(random, original);
-                var (request, response) = call(body);
-                var capped = random.Next(2) == 0;
-                var fast = Build(request, response, capped, fastPaths: true);
-                var document = Build(request, response, capped, fastPaths: false);
-                Assert.That(fast, Is.EqualTo(document), Show(body));
-
-                // Straight to the reader: a declined body leaves the record as it was.
-                var probe = NewRecord(request, response, capped);
-                if (tryRead(body, probe, new CaptureLimits(capped ? 40 : 256 * 1024, 10_000)))
-                {
-                    taken++;
-                    continue;
-                }
-                declined++;
-                Assert.That(Serialize(probe, capped, fastPaths: false), Is.EqualTo(document), $"declined, yet changed the record: {Show(body)}");
-            }
-        }
-        return (taken, declined);
-    }
-
-    private static string Build(byte[] request, byte[] response, bool capped, bool fastPaths) => Serialize(NewRecord(request, response, capped), capped, fastPaths);
-
-    private static CallRecord NewRecord(byte[] request, byte[] response, bool capped)
-    {
-        var record = new CallRecord(Route) { Id = "01a2042e-c44e-70b6-985f-e08986a749d5", RequestBody = request, HttpStatus = 200, End = CallEnd.Completed };
-        record.AppendResponseBody(response, 1024 * 1024);
-        return record;
-    }
-
-    private static string Serialize(CallRecord record, bool capped, bool fastPaths)
-    {
-        var options = new LlmObservabilityOptions { MaxContentChars = capped ? 40 : 256 * 1024, MaxErrorBodyChars = 10_000 };
-        var builder = new PayloadBuilder(options, TimeProvider.System, PriceCatalog.CreateDefault(), estimator: null) { FastPaths = fastPaths };
-        try
-        {
-            return Encoding.UTF8.GetString(LlmPayloadJson.SerializeToUtf8Bytes(record.Build(builder)));
-        }
-        finally
-        {
-            record.Release();
-        }
     }
 
     private static IEnumerable<byte[]> FixtureBodies(string pattern) =>
@@ -296,7 +234,7 @@ public class ChatBodyReaderTests
 
     private static string Token(JsonTokenType type, ReadOnlySpan<byte> value, bool escaped) => $"{type}:{Convert.ToHexString(value)}:{escaped}";
 
-    private static string Show(byte[] json) => Encoding.UTF8.GetString(json);
+    private static string Show(byte[] json) => WholeBodyDifferential.Show(json);
 
     private static JsonNode? RandomValue(Random random) => random.Next(16) switch
     {

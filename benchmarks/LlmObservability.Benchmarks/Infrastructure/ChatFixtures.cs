@@ -33,6 +33,16 @@ internal static class ChatFixtures
         + AssistantText
         + ""","refusal":null},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":500,"completion_tokens":450,"total_tokens":950,"prompt_tokens_details":{"cached_tokens":0},"completion_tokens_details":{"reasoning_tokens":0}}}""");
 
+    /// <summary>The same conversation as an Anthropic Messages request (system prompt at the top level), about 2 KB.</summary>
+    public static readonly byte[] AnthropicRequestBody = Encoding.UTF8.GetBytes(
+        $$"""{"model":"claude-sonnet-4-5","max_tokens":1024,"temperature":0.2,"system":"You are a helpful assistant.","messages":[{"role":"user","content":{{UserText}}}]}""");
+
+    /// <summary>The same answer as a whole Anthropic message, about 2 KB.</summary>
+    public static readonly byte[] AnthropicResponseBody = Encoding.UTF8.GetBytes(
+        """{"id":"msg_01XFDUDYJgAACzvnptvVoYEL","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[{"type":"text","text":"""
+        + AssistantText
+        + """}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":500,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":450,"service_tier":"standard"}}""");
+
     private static string Json(string text) => System.Text.Json.JsonSerializer.Serialize(text);
 
     /// <summary>Each SSE event (<c>data: …\n\n</c>) as its own array, in the order the server sends them.</summary>

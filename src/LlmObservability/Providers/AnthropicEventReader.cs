@@ -61,12 +61,12 @@ internal sealed class AnthropicEventReader
         var reader = new FastJsonReader(json);
         if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return false;
         var seen = 0;
-        while (NextMember(ref reader, RootNames, ref seen, out var field))
+        while (FastJsonFields.NextMember(ref reader, RootNames, ref seen, out var field))
         {
             var ok = field switch
             {
                 1 => reader.TokenType == JsonTokenType.String && TryEventType(ref reader, out type),
-                2 => OpenAiChatBodyReader.ReadLong(ref reader, out index),
+                2 => FastJsonFields.ReadLong(ref reader, out index),
                 4 when reader.TokenType == JsonTokenType.StartObject => ReadDelta(ref reader, values, ref used, out delta),
                 _ => reader.Skip(), // a delta that is not an object is no delta, as for the document path
             };
@@ -81,27 +81,6 @@ internal sealed class AnthropicEventReader
 
     private static readonly byte[][] RootNames = ["type"u8.ToArray(), "index"u8.ToArray(), "delta"u8.ToArray()];
     private static readonly byte[][] DeltaNames = ["type"u8.ToArray(), "text"u8.ToArray(), "partial_json"u8.ToArray(), "thinking"u8.ToArray()];
-
-    /// <summary>
-    /// The next member's name as a bit of <paramref name="names"/> (0: another name), with the reader on its value. False
-    /// at the object's end, and (with the reader stopped) for an escaped name or a name read twice.
-    /// </summary>
-    private static bool NextMember(ref FastJsonReader reader, byte[][] names, ref int seen, out int field)
-    {
-        field = 0;
-        if (!reader.Read() || reader.TokenType != JsonTokenType.PropertyName) return false;
-        if (reader.ValueIsEscaped) return reader.Stop();
-        var name = reader.ValueSpan;
-        for (var i = 0; i < names.Length; i++)
-        {
-            if (!name.SequenceEqual(names[i])) continue;
-            field = 1 << i;
-            break;
-        }
-        if ((seen & field) != 0) return reader.Stop();
-        seen |= field;
-        return reader.Read();
-    }
 
     /// <summary>The event types read here; false for the others, which the document path reads (an escaped type is one of them: its raw bytes hold a backslash).</summary>
     private static bool TryEventType(ref FastJsonReader reader, out EventType type)
@@ -120,7 +99,7 @@ internal sealed class AnthropicEventReader
     {
         kind = DeltaKind.Other; // an object without a known type: the document path reads nothing from it
         var seen = 0;
-        while (NextMember(ref reader, DeltaNames, ref seen, out var field))
+        while (FastJsonFields.NextMember(ref reader, DeltaNames, ref seen, out var field))
         {
             bool ok;
             if (field == 1 && reader.TokenType == JsonTokenType.String)

@@ -126,6 +126,12 @@ internal sealed class AnthropicMessagesAdapter : ProviderAdapter
         if (Json.Object(root, "usage") is { } usage) ReadUsage(usage, record);
     }
 
+    public override bool TryParseRequest(ReadOnlySpan<byte> body, CallRecord record, CaptureLimits limits) =>
+        AnthropicBodyReader.TryReadRequest(body, record, limits);
+
+    public override bool TryParseResponse(ReadOnlySpan<byte> body, CallRecord record, CaptureLimits limits) =>
+        AnthropicBodyReader.TryReadResponse(body, record, limits);
+
     public override StreamParser CreateStreamParser(CallRecord record, CaptureLimits limits) => new EventParser(record, limits, fastPath: true);
 
     /// <summary>A stream parser that reads every event through a <see cref="JsonDocument"/>: what <see cref="AnthropicEventReader"/> is tested against.</summary>
@@ -166,27 +172,29 @@ internal sealed class AnthropicMessagesAdapter : ProviderAdapter
         record.TotalTokens = Json.Add(Json.Add(record.PromptTokens, record.CachedPromptTokens), Json.Add(record.CacheCreationTokens, record.CompletionTokens));
     }
 
-    private const string RedactedThinkingNote = "[redacted_thinking]";
+    internal const string RedactedThinkingNote = "[redacted_thinking]";
 
     /// <summary><c>tool_use</c> (client tools) and the server-run kinds (<c>server_tool_use</c>, <c>mcp_tool_use</c>).</summary>
-    private static bool IsToolUse(string? type) => type is not null && type.EndsWith("tool_use", StringComparison.Ordinal);
+    internal static bool IsToolUse(string? type) => type is not null && type.EndsWith("tool_use", StringComparison.Ordinal);
 
     private static void StartToolUse(JsonElement block, string type, ToolCallAccumulator.Builder call)
     {
         call.Id ??= Json.String(block, "id");
         call.Name ??= Json.String(block, "name");
-        // A client tool is a function call like any other provider's; server-run tools keep their own kind.
-        call.Type ??= type == "tool_use" ? "function" : type;
+        call.Type ??= ToolType(type);
     }
 
-    private static void AddStopReason(CallRecord record, string? reason)
+    /// <summary>A client tool is a function call like any other provider's; server-run tools keep their own kind.</summary>
+    internal static string ToolType(string type) => type == "tool_use" ? "function" : type;
+
+    internal static void AddStopReason(CallRecord record, string? reason)
     {
         if (string.IsNullOrEmpty(reason) || record.FinishReasons?.Contains(reason) == true) return;
         record.AddFinishReason(reason);
     }
 
     /// <summary>Reasoning text; consecutive thinking blocks are separated by a line break.</summary>
-    private static void AppendReasoning(CallRecord record, CaptureLimits limits, ReadOnlySpan<char> text, bool newBlock)
+    internal static void AppendReasoning(CallRecord record, CaptureLimits limits, ReadOnlySpan<char> text, bool newBlock)
     {
         if (text.IsEmpty) return;
         var reasoning = record.ReasoningText ??= new TextAccumulator(limits.MaxContentChars);
@@ -242,12 +250,12 @@ internal sealed class AnthropicMessagesAdapter : ProviderAdapter
         if (Json.String(format, "type") is { } type) Set(ref parameters, "output_format", Text(type));
     }
 
-    private static void Set(ref Dictionary<string, JsonElement>? parameters, string name, JsonElement value) =>
+    internal static void Set(ref Dictionary<string, JsonElement>? parameters, string name, JsonElement value) =>
         (parameters ??= new Dictionary<string, JsonElement>(StringComparer.Ordinal))[name] = value;
 
-    private static JsonElement Number(int value) => JsonSerializer.SerializeToElement(value, ProviderJsonContext.Default.Int32);
+    internal static JsonElement Number(int value) => JsonSerializer.SerializeToElement(value, ProviderJsonContext.Default.Int32);
 
-    private static JsonElement Text(string value) => JsonSerializer.SerializeToElement(value, ProviderJsonContext.Default.String);
+    internal static JsonElement Text(string value) => JsonSerializer.SerializeToElement(value, ProviderJsonContext.Default.String);
 
     /// <summary>
     /// One request message. Its text and notes form one message of its role, with its <c>tool_use</c> blocks as tool
@@ -291,7 +299,7 @@ internal sealed class AnthropicMessagesAdapter : ProviderAdapter
         Flush(into, role, text, ref calls, limits);
     }
 
-    private static void Flush(List<LlmMessage> into, string? role, StringBuilder text, ref ToolCallAccumulator? calls, CaptureLimits limits)
+    internal static void Flush(List<LlmMessage> into, string? role, StringBuilder text, ref ToolCallAccumulator? calls, CaptureLimits limits)
     {
         if (text.Length == 0 && calls is null) return;
         into.Add(new LlmMessage
@@ -317,18 +325,28 @@ internal sealed class AnthropicMessagesAdapter : ProviderAdapter
 
     private static void AppendBlock(StringBuilder builder, JsonElement block)
     {
-        if (builder.Length > 0) builder.Append('\n');
         if (block.ValueKind == JsonValueKind.String)
         {
-            builder.Append(block.GetString());
+            AppendBlock(builder, "text", block.GetString(), null);
             return;
         }
         var type = Json.String(block, "type");
+        AppendBlock(builder, type, type == "text" ? Json.String(block, "text") : null, type == "document" ? Json.String(block, "title") : null);
+    }
+
+    /// <summary>
+    /// One block of content given as blocks: a <c>text</c> block's text (a block that is a string is text), a
+    /// <c>document</c>'s title, any other block as a note; <paramref name="text"/> and <paramref name="title"/> are
+    /// read only for those two types.
+    /// </summary>
+    internal static void AppendBlock(StringBuilder builder, string? type, string? text, string? title)
+    {
+        if (builder.Length > 0) builder.Append('\n');
         if (type == "text")
         {
-            builder.Append(Json.String(block, "text"));
+            builder.Append(text);
         }
-        else if (type == "document" && Json.String(block, "title") is { Length: > 0 } title)
+        else if (type == "document" && title is { Length: > 0 })
         {
             builder.Append("[document: ").Append(title).Append(']');
         }

@@ -5,10 +5,10 @@ using System.Text.Unicode;
 namespace LlmObservability.Providers;
 
 /// <summary>
-/// A strict, forward-only JSON tokenizer for the whole-body fast paths (the OpenAI chat request and response readers). It finds
-/// the end of a string with one vectorized search for a quote, backslash or control byte, where
-/// <see cref="Utf8JsonReader"/> walks a string byte by byte from its first escape on: chat text escapes every newline,
-/// so that walk is most of the time of parsing a chat body.
+/// A strict, forward-only JSON tokenizer for the fast paths (the OpenAI chat and Anthropic Messages body readers, the
+/// Anthropic event reader). It finds the end of a string with one vectorized search for a quote, backslash or control
+/// byte, where <see cref="Utf8JsonReader"/> walks a string byte by byte from its first escape on: chat text escapes
+/// every newline, so that walk is most of the time of parsing a chat body.
 /// </summary>
 /// <remarks>
 /// It accepts less than <see cref="Utf8JsonReader"/> with default options, never more: RFC 8259 JSON with no comments

@@ -1,8 +1,8 @@
-using System.Buffers.Text;
 using System.Text;
 using System.Text.Json;
 using LlmObservability.Capture;
 using LlmObservability.Payload;
+using static LlmObservability.Providers.FastJsonFields;
 
 namespace LlmObservability.Providers;
 
@@ -137,36 +137,6 @@ internal static class OpenAiChatBodyReader
     private static readonly byte[][] ToolCallNames = Names("id", "type", "function");
     private static readonly byte[][] FunctionNames = Names("name", "arguments");
 
-    private static byte[][] Names(params string[] names) => [.. names.Select(Encoding.UTF8.GetBytes)];
-
-    /// <summary>
-    /// Moves to the object's next member and reads the first token of its value: <paramref name="field"/> is
-    /// 1 &lt;&lt; the index of its name in <paramref name="names"/>, 0 for another name. False at the object's end, and
-    /// when the reader stopped: on invalid input, or on a name that is escaped or one of <paramref name="names"/> given
-    /// twice (the document path reads those, so the reader is stopped). A loop over the members ends at one of the two;
-    /// <see cref="FastJsonReader.Failed"/> tells which.
-    /// </summary>
-    private static bool NextMember(ref FastJsonReader reader, byte[][] names, ref int seen, out int field, out ReadOnlySpan<byte> name)
-    {
-        field = 0;
-        name = default;
-        if (!reader.Read() || reader.TokenType != JsonTokenType.PropertyName) return false;
-        if (reader.ValueIsEscaped) return reader.Stop();
-        name = reader.ValueSpan;
-        for (var i = 0; i < names.Length; i++)
-        {
-            if (!name.SequenceEqual(names[i])) continue;
-            field = 1 << i;
-            break;
-        }
-        if ((seen & field) != 0) return reader.Stop();
-        seen |= field;
-        return reader.Read();
-    }
-
-    /// <summary>After the root object's end: nothing but whitespace may follow.</summary>
-    private static bool AtEnd(ref FastJsonReader reader) =>
-        !reader.Failed && reader.TokenType == JsonTokenType.EndObject && !reader.Read() && reader.Finished;
 
     // ---- request -------------------------------------------------------------------------------------------------
 
@@ -468,60 +438,5 @@ internal static class OpenAiChatBodyReader
             if (!read) return false;
         }
         return !reader.Failed;
-    }
-
-    // ---- values --------------------------------------------------------------------------------------------------
-
-    /// <summary>The current string's text; false when it is not valid Unicode once unescaped (the document path throws there).</summary>
-    private static bool ReadString(ref FastJsonReader reader, out string? value)
-    {
-        value = null;
-        if (!reader.ValueIsEscaped)
-        {
-            value = Encoding.UTF8.GetString(reader.ValueSpan); // the reader checked the UTF-8
-            return true;
-        }
-        if (Utf8Text.FromJsonStringValue(reader.ValueSpan) is not { } utf8) return false;
-        value = Encoding.UTF8.GetString(utf8);
-        return true;
-    }
-
-    /// <summary>The current string as unescaped UTF-8 (see <see cref="Utf8Text.FromJsonStringValue"/>); false when it is not valid Unicode.</summary>
-    private static bool ReadUtf8(ref FastJsonReader reader, out byte[]? value)
-    {
-        value = Utf8Text.FromJsonStringValue(reader.ValueSpan);
-        return value is not null;
-    }
-
-    /// <summary>A short name shared as <see cref="Json.Name(JsonElement, string)"/> shares it.</summary>
-    private static bool ReadName(ref FastJsonReader reader, out string? value)
-    {
-        if (reader.ValueIsEscaped || reader.ValueSpan.Length > 64) return ReadString(ref reader, out value);
-        value = NameOf(reader.ValueSpan);
-        return true;
-    }
-
-    private static string NameOf(ReadOnlySpan<byte> utf8)
-    {
-        if (utf8.Length > 64) return Encoding.UTF8.GetString(utf8);
-        Span<char> text = stackalloc char[64];
-        return Json.Name(text[..Encoding.UTF8.GetChars(utf8, text)]);
-    }
-
-    /// <summary>A count as <see cref="Json.Long"/> reads a whole number; false for anything it reads otherwise (a fraction, a numeric string).</summary>
-    internal static bool ReadLong(ref FastJsonReader reader, out long? value)
-    {
-        value = null;
-        switch (reader.TokenType)
-        {
-            case JsonTokenType.Number:
-                if (!Utf8Parser.TryParse(reader.ValueSpan, out long number, out var consumed) || consumed != reader.ValueSpan.Length) return false;
-                value = number;
-                return true;
-            case JsonTokenType.String:
-                return false;
-            default:
-                return reader.Skip();
-        }
     }
 }

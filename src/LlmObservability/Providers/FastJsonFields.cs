@@ -1,0 +1,120 @@
+using System.Buffers;
+using System.Buffers.Text;
+using System.Text;
+using System.Text.Json;
+using System.Text.Unicode;
+using LlmObservability.Payload;
+
+namespace LlmObservability.Providers;
+
+/// <summary>
+/// What the fast readers over <see cref="FastJsonReader"/> share (<see cref="OpenAiChatBodyReader"/>,
+/// <see cref="AnthropicEventReader"/>, <see cref="AnthropicBodyReader"/>): walking an object's members by name, and
+/// reading a value exactly as the document path's <see cref="Json"/> readers do, or declining it.
+/// </summary>
+internal static class FastJsonFields
+{
+    /// <summary>Member names as the UTF-8 that <c>NextMember</c> compares.</summary>
+    internal static byte[][] Names(params string[] names) => [.. names.Select(Encoding.UTF8.GetBytes)];
+
+    /// <summary>
+    /// Moves to the object's next member and reads the first token of its value: <paramref name="field"/> is
+    /// 1 &lt;&lt; the index of its name in <paramref name="names"/>, 0 for another name. False at the object's end, and
+    /// when the reader stopped: on invalid input, or on a name that is escaped or one of <paramref name="names"/> given
+    /// twice (the document path reads those, so the reader is stopped). A loop over the members ends at one of the two;
+    /// <see cref="FastJsonReader.Failed"/> tells which.
+    /// </summary>
+    internal static bool NextMember(ref FastJsonReader reader, byte[][] names, ref int seen, out int field, out ReadOnlySpan<byte> name)
+    {
+        field = 0;
+        name = default;
+        if (!reader.Read() || reader.TokenType != JsonTokenType.PropertyName) return false;
+        if (reader.ValueIsEscaped) return reader.Stop();
+        name = reader.ValueSpan;
+        for (var i = 0; i < names.Length; i++)
+        {
+            if (!name.SequenceEqual(names[i])) continue;
+            field = 1 << i;
+            break;
+        }
+        if ((seen & field) != 0) return reader.Stop();
+        seen |= field;
+        return reader.Read();
+    }
+
+    /// <inheritdoc cref="NextMember(ref FastJsonReader, byte[][], ref int, out int, out ReadOnlySpan{byte})"/>
+    internal static bool NextMember(ref FastJsonReader reader, byte[][] names, ref int seen, out int field) =>
+        NextMember(ref reader, names, ref seen, out field, out _);
+
+    /// <summary>After the root object's end: nothing but whitespace may follow.</summary>
+    internal static bool AtEnd(ref FastJsonReader reader) =>
+        !reader.Failed && reader.TokenType == JsonTokenType.EndObject && !reader.Read() && reader.Finished;
+
+    // ---- values --------------------------------------------------------------------------------------------------
+
+    /// <summary>The current string's text; false when it is not valid Unicode once unescaped (the document path throws there).</summary>
+    internal static bool ReadString(ref FastJsonReader reader, out string? value)
+    {
+        value = null;
+        var raw = reader.ValueSpan;
+        if (!reader.ValueIsEscaped)
+        {
+            value = Encoding.UTF8.GetString(raw); // the reader checked the UTF-8
+            return true;
+        }
+        // As Utf8Text.FromJsonStringValue, unescaped into a pooled buffer: the string is the only copy made.
+        // Unescaped text is never longer than escaped text (\uXXXX is 6 bytes for at most 3).
+        var rented = ArrayPool<byte>.Shared.Rent(raw.Length);
+        try
+        {
+            var written = Utf8Text.Unescape(raw, rented);
+            if (written < 0 || !Utf8.IsValid(rented.AsSpan(0, written))) return false;
+            value = Encoding.UTF8.GetString(rented, 0, written);
+            return true;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>The current string as unescaped UTF-8 (see <see cref="Utf8Text.FromJsonStringValue"/>); false when it is not valid Unicode.</summary>
+    internal static bool ReadUtf8(ref FastJsonReader reader, out byte[]? value)
+    {
+        value = Utf8Text.FromJsonStringValue(reader.ValueSpan);
+        return value is not null;
+    }
+
+    /// <summary>A short name shared as <see cref="Json.Name(JsonElement, string)"/> shares it.</summary>
+    internal static bool ReadName(ref FastJsonReader reader, out string? value)
+    {
+        if (reader.ValueIsEscaped || reader.ValueSpan.Length > 64) return ReadString(ref reader, out value);
+        value = NameOf(reader.ValueSpan);
+        return true;
+    }
+
+    /// <summary>A name given as UTF-8 (at most 64 bytes are shared), as <see cref="Json.Name(ReadOnlySpan{char})"/> makes it.</summary>
+    internal static string NameOf(ReadOnlySpan<byte> utf8)
+    {
+        if (utf8.Length > 64) return Encoding.UTF8.GetString(utf8);
+        Span<char> text = stackalloc char[64];
+        return Json.Name(text[..Encoding.UTF8.GetChars(utf8, text)]);
+    }
+
+    /// <summary>A count as <see cref="Json.Long"/> reads a whole number; false for anything it reads otherwise (a fraction, a numeric string).</summary>
+    internal static bool ReadLong(ref FastJsonReader reader, out long? value)
+    {
+        value = null;
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.Number:
+                if (!Utf8Parser.TryParse(reader.ValueSpan, out long number, out var consumed) || consumed != reader.ValueSpan.Length) return false;
+                value = number;
+                return true;
+            case JsonTokenType.String:
+                return false;
+            default:
+                return reader.Skip();
+        }
+    }
+}
