@@ -66,6 +66,7 @@ public class AnthropicBodyReaderTests
         """{"messages":[{"role":"user","content":[{"content":"content before type","type":"tool_result","tool_use_id":"a"},{"content":[{"type":"text","text":"array before type"}],"tool_use_id":"b","type":"tool_result"}]}]}""",
         """{"messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"a","content":"\ud800"}]}]}""",
         """{"messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"a","content":"a tool result well over the forty characters of the cap"}]}]}""",
+        """{"tools":[{"name":"a"},{"name":"b"},{"name":"c"},{"name":"d"},{"name":"e","input_schema":{"type":"object","properties":{"x":{"type":"array","items":[1,[2],{"3":[]}]}}}},"f",7,null,[]],"mcp_servers":[{},{},{},{},{},{}]}""",
         """{"tools":[{"name":"a","input_schema":{}},{"name":"b"}],"mcp_servers":[{"type":"url","url":"https://mcp","authorization_token":"secret"}],"tool_choice":{"type":"auto"}}""",
         """{"tools":{"a":1},"mcp_servers":"none","tools_count":9,"tools":[]}""",
         """{"metadata":{"user_id":"u-42","other":1},"thinking":{"type":"enabled","budget_tokens":2048}}""",
