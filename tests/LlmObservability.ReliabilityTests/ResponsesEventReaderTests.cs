@@ -17,7 +17,6 @@ public class ResponsesEventReaderTests
     private const int Seed = 20261128;
     private const int Rounds = 300;
     private static readonly CaptureLimits Limits = new(MaxContentChars: 60, MaxErrorBodyChars: 1_000);
-    private static readonly string FixtureRoot = Path.Combine(AppContext.BaseDirectory, "Fixtures");
     private static readonly ProviderRoute Route = new(OpenAiResponsesAdapter.Instance, "openai", "https://api.openai.com", "/v1/responses");
 
     private const string Text = "response.output_text.delta";
@@ -157,70 +156,27 @@ public class ResponsesEventReaderTests
         Assert.That(declined, Is.GreaterThan(0), "some events go to the document path");
     }
 
-    /// <summary>Feeds one event; the exception's type when the parser threw (the capture notes it and stops).</summary>
-    private static string? Read(StreamParser parser, string? type, byte[] data)
-    {
-        try
-        {
-            parser.OnEvent(type, data);
-            return null;
-        }
-        catch (Exception ex)
-        {
-            return ex.GetType().Name;
-        }
-    }
-
-    private static string State(StreamParser parser, CallRecord record) =>
-        $"end={parser.SawEnd}\n" + ChatChunkReaderTests.Snapshot(record, parser.LastEventHadContent);
+    private static readonly byte[][] Texts = [.. EventStreamDifferential.Texts, "rs_1"u8.ToArray()];
 
     private static byte[] Vary(Random random, byte[] data)
     {
         switch (random.Next(6))
         {
             case 0: return Mutator.Mutate(random, data);
-            case 1 or 2 when DeltaString(data) is var (start, end) && start > 0:
-                // The same event with other text in its delta or item ID: plain words, nothing, escapes, a quote or
-                // control byte that breaks the string, bad UTF-8, a lone surrogate, a trailing backslash.
-                byte[][] texts =
-                [
-                    "word"u8.ToArray(), " more words."u8.ToArray(), [], "caf\u00e9 \\n"u8.ToArray(), "\"q\""u8.ToArray(), "a\"b"u8.ToArray(),
-                    [(byte)'x', 0x0A, (byte)'y'], [(byte)'b', 0xC3, 0x28], "\ud83d\ude00 emoji"u8.ToArray(), "é ü 漢"u8.ToArray(), "tail\\"u8.ToArray(),
-                    "{\\\"k\\\": 1}"u8.ToArray(), "\\ud800"u8.ToArray(), "rs_1"u8.ToArray(),
-                ];
-                return [.. data[..start], .. texts[random.Next(texts.Length)], .. data[end..]];
+            case 1 or 2 when EventStreamDifferential.StringAt(data, ["delta", "item_id"]) is var (start, end) && start > 0:
+                // The same event with other text in its delta, or in its item ID when it has no delta string.
+                return [.. data[..start], .. Texts[random.Next(Texts.Length)], .. data[end..]];
             default: return data;
         }
     }
 
-    /// <summary>The raw bytes of the event's delta, or of its item ID (start, end); (0, 0) when there is none.</summary>
-    private static (int Start, int End) DeltaString(byte[] data)
-    {
-        foreach (var name in (ReadOnlySpan<string>)["\"delta\":\"", "\"item_id\":\""])
-        {
-            var at = data.AsSpan().IndexOf(Encoding.UTF8.GetBytes(name));
-            if (at < 0) continue;
-            var start = at + name.Length;
-            for (var i = start; i < data.Length; i++)
-            {
-                if (data[i] == '\\') i++;
-                else if (data[i] == '"') return (start, i);
-            }
-        }
-        return (0, 0);
-    }
+    private static IEnumerable<List<(string? Type, byte[] Data)>> FixtureStreams() => EventStreamDifferential.FixtureStreams("openai", "responses-stream*.sse");
 
-    private static IEnumerable<List<(string? Type, byte[] Data)>> FixtureStreams()
-    {
-        foreach (var file in Directory.GetFiles(Path.Combine(FixtureRoot, "openai"), "responses-stream*.sse"))
-        {
-            var collector = new Collector();
-            using (var reader = new SseReader(collector)) reader.Feed(File.ReadAllBytes(file));
-            yield return collector.Events;
-        }
-    }
+    private static string? Read(StreamParser parser, string? type, byte[] data) => EventStreamDifferential.Read(parser, type, data);
 
-    private static string Show(byte[] data) => Encoding.UTF8.GetString(data);
+    private static string State(StreamParser parser, CallRecord record) => EventStreamDifferential.State(parser, record);
+
+    private static string Show(byte[] data) => EventStreamDifferential.Show(data);
 
     private static readonly JsonMutator Mutator = new(
         ["type", "delta", "output_index", "item_id", "summary_index", "content_index", "sequence_number", "logprobs", "obfuscation", "text", "part", "response", "item", "usage", "error"],
@@ -249,11 +205,4 @@ public class ResponsesEventReaderTests
         10 => JsonValue.Create(random.Next(2) == 0 ? "rs_1" : "msg_1"),
         _ => JsonValue.Create(long.MaxValue),
     };
-
-    private sealed class Collector : IStreamEventHandler
-    {
-        public List<(string? Type, byte[] Data)> Events { get; } = [];
-
-        public void OnEvent(string? eventType, ReadOnlyMemory<byte> data) => Events.Add((eventType, data.ToArray()));
-    }
 }
