@@ -18,7 +18,6 @@ public class AnthropicEventReaderTests
     private const int Seed = 20261123;
     private const int Rounds = 300;
     private static readonly CaptureLimits Limits = new(MaxContentChars: 60, MaxErrorBodyChars: 1_000);
-    private static readonly string FixtureRoot = Path.Combine(AppContext.BaseDirectory, "Fixtures");
     private static readonly ProviderRoute Route = new(AnthropicMessagesAdapter.Instance, "anthropic", "https://api.anthropic.com", "/v1/messages");
 
     /// <summary>Streams of edge cases, each event as (SSE event name, data).</summary>
@@ -133,70 +132,25 @@ public class AnthropicEventReaderTests
         Assert.That(declined, Is.GreaterThan(0), "some events go to the document path");
     }
 
-    /// <summary>Feeds one event; the exception's type when the parser threw (the capture notes it and stops).</summary>
-    private static string? Read(StreamParser parser, string? type, byte[] data)
-    {
-        try
-        {
-            parser.OnEvent(type, data);
-            return null;
-        }
-        catch (Exception ex)
-        {
-            return ex.GetType().Name;
-        }
-    }
-
-    private static string State(StreamParser parser, CallRecord record) =>
-        $"end={parser.SawEnd}\n" + ChatChunkReaderTests.Snapshot(record, parser.LastEventHadContent);
-
     private static byte[] Vary(Random random, byte[] data)
     {
         switch (random.Next(6))
         {
             case 0: return Mutator.Mutate(random, data);
-            case 1 or 2 when DeltaString(data) is var (start, end) && start > 0:
-                // The same delta with other text in its string: plain words (the previous delta's shape), nothing,
-                // escapes, a quote or control byte that breaks the string, bad UTF-8, a trailing backslash.
-                byte[][] texts =
-                [
-                    "word"u8.ToArray(), " more words."u8.ToArray(), [], "caf\u00e9 \\n"u8.ToArray(), "\"q\""u8.ToArray(), "a\"b"u8.ToArray(),
-                    [(byte)'x', 0x0A, (byte)'y'], [(byte)'b', 0xC3, 0x28], "\ud83d\ude00 emoji"u8.ToArray(), "é ü 漢"u8.ToArray(), "tail\\"u8.ToArray(),
-                    "{\\\"k\\\": 1}"u8.ToArray(), "\\ud800"u8.ToArray(),
-                ];
-                return [.. data[..start], .. texts[random.Next(texts.Length)], .. data[end..]];
+            case 1 or 2 when EventStreamDifferential.StringAt(data, ["text", "partial_json", "thinking"]) is var (start, end) && start > 0:
+                // The same delta with other text in its string (plain words take the previous delta's shape).
+                return [.. data[..start], .. EventStreamDifferential.Texts[random.Next(EventStreamDifferential.Texts.Length)], .. data[end..]];
             default: return data;
         }
     }
 
-    /// <summary>The raw bytes of the delta's text, partial JSON or thinking string (start, end); (0, 0) when there is none.</summary>
-    private static (int Start, int End) DeltaString(byte[] data)
-    {
-        foreach (var name in (ReadOnlySpan<string>)["\"text\":\"", "\"partial_json\":\"", "\"thinking\":\""])
-        {
-            var at = data.AsSpan().IndexOf(Encoding.UTF8.GetBytes(name));
-            if (at < 0) continue;
-            var start = at + name.Length;
-            for (var i = start; i < data.Length; i++)
-            {
-                if (data[i] == '\\') i++;
-                else if (data[i] == '"') return (start, i);
-            }
-        }
-        return (0, 0);
-    }
+    private static IEnumerable<List<(string? Type, byte[] Data)>> FixtureStreams() => EventStreamDifferential.FixtureStreams("anthropic", "messages-stream*.sse");
 
-    private static IEnumerable<List<(string? Type, byte[] Data)>> FixtureStreams()
-    {
-        foreach (var file in Directory.GetFiles(Path.Combine(FixtureRoot, "anthropic"), "messages-stream*.sse"))
-        {
-            var collector = new Collector();
-            using (var reader = new SseReader(collector)) reader.Feed(File.ReadAllBytes(file));
-            yield return collector.Events;
-        }
-    }
+    private static string? Read(StreamParser parser, string? type, byte[] data) => EventStreamDifferential.Read(parser, type, data);
 
-    private static string Show(byte[] data) => Encoding.UTF8.GetString(data);
+    private static string State(StreamParser parser, CallRecord record) => EventStreamDifferential.State(parser, record);
+
+    private static string Show(byte[] data) => EventStreamDifferential.Show(data);
 
     private static readonly JsonMutator Mutator = new(
         ["type", "index", "delta", "text", "partial_json", "thinking", "content_block", "message", "usage", "stop_reason", "error"],
@@ -218,11 +172,4 @@ public class AnthropicEventReaderTests
         11 => JsonValue.Create(random.Next(3) switch { 0 => "text_delta", 1 => "input_json_delta", _ => "thinking_delta" }),
         _ => JsonValue.Create(long.MaxValue),
     };
-
-    private sealed class Collector : IStreamEventHandler
-    {
-        public List<(string? Type, byte[] Data)> Events { get; } = [];
-
-        public void OnEvent(string? eventType, ReadOnlyMemory<byte> data) => Events.Add((eventType, data.ToArray()));
-    }
 }

@@ -131,26 +131,7 @@ internal sealed class AnthropicEventReader
         text = default;
         var raw = reader.ValueSpan; // valid UTF-8 with valid escapes: the reader checked
         if (_chars.Length - used < raw.Length) Array.Resize(ref _chars, Math.Max(_chars.Length * 2, used + raw.Length));
-        var destination = _chars.AsSpan(used);
-        int written;
-        if (!reader.ValueIsEscaped)
-        {
-            if (Utf8.ToUtf16(raw, destination, out _, out written, replaceInvalidSequences: false) != OperationStatus.Done) return false;
-        }
-        else
-        {
-            // Unescaped text is never longer than escaped text (\uXXXX is 6 bytes for at most 3).
-            var bytes = ArrayPool<byte>.Shared.Rent(raw.Length);
-            try
-            {
-                var length = Utf8Text.Unescape(raw, bytes);
-                if (length < 0 || Utf8.ToUtf16(bytes.AsSpan(0, length), destination, out _, out written, replaceInvalidSequences: false) != OperationStatus.Done) return false;
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(bytes);
-            }
-        }
+        if (!FastJsonFields.ReadChars(raw, reader.ValueIsEscaped, _chars.AsSpan(used), out var written)) return false;
         text = new Text(used, written, reader.ValueStart, reader.ValueStart + raw.Length);
         used += written;
         return true;

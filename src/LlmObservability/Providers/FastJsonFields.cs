@@ -9,7 +9,7 @@ namespace LlmObservability.Providers;
 
 /// <summary>
 /// What the fast readers over <see cref="FastJsonReader"/> share (<see cref="OpenAiChatBodyReader"/>,
-/// <see cref="AnthropicEventReader"/>, <see cref="AnthropicBodyReader"/>): walking an object's members by name, and
+/// <see cref="AnthropicEventReader"/>, <see cref="AnthropicBodyReader"/>, <see cref="ResponsesEventReader"/>): walking an object's members by name, and
 /// reading a value exactly as the document path's <see cref="Json"/> readers do, or declining it.
 /// </summary>
 internal static class FastJsonFields
@@ -75,6 +75,28 @@ internal static class FastJsonFields
         finally
         {
             ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>
+    /// A string's raw bytes (between the quotes, valid UTF-8 with valid escapes: the reader checked them) as UTF-16 in
+    /// <paramref name="destination"/>, which must hold <paramref name="raw"/>'s length in chars (unescaped text is never
+    /// longer); false when it is not valid Unicode once unescaped (the document path throws there).
+    /// </summary>
+    internal static bool ReadChars(ReadOnlySpan<byte> raw, bool escaped, Span<char> destination, out int written)
+    {
+        if (!escaped) return Utf8.ToUtf16(raw, destination, out _, out written, replaceInvalidSequences: false) == OperationStatus.Done;
+        // Unescaped text is never longer than escaped text (\uXXXX is 6 bytes for at most 3).
+        var bytes = ArrayPool<byte>.Shared.Rent(raw.Length);
+        try
+        {
+            var length = Utf8Text.Unescape(raw, bytes);
+            written = 0;
+            return length >= 0 && Utf8.ToUtf16(bytes.AsSpan(0, length), destination, out _, out written, replaceInvalidSequences: false) == OperationStatus.Done;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(bytes);
         }
     }
 

@@ -64,7 +64,10 @@ internal sealed class OpenAiResponsesAdapter : ProviderAdapter
         ReadResponseObject(root, record, limits, readOutput: true);
     }
 
-    public override StreamParser CreateStreamParser(CallRecord record, CaptureLimits limits) => new EventParser(record, limits);
+    public override StreamParser CreateStreamParser(CallRecord record, CaptureLimits limits) => new EventParser(record, limits, fastPath: true);
+
+    /// <summary>The stream parser reading every event through a <see cref="JsonDocument"/>: the fast path's specification (tests, benchmarks).</summary>
+    internal static StreamParser CreateDocumentStreamParser(CallRecord record, CaptureLimits limits) => new EventParser(record, limits, fastPath: false);
 
     private static Dictionary<string, JsonElement>? ReadParameters(JsonElement root)
     {
@@ -215,9 +218,9 @@ internal sealed class OpenAiResponsesAdapter : ProviderAdapter
     }
 
     /// <summary>Reasoning text; separate summary parts are separated by a blank line.</summary>
-    private static void AppendReasoning(CallRecord record, CaptureLimits limits, string? text, bool newPart)
+    private static void AppendReasoning(CallRecord record, CaptureLimits limits, ReadOnlySpan<char> text, bool newPart)
     {
-        if (string.IsNullOrEmpty(text)) return;
+        if (text.IsEmpty) return;
         var reasoning = record.ReasoningText ??= new TextAccumulator(limits.MaxContentChars);
         if (newPart && reasoning.Length > 0) reasoning.Append("\n\n");
         reasoning.Append(text);
@@ -248,14 +251,25 @@ internal sealed class OpenAiResponsesAdapter : ProviderAdapter
         _ => status,
     };
 
-    /// <summary>Assembles a response from its semantic events as they pass.</summary>
-    private sealed class EventParser(CallRecord record, CaptureLimits limits) : StreamParser
+    /// <summary>
+    /// Assembles a response from its semantic events as they pass. The deltas and the events once per part that record
+    /// nothing (almost every event of a stream) are read by <see cref="ResponsesEventReader"/> when it can; the rest,
+    /// and whatever it declines, through a <see cref="JsonDocument"/>. Both apply what they read with the same methods.
+    /// </summary>
+    private sealed class EventParser(CallRecord record, CaptureLimits limits, bool fastPath) : StreamParser
     {
-        private string? _reasoningPart; // item id + summary index of the reasoning text being streamed
+        // The reasoning part being streamed: its item ID ("" for none) and summary (or content) index.
+        private string? _reasoningItem; // null: no reasoning delta yet
+        private long _reasoningIndex;
 
         public override void OnEvent(string? eventType, ReadOnlyMemory<byte> data)
         {
             LastEventHadContent = false;
+            if (fastPath && ResponsesEventReader.ForThisThread.TryRead(data.Span, out var read))
+            {
+                Apply(read);
+                return;
+            }
             using var document = JsonDocument.Parse(data);
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object) return;
@@ -277,26 +291,13 @@ internal sealed class OpenAiResponsesAdapter : ProviderAdapter
                     }
                     break;
                 case "response.output_text.delta":
-                    if (Json.String(root, "delta") is { Length: > 0 } text)
-                    {
-                        record.Output(limits.MaxContentChars).Append(text);
-                        LastEventHadContent = true;
-                    }
+                    AppendText(Json.String(root, "delta"));
                     break;
                 case "response.refusal.delta":
-                    if (Json.String(root, "delta") is { Length: > 0 } refusal)
-                    {
-                        (record.RefusalText ??= new TextAccumulator(limits.MaxContentChars)).Append(refusal);
-                        LastEventHadContent = true;
-                    }
+                    AppendRefusal(Json.String(root, "delta"));
                     break;
                 case "response.function_call_arguments.delta" or "response.custom_tool_call_input.delta":
-                    if (Json.String(root, "delta") is { Length: > 0 } arguments)
-                    {
-                        record.ToolCalls ??= new ToolCallAccumulator(limits.MaxContentChars);
-                        record.ToolCalls[OutputIndex(root)].Arguments.Append(arguments);
-                        LastEventHadContent = true;
-                    }
+                    if (Json.String(root, "delta") is { Length: > 0 } arguments) AppendArguments(OutputIndex(root), arguments);
                     break;
                 case "response.function_call_arguments.done":
                     {
@@ -310,10 +311,7 @@ internal sealed class OpenAiResponsesAdapter : ProviderAdapter
                 case "response.reasoning_summary_text.delta" or "response.reasoning_text.delta":
                     if (Json.String(root, "delta") is { Length: > 0 } reasoning)
                     {
-                        var part = Json.String(root, "item_id") + "#" + (Json.Long(root, "summary_index") ?? Json.Long(root, "content_index") ?? 0);
-                        AppendReasoning(record, limits, reasoning, newPart: part != _reasoningPart);
-                        _reasoningPart = part;
-                        LastEventHadContent = true;
+                        AppendReasoningDelta(Json.String(root, "item_id"), Json.Long(root, "summary_index") ?? Json.Long(root, "content_index") ?? 0, reasoning);
                     }
                     break;
                 case "response.completed" or "response.incomplete" or "response.failed":
@@ -339,6 +337,59 @@ internal sealed class OpenAiResponsesAdapter : ProviderAdapter
                     SawEnd = true; // the stream ends here; SDKs throw and stop reading
                     break;
             }
+        }
+
+        /// <summary>An event read by <see cref="ResponsesEventReader"/>, applied as the document path applies it.</summary>
+        private void Apply(in ResponsesEvent read)
+        {
+            switch (read.Type)
+            {
+                case ResponsesEventReader.EventType.OutputText:
+                    AppendText(read.Delta);
+                    break;
+                case ResponsesEventReader.EventType.Refusal:
+                    AppendRefusal(read.Delta);
+                    break;
+                case ResponsesEventReader.EventType.Arguments when !read.Delta.IsEmpty:
+                    AppendArguments(read.OutputIndex, read.Delta);
+                    break;
+                case ResponsesEventReader.EventType.Reasoning when !read.Delta.IsEmpty:
+                    AppendReasoningDelta(read.ItemId, read.PartIndex, read.Delta);
+                    break;
+            }
+        }
+
+        private void AppendText(ReadOnlySpan<char> text)
+        {
+            if (text.IsEmpty) return;
+            record.Output(limits.MaxContentChars).Append(text);
+            LastEventHadContent = true;
+        }
+
+        private void AppendRefusal(ReadOnlySpan<char> refusal)
+        {
+            if (refusal.IsEmpty) return;
+            (record.RefusalText ??= new TextAccumulator(limits.MaxContentChars)).Append(refusal);
+            LastEventHadContent = true;
+        }
+
+        private void AppendArguments(int outputIndex, ReadOnlySpan<char> arguments)
+        {
+            record.ToolCalls ??= new ToolCallAccumulator(limits.MaxContentChars);
+            record.ToolCalls[outputIndex].Arguments.Append(arguments);
+            LastEventHadContent = true;
+        }
+
+        /// <summary>
+        /// A piece of reasoning (not empty) of the part named by its item ID (empty: none) and index: a part other than
+        /// the last one's starts after a blank line.
+        /// </summary>
+        private void AppendReasoningDelta(ReadOnlySpan<char> itemId, long index, ReadOnlySpan<char> reasoning)
+        {
+            var samePart = _reasoningItem is not null && index == _reasoningIndex && itemId.SequenceEqual(_reasoningItem);
+            AppendReasoning(record, limits, reasoning, newPart: !samePart);
+            if (!samePart) (_reasoningItem, _reasoningIndex) = (itemId.ToString(), index);
+            LastEventHadContent = true;
         }
 
         private static int OutputIndex(JsonElement root) => (int)Math.Clamp(Json.Long(root, "output_index") ?? 0, 0, int.MaxValue);
