@@ -1,8 +1,6 @@
 using System.Buffers;
 using System.Numerics;
 using System.Text.Json;
-using System.Text.Unicode;
-using LlmObservability.Payload;
 
 namespace LlmObservability.Providers;
 
@@ -27,7 +25,7 @@ internal sealed class AnthropicEventReader
     [ThreadStatic]
     private static AnthropicEventReader? t_reader;
 
-    private char[] _chars = new char[256];
+    private readonly CharScratch _chars = new();
 
     /// <summary>This thread's reader: its buffer is scratch for one event, so one per thread serves every stream.</summary>
     public static AnthropicEventReader ForThisThread => t_reader ??= new AnthropicEventReader();
@@ -43,13 +41,12 @@ internal sealed class AnthropicEventReader
     public bool TryRead(ReadOnlySpan<byte> json, DeltaShape? shape, out AnthropicEvent read)
     {
         read = default;
-        if (_chars.Length > 64 * 1024) _chars = new char[256]; // a huge delta once does not pin its buffer on this thread
+        _chars.Reset();
         if (shape is not null && shape.Matches(json, out var plain))
         {
-            if (_chars.Length < plain.Length) _chars = new char[Math.Max(_chars.Length * 2, plain.Length)];
-            if (Utf8.ToUtf16(plain, _chars, out _, out var count, replaceInvalidSequences: false) == OperationStatus.Done)
+            if (_chars.Read(plain, escaped: false, 0, out var count))
             {
-                read = new AnthropicEvent(EventType.Delta, shape.Index, shape.Kind, _chars.AsSpan(0, count));
+                read = new AnthropicEvent(EventType.Delta, shape.Index, shape.Kind, _chars.Slice(0, count));
                 return true;
             }
         }
@@ -74,13 +71,13 @@ internal sealed class AnthropicEventReader
         }
         if (reader.Failed || reader.TokenType != JsonTokenType.EndObject || reader.Read() || !reader.Finished || type == EventType.None) return false;
         var value = delta is DeltaKind.None or DeltaKind.Other ? default : values[(int)delta - 1];
-        read = new AnthropicEvent(type, (int)Math.Clamp(index ?? 0, 0, int.MaxValue), delta, _chars.AsSpan(value.Start, value.Length));
+        read = new AnthropicEvent(type, (int)Math.Clamp(index ?? 0, 0, int.MaxValue), delta, _chars.Slice(value.Start, value.Length));
         if (shape is not null && type == EventType.Delta && value.RawEnd > 0) shape.Remember(json, value.RawStart, value.RawEnd, read.Index, delta);
         return true;
     }
 
-    private static readonly byte[][] RootNames = ["type"u8.ToArray(), "index"u8.ToArray(), "delta"u8.ToArray()];
-    private static readonly byte[][] DeltaNames = ["type"u8.ToArray(), "text"u8.ToArray(), "partial_json"u8.ToArray(), "thinking"u8.ToArray()];
+    private static readonly byte[][] RootNames = FastJsonFields.Names("type", "index", "delta");
+    private static readonly byte[][] DeltaNames = FastJsonFields.Names("type", "text", "partial_json", "thinking");
 
     /// <summary>The event types read here; false for the others, which the document path reads (an escaped type is one of them: its raw bytes hold a backslash).</summary>
     private static bool TryEventType(ref FastJsonReader reader, out EventType type)
@@ -130,8 +127,7 @@ internal sealed class AnthropicEventReader
     {
         text = default;
         var raw = reader.ValueSpan; // valid UTF-8 with valid escapes: the reader checked
-        if (_chars.Length - used < raw.Length) Array.Resize(ref _chars, Math.Max(_chars.Length * 2, used + raw.Length));
-        if (!FastJsonFields.ReadChars(raw, reader.ValueIsEscaped, _chars.AsSpan(used), out var written)) return false;
+        if (!_chars.Read(raw, reader.ValueIsEscaped, used, out var written)) return false;
         text = new Text(used, written, reader.ValueStart, reader.ValueStart + raw.Length);
         used += written;
         return true;

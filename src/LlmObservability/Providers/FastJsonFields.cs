@@ -140,3 +140,29 @@ internal static class FastJsonFields
         }
     }
 }
+
+/// <summary>
+/// A fast event reader's reused UTF-16 buffer (<see cref="AnthropicEventReader"/>, <see cref="ResponsesEventReader"/>):
+/// each string an event needs as text is transcoded into it at a position, the buffer growing (keeping what it holds)
+/// when the string might not fit. A buffer one huge event grew is let go at the next, so it does not stay on its thread.
+/// </summary>
+internal sealed class CharScratch
+{
+    private char[] _chars = new char[256];
+
+    /// <summary>Starts an event: lets go of a buffer grown past 64K chars by an earlier one.</summary>
+    public void Reset()
+    {
+        if (_chars.Length > 64 * 1024) _chars = new char[256];
+    }
+
+    /// <summary>A string's raw bytes as text at <paramref name="at"/>, as <see cref="FastJsonFields.ReadChars"/> reads them; false when they are not valid Unicode once unescaped.</summary>
+    public bool Read(ReadOnlySpan<byte> raw, bool escaped, int at, out int written)
+    {
+        if (_chars.Length - at < raw.Length) Array.Resize(ref _chars, Math.Max(_chars.Length * 2, at + raw.Length));
+        return FastJsonFields.ReadChars(raw, escaped, _chars.AsSpan(at), out written);
+    }
+
+    /// <summary>Text read into the buffer, valid until the event's reader reads again.</summary>
+    public ReadOnlySpan<char> Slice(int start, int length) => _chars.AsSpan(start, length);
+}

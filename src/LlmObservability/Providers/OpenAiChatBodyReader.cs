@@ -137,7 +137,6 @@ internal static class OpenAiChatBodyReader
     private static readonly byte[][] ToolCallNames = Names("id", "type", "function");
     private static readonly byte[][] FunctionNames = Names("name", "arguments");
 
-
     // ---- request -------------------------------------------------------------------------------------------------
 
     /// <summary>One model parameter, as <see cref="OpenAiChatAdapter.ReadParameters"/> keeps it.</summary>

@@ -28,7 +28,7 @@ internal sealed class ResponsesEventReader
     [ThreadStatic]
     private static ResponsesEventReader? t_reader;
 
-    private char[] _chars = new char[256];
+    private readonly CharScratch _chars = new();
 
     /// <summary>This thread's reader: its buffer is scratch for one event, so one per thread serves every stream.</summary>
     public static ResponsesEventReader ForThisThread => t_reader ??= new ResponsesEventReader();
@@ -39,7 +39,7 @@ internal sealed class ResponsesEventReader
     public bool TryRead(ReadOnlySpan<byte> json, out ResponsesEvent read)
     {
         read = default;
-        if (_chars.Length > 64 * 1024) _chars = new char[256]; // a huge delta once does not pin its buffer on this thread
+        _chars.Reset();
         var type = EventType.None;
         long? outputIndex = null, summaryIndex = null, contentIndex = null;
         RawString delta = default, itemId = default;
@@ -70,7 +70,7 @@ internal sealed class ResponsesEventReader
         if (!Chars(json, delta, 0, out var text)) return false;
         var item = 0;
         if (type == EventType.Reasoning && text > 0 && !Chars(json, itemId, text, out item)) return false;
-        read = new ResponsesEvent(type, (int)Math.Clamp(outputIndex ?? 0, 0, int.MaxValue), _chars.AsSpan(0, text), _chars.AsSpan(text, item), summaryIndex ?? contentIndex ?? 0);
+        read = new ResponsesEvent(type, (int)Math.Clamp(outputIndex ?? 0, 0, int.MaxValue), _chars.Slice(0, text), _chars.Slice(text, item), summaryIndex ?? contentIndex ?? 0);
         return true;
     }
 
@@ -105,8 +105,7 @@ internal sealed class ResponsesEventReader
     {
         length = 0;
         if (value.Length == 0) return true;
-        if (_chars.Length - at < value.Length) Array.Resize(ref _chars, Math.Max(_chars.Length * 2, at + value.Length));
-        return FastJsonFields.ReadChars(json.Slice(value.Start, value.Length), value.Escaped, _chars.AsSpan(at), out length);
+        return _chars.Read(json.Slice(value.Start, value.Length), value.Escaped, at, out length);
     }
 
     /// <summary>A string's raw bytes in the event (between the quotes); length 0: empty, absent or not a string.</summary>
