@@ -1,7 +1,6 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using LlmObservability.Capture;
 using LlmObservability.Providers;
 
 namespace LlmObservability.ReliabilityTests;
@@ -91,40 +90,21 @@ public class AnthropicEventReaderTests
         var streams = FixtureStreams().Concat(EdgeStreams.Select(s => s.Select(e => (e.Type, Encoding.UTF8.GetBytes(e.Data))).ToList())).ToList();
         streams[^1].Insert(3, ("content_block_delta", InvalidUtf8Delta));
         Assert.That(streams.Count, Is.GreaterThan(5), "fixture streams were found");
-        var random = new Random(Seed);
-        int events = 0, taken = 0, declined = 0, shaped = 0, failed = 0;
-        for (var round = 0; round < Rounds; round++)
-        {
-            foreach (var stream in streams)
+        var shaped = 0;
+        var (events, taken, declined, failed) = EventStreamDifferential.Compare(
+            streams, Rounds, new Random(Seed), Vary, Route,
+            record => AnthropicMessagesAdapter.Instance.CreateStreamParser(record, Limits),
+            record => AnthropicMessagesAdapter.CreateDocumentStreamParser(record, Limits),
+            () =>
             {
-                var fastRecord = new CallRecord(Route) { Id = "id" };
-                var documentRecord = new CallRecord(Route) { Id = "id" };
-                var fast = AnthropicMessagesAdapter.Instance.CreateStreamParser(fastRecord, Limits);
-                var document = AnthropicMessagesAdapter.CreateDocumentStreamParser(documentRecord, Limits);
                 var shape = new DeltaShape(); // follows the parser's own memo, to count what took which path
-                foreach (var (type, original) in stream)
+                return data =>
                 {
-                    var data = round == 0 ? original : Vary(random, original);
-                    events++;
-                    if (data.Length > 0)
-                    {
-                        if (shape.Matches(data, out _)) shaped++;
-                        if (AnthropicEventReader.ForThisThread.TryRead(data, shape, out _)) taken++;
-                        else declined++;
-                    }
-                    var fastError = Read(fast, type, data);
-                    var documentError = Read(document, type, data);
-                    Assert.That(fastError, Is.EqualTo(documentError), $"an event must fail both paths or neither: {Show(data)}");
-                    Assert.That(State(fast, fastRecord), Is.EqualTo(State(document, documentRecord)), Show(data));
-                    // The capture stops reading a stream at its first failed event (DeferredStream); reading on here
-                    // tests the events after it too (a failed event failed both parsers at the same point).
-                    if (documentError is not null) failed++;
-                }
-                fast.OnEnd();
-                document.OnEnd();
-                Assert.That(State(fast, fastRecord), Is.EqualTo(State(document, documentRecord)), "after the end");
-            }
-        }
+                    if (data.Length == 0) return null; // the parser returns before reading an empty event
+                    if (shape.Matches(data, out _)) shaped++;
+                    return AnthropicEventReader.ForThisThread.TryRead(data, shape, out _);
+                };
+            });
         Figures.Print("anthropic-event-reader", ("events", events), ("taken_by_fast_reader", taken), ("from_the_delta_shape", shaped), ("declined", declined), ("failed", failed), ("seed", Seed));
         // Declined: each stream's start, block starts and message delta (by design), the edge cases, and broken mutants.
         Assert.That(taken, Is.GreaterThan(declined / 2), "the fast reader takes a good share of the events");
@@ -145,12 +125,6 @@ public class AnthropicEventReaderTests
     }
 
     private static IEnumerable<List<(string? Type, byte[] Data)>> FixtureStreams() => EventStreamDifferential.FixtureStreams("anthropic", "messages-stream*.sse");
-
-    private static string? Read(StreamParser parser, string? type, byte[] data) => EventStreamDifferential.Read(parser, type, data);
-
-    private static string State(StreamParser parser, CallRecord record) => EventStreamDifferential.State(parser, record);
-
-    private static string Show(byte[] data) => EventStreamDifferential.Show(data);
 
     private static readonly JsonMutator Mutator = new(
         ["type", "index", "delta", "text", "partial_json", "thinking", "content_block", "message", "usage", "stop_reason", "error"],

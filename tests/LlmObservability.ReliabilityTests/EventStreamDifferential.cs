@@ -6,8 +6,8 @@ namespace LlmObservability.ReliabilityTests;
 
 /// <summary>
 /// What the stream event readers' differential tests share (<see cref="AnthropicEventReaderTests"/>,
-/// <see cref="ResponsesEventReaderTests"/>): the fixtures' streams as framed events, feeding one event, the state
-/// compared after it, and events varied by swapping the text of one of their strings.
+/// <see cref="ResponsesEventReaderTests"/>): the fixtures' streams as framed events, the comparison of both paths event
+/// by event, and events varied by swapping the text of one of their strings.
 /// </summary>
 internal static class EventStreamDifferential
 {
@@ -22,8 +22,54 @@ internal static class EventStreamDifferential
         }
     }
 
+    /// <summary>
+    /// The check both event readers are held to: every stream goes, <paramref name="rounds"/> times (the first as it is,
+    /// then each event through <paramref name="vary"/>), through a parser with the fast reader and one reading every
+    /// event through a document, side by side. After each event both must have failed or neither and be in the same
+    /// state; after the end, the same state. <paramref name="newProbe"/> makes, for each stream, what tells whether
+    /// the fast reader takes an event (null: the parser does not read it, so it is not counted).
+    /// </summary>
+    public static (int Events, int Taken, int Declined, int Failed) Compare(
+        List<List<(string? Type, byte[] Data)>> streams, int rounds, Random random, Func<Random, byte[], byte[]> vary, ProviderRoute route,
+        Func<CallRecord, StreamParser> newFast, Func<CallRecord, StreamParser> newDocument, Func<Func<byte[], bool?>> newProbe)
+    {
+        int events = 0, taken = 0, declined = 0, failed = 0;
+        for (var round = 0; round < rounds; round++)
+        {
+            foreach (var stream in streams)
+            {
+                var fastRecord = new CallRecord(route) { Id = "id" };
+                var documentRecord = new CallRecord(route) { Id = "id" };
+                var fast = newFast(fastRecord);
+                var document = newDocument(documentRecord);
+                var probe = newProbe();
+                foreach (var (type, original) in stream)
+                {
+                    var data = round == 0 ? original : vary(random, original);
+                    events++;
+                    switch (probe(data))
+                    {
+                        case true: taken++; break;
+                        case false: declined++; break;
+                    }
+                    var fastError = Read(fast, type, data);
+                    var documentError = Read(document, type, data);
+                    Assert.That(fastError, Is.EqualTo(documentError), $"an event must fail both paths or neither: {Show(data)}");
+                    Assert.That(State(fast, fastRecord), Is.EqualTo(State(document, documentRecord)), Show(data));
+                    // The capture stops reading a stream at its first failed event (DeferredStream); reading on here
+                    // tests the events after it too (a failed event failed both parsers at the same point).
+                    if (documentError is not null) failed++;
+                }
+                fast.OnEnd();
+                document.OnEnd();
+                Assert.That(State(fast, fastRecord), Is.EqualTo(State(document, documentRecord)), "after the end");
+            }
+        }
+        return (events, taken, declined, failed);
+    }
+
     /// <summary>Feeds one event; the exception's type when the parser threw (the capture notes it and stops).</summary>
-    public static string? Read(StreamParser parser, string? type, byte[] data)
+    private static string? Read(StreamParser parser, string? type, byte[] data)
     {
         try
         {
@@ -37,7 +83,7 @@ internal static class EventStreamDifferential
     }
 
     /// <summary>What must be the same on both paths after each event: the record, the event's content flag, the end flag.</summary>
-    public static string State(StreamParser parser, CallRecord record) =>
+    private static string State(StreamParser parser, CallRecord record) =>
         $"end={parser.SawEnd}\n" + ChatChunkReaderTests.Snapshot(record, parser.LastEventHadContent);
 
     public static string Show(byte[] data) => Encoding.UTF8.GetString(data);

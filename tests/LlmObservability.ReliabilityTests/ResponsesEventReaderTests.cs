@@ -1,7 +1,6 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using LlmObservability.Capture;
 using LlmObservability.Providers;
 
 namespace LlmObservability.ReliabilityTests;
@@ -121,35 +120,11 @@ public class ResponsesEventReaderTests
         var streams = FixtureStreams().Concat(EdgeStreams.Select(s => s.Select(e => (e.Type, Encoding.UTF8.GetBytes(e.Data))).ToList())).ToList();
         streams[^1].Insert(3, (Text, InvalidUtf8Delta));
         Assert.That(streams.Count, Is.GreaterThan(5), "fixture streams were found");
-        var random = new Random(Seed);
-        int events = 0, taken = 0, declined = 0, failed = 0;
-        for (var round = 0; round < Rounds; round++)
-        {
-            foreach (var stream in streams)
-            {
-                var fastRecord = new CallRecord(Route) { Id = "id" };
-                var documentRecord = new CallRecord(Route) { Id = "id" };
-                var fast = OpenAiResponsesAdapter.Instance.CreateStreamParser(fastRecord, Limits);
-                var document = OpenAiResponsesAdapter.CreateDocumentStreamParser(documentRecord, Limits);
-                foreach (var (type, original) in stream)
-                {
-                    var data = round == 0 ? original : Vary(random, original);
-                    events++;
-                    if (ResponsesEventReader.ForThisThread.TryRead(data, out _)) taken++;
-                    else declined++;
-                    var fastError = Read(fast, type, data);
-                    var documentError = Read(document, type, data);
-                    Assert.That(fastError, Is.EqualTo(documentError), $"an event must fail both paths or neither: {Show(data)}");
-                    Assert.That(State(fast, fastRecord), Is.EqualTo(State(document, documentRecord)), Show(data));
-                    // The capture stops reading a stream at its first failed event (DeferredStream); reading on here
-                    // tests the events after it too (a failed event failed both parsers at the same point).
-                    if (documentError is not null) failed++;
-                }
-                fast.OnEnd();
-                document.OnEnd();
-                Assert.That(State(fast, fastRecord), Is.EqualTo(State(document, documentRecord)), "after the end");
-            }
-        }
+        var (events, taken, declined, failed) = EventStreamDifferential.Compare(
+            streams, Rounds, new Random(Seed), Vary, Route,
+            record => OpenAiResponsesAdapter.Instance.CreateStreamParser(record, Limits),
+            record => OpenAiResponsesAdapter.CreateDocumentStreamParser(record, Limits),
+            () => data => ResponsesEventReader.ForThisThread.TryRead(data, out _));
         Figures.Print("responses-event-reader", ("events", events), ("taken_by_fast_reader", taken), ("declined", declined), ("failed", failed), ("seed", Seed));
         // Declined: each stream's start, items and end (by design), the edge cases, and broken mutants.
         Assert.That(taken, Is.GreaterThan(declined / 2), "the fast reader takes a good share of the events");
@@ -171,12 +146,6 @@ public class ResponsesEventReaderTests
     }
 
     private static IEnumerable<List<(string? Type, byte[] Data)>> FixtureStreams() => EventStreamDifferential.FixtureStreams("openai", "responses-stream*.sse");
-
-    private static string? Read(StreamParser parser, string? type, byte[] data) => EventStreamDifferential.Read(parser, type, data);
-
-    private static string State(StreamParser parser, CallRecord record) => EventStreamDifferential.State(parser, record);
-
-    private static string Show(byte[] data) => EventStreamDifferential.Show(data);
 
     private static readonly JsonMutator Mutator = new(
         ["type", "delta", "output_index", "item_id", "summary_index", "content_index", "sequence_number", "logprobs", "obfuscation", "text", "part", "response", "item", "usage", "error"],
