@@ -28,7 +28,7 @@ internal sealed class GeminiGenerateContentAdapter : ProviderAdapter
     private const string StreamMethod = ":streamGenerateContent";
 
     // generationConfig members that are schemas or other bulky structures, not parameters worth a log line.
-    private static readonly HashSet<string> BulkyConfig = new(StringComparer.Ordinal) { "responseSchema", "responseJsonSchema", "_responseJsonSchema", "speechConfig" };
+    internal static readonly HashSet<string> BulkyConfig = new(StringComparer.Ordinal) { "responseSchema", "responseJsonSchema", "_responseJsonSchema", "speechConfig" };
 
     public override string CallType => "generate_content";
 
@@ -66,10 +66,13 @@ internal sealed class GeminiGenerateContentAdapter : ProviderAdapter
         return resource.IsEmpty ? null : Uri.UnescapeDataString(resource.ToString());
     }
 
+    /// <summary>Whether the endpoint streams (<c>:streamGenerateContent</c>).</summary>
+    internal static bool IsStreamEndpoint(string endpoint) => endpoint.EndsWith(StreamMethod, StringComparison.OrdinalIgnoreCase);
+
     public override void ParseRequest(JsonElement root, CallRecord record, CaptureLimits limits)
     {
         record.RequestedModel = ModelFromEndpoint(record.Route.Endpoint);
-        record.Stream = record.Route.Endpoint.EndsWith(StreamMethod, StringComparison.OrdinalIgnoreCase);
+        record.Stream = IsStreamEndpoint(record.Route.Endpoint);
         record.ModelParameters = ReadParameters(root);
 
         var messages = new List<LlmMessage>();
@@ -101,6 +104,9 @@ internal sealed class GeminiGenerateContentAdapter : ProviderAdapter
         }
         ReadChunk(root, record, limits);
     }
+
+    public override bool TryParseRequest(ReadOnlySpan<byte> body, CallRecord record, CaptureLimits limits) =>
+        GeminiRequestReader.TryReadRequest(body, record, limits);
 
     public override bool TryParseResponse(ReadOnlySpan<byte> body, CallRecord record, CaptureLimits limits) =>
         GeminiResponseReader.TryReadResponse(body, record, limits);
@@ -200,14 +206,13 @@ internal sealed class GeminiGenerateContentAdapter : ProviderAdapter
         };
     }
 
-    private static string PartNote(JsonElement part)
-    {
-        if (Json.Get(part, "inlineData") is not null) return "[inline_data]";
-        if (Json.Get(part, "fileData") is not null) return "[file_data]";
-        if (Json.Get(part, "executableCode") is not null) return "[executable_code]";
-        if (Json.Get(part, "codeExecutionResult") is not null) return "[code_execution_result]";
-        return "[part]";
-    }
+    private static string PartNote(JsonElement part) =>
+        PartNote(Json.Get(part, "inlineData") is not null, Json.Get(part, "fileData") is not null,
+            Json.Get(part, "executableCode") is not null, Json.Get(part, "codeExecutionResult") is not null);
+
+    /// <summary>The note for a part that is no text, call or response, by which of these members it has (not null).</summary>
+    internal static string PartNote(bool inlineData, bool fileData, bool executableCode, bool codeExecutionResult) =>
+        inlineData ? "[inline_data]" : fileData ? "[file_data]" : executableCode ? "[executable_code]" : codeExecutionResult ? "[code_execution_result]" : "[part]";
 
     private static void ReadFunctionCall(JsonElement call, ToolCallAccumulator.Builder builder) =>
         StartFunctionCall(builder, Json.String(call, "id"), Json.String(call, "name"), Json.Get(call, "args") is { } args ? args.GetRawText() : null);
