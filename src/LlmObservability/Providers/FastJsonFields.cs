@@ -9,7 +9,8 @@ namespace LlmObservability.Providers;
 
 /// <summary>
 /// What the fast readers over <see cref="FastJsonReader"/> share (<see cref="OpenAiChatBodyReader"/>,
-/// <see cref="AnthropicEventReader"/>, <see cref="AnthropicBodyReader"/>, <see cref="ResponsesEventReader"/>): walking an object's members by name, and
+/// <see cref="AnthropicEventReader"/>, <see cref="AnthropicBodyReader"/>, <see cref="ResponsesEventReader"/>, <see cref="GeminiResponseReader"/>,
+/// <see cref="GeminiRequestReader"/>): walking an object's members by name, and
 /// reading a value exactly as the document path's <see cref="Json"/> readers do, or declining it.
 /// </summary>
 internal static class FastJsonFields
@@ -142,7 +143,7 @@ internal static class FastJsonFields
 }
 
 /// <summary>
-/// A fast event reader's reused UTF-16 buffer (<see cref="AnthropicEventReader"/>, <see cref="ResponsesEventReader"/>):
+/// A fast event reader's reused UTF-16 buffer (<see cref="AnthropicEventReader"/>, <see cref="ResponsesEventReader"/>, <see cref="GeminiResponseReader"/>):
 /// each string an event needs as text is transcoded into it at a position, the buffer growing (keeping what it holds)
 /// when the string might not fit. A buffer one huge event grew is let go at the next, so it does not stay on its thread.
 /// </summary>

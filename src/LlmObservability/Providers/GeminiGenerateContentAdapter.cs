@@ -28,7 +28,7 @@ internal sealed class GeminiGenerateContentAdapter : ProviderAdapter
     private const string StreamMethod = ":streamGenerateContent";
 
     // generationConfig members that are schemas or other bulky structures, not parameters worth a log line.
-    private static readonly HashSet<string> BulkyConfig = new(StringComparer.Ordinal) { "responseSchema", "responseJsonSchema", "_responseJsonSchema", "speechConfig" };
+    internal static readonly HashSet<string> BulkyConfig = new(StringComparer.Ordinal) { "responseSchema", "responseJsonSchema", "_responseJsonSchema", "speechConfig" };
 
     public override string CallType => "generate_content";
 
@@ -66,10 +66,13 @@ internal sealed class GeminiGenerateContentAdapter : ProviderAdapter
         return resource.IsEmpty ? null : Uri.UnescapeDataString(resource.ToString());
     }
 
+    /// <summary>Whether the endpoint streams (<c>:streamGenerateContent</c>).</summary>
+    internal static bool IsStreamEndpoint(string endpoint) => endpoint.EndsWith(StreamMethod, StringComparison.OrdinalIgnoreCase);
+
     public override void ParseRequest(JsonElement root, CallRecord record, CaptureLimits limits)
     {
         record.RequestedModel = ModelFromEndpoint(record.Route.Endpoint);
-        record.Stream = record.Route.Endpoint.EndsWith(StreamMethod, StringComparison.OrdinalIgnoreCase);
+        record.Stream = IsStreamEndpoint(record.Route.Endpoint);
         record.ModelParameters = ReadParameters(root);
 
         var messages = new List<LlmMessage>();
@@ -102,7 +105,16 @@ internal sealed class GeminiGenerateContentAdapter : ProviderAdapter
         ReadChunk(root, record, limits);
     }
 
-    public override StreamParser CreateStreamParser(CallRecord record, CaptureLimits limits) => new ChunkParser(record, limits);
+    public override bool TryParseRequest(ReadOnlySpan<byte> body, CallRecord record, CaptureLimits limits) =>
+        GeminiRequestReader.TryReadRequest(body, record, limits);
+
+    public override bool TryParseResponse(ReadOnlySpan<byte> body, CallRecord record, CaptureLimits limits) =>
+        GeminiResponseReader.TryReadResponse(body, record, limits);
+
+    public override StreamParser CreateStreamParser(CallRecord record, CaptureLimits limits) => new ChunkParser(record, limits, fastPath: true);
+
+    /// <summary>A stream parser that reads every chunk through a <see cref="JsonDocument"/>: what <see cref="GeminiResponseReader"/> is tested against.</summary>
+    internal static StreamParser CreateDocumentStreamParser(CallRecord record, CaptureLimits limits) => new ChunkParser(record, limits, fastPath: false);
 
     /// <summary>Reads Google's error shape: <c>{"error": {"code": 429, "message": "...", "status": "RESOURCE_EXHAUSTED"}}</c>.</summary>
     public override void ParseError(JsonElement root, CallRecord record)
@@ -194,22 +206,29 @@ internal sealed class GeminiGenerateContentAdapter : ProviderAdapter
         };
     }
 
-    private static string PartNote(JsonElement part)
+    private static string PartNote(JsonElement part) =>
+        PartNote(Json.Get(part, "inlineData") is not null, Json.Get(part, "fileData") is not null,
+            Json.Get(part, "executableCode") is not null, Json.Get(part, "codeExecutionResult") is not null);
+
+    /// <summary>The note for a part that is no text, call or response, by which of these members it has (not null).</summary>
+    internal static string PartNote(bool inlineData, bool fileData, bool executableCode, bool codeExecutionResult) =>
+        inlineData ? "[inline_data]" : fileData ? "[file_data]" : executableCode ? "[executable_code]" : codeExecutionResult ? "[code_execution_result]" : "[part]";
+
+    private static void ReadFunctionCall(JsonElement call, ToolCallAccumulator.Builder builder) =>
+        StartFunctionCall(builder, Json.String(call, "id"), Json.String(call, "name"), Json.Get(call, "args") is { } args ? args.GetRawText() : null);
+
+    /// <summary>A function call as the tool call <paramref name="builder"/> holds it: its arguments' JSON text, <c>{}</c> when none were given.</summary>
+    internal static void StartFunctionCall(ToolCallAccumulator.Builder builder, string? id, string? name, string? args)
     {
-        if (Json.Get(part, "inlineData") is not null) return "[inline_data]";
-        if (Json.Get(part, "fileData") is not null) return "[file_data]";
-        if (Json.Get(part, "executableCode") is not null) return "[executable_code]";
-        if (Json.Get(part, "codeExecutionResult") is not null) return "[code_execution_result]";
-        return "[part]";
+        builder.Id ??= id;
+        builder.Type ??= "function";
+        builder.Name ??= name;
+        builder.Arguments.Append(args ?? "{}");
     }
 
-    private static void ReadFunctionCall(JsonElement call, ToolCallAccumulator.Builder builder)
-    {
-        builder.Id ??= Json.String(call, "id");
-        builder.Type ??= "function";
-        builder.Name ??= Json.String(call, "name");
-        builder.Arguments.Append(Json.Get(call, "args") is { } args ? args.GetRawText() : "{}");
-    }
+    /// <summary>Where a response part's text goes: the reasoning for a thought, the output otherwise.</summary>
+    internal static TextAccumulator PartText(CallRecord record, CaptureLimits limits, bool thought) =>
+        thought ? (record.ReasoningText ??= new TextAccumulator(limits.MaxContentChars)) : record.Output(limits.MaxContentChars);
 
     /// <summary>Reads one <c>GenerateContentResponse</c> (a whole body or a stream chunk). True when it carried content.</summary>
     private static bool ReadChunk(JsonElement root, CallRecord record, CaptureLimits limits)
@@ -232,8 +251,7 @@ internal sealed class GeminiGenerateContentAdapter : ProviderAdapter
                 {
                     if (Json.String(part, "text") is { Length: > 0 } text)
                     {
-                        if (Json.Bool(part, "thought") == true) (record.ReasoningText ??= new TextAccumulator(limits.MaxContentChars)).Append(text);
-                        else record.Output(limits.MaxContentChars).Append(text);
+                        PartText(record, limits, Json.Bool(part, "thought") == true).Append(text);
                         hadContent = true;
                     }
                     else if (Json.Object(part, "functionCall") is { } call)
@@ -253,27 +271,49 @@ internal sealed class GeminiGenerateContentAdapter : ProviderAdapter
     private static void ReadUsage(JsonElement root, CallRecord record)
     {
         if (Json.Object(root, "usageMetadata") is not { } usage) return;
-        var prompt = Json.Long(usage, "promptTokenCount");
-        var toolUse = Json.Long(usage, "toolUsePromptTokenCount");
-        if (prompt is not null || toolUse is not null) record.PromptTokens = Json.Add(prompt, toolUse);
-        record.CompletionTokens = Json.Long(usage, "candidatesTokenCount") ?? record.CompletionTokens;
-        record.TotalTokens = Json.Long(usage, "totalTokenCount") ?? record.TotalTokens;
-        record.CachedPromptTokens = Json.Long(usage, "cachedContentTokenCount") ?? record.CachedPromptTokens;
-        record.ReasoningTokens = Json.Long(usage, "thoughtsTokenCount") ?? record.ReasoningTokens;
+        new UsageCounts(
+            Json.Long(usage, "promptTokenCount"), Json.Long(usage, "toolUsePromptTokenCount"), Json.Long(usage, "candidatesTokenCount"),
+            Json.Long(usage, "totalTokenCount"), Json.Long(usage, "cachedContentTokenCount"), Json.Long(usage, "thoughtsTokenCount")).ApplyTo(record);
+    }
+
+    /// <summary>A <c>usageMetadata</c>'s counts as given (null: absent); <see cref="ApplyTo"/> records them as the running totals they are.</summary>
+    internal readonly record struct UsageCounts(long? Prompt, long? ToolUse, long? Candidates, long? Total, long? Cached, long? Thoughts)
+    {
+        public void ApplyTo(CallRecord record)
+        {
+            if (Prompt is not null || ToolUse is not null) record.PromptTokens = Json.Add(Prompt, ToolUse);
+            record.CompletionTokens = Candidates ?? record.CompletionTokens;
+            record.TotalTokens = Total ?? record.TotalTokens;
+            record.CachedPromptTokens = Cached ?? record.CachedPromptTokens;
+            record.ReasoningTokens = Thoughts ?? record.ReasoningTokens;
+        }
     }
 
     /// <summary>
     /// Assembles a response from its SSE chunks. Gemini sends no <c>[DONE]</c>: the stream simply closes after the chunk
     /// that carries the <c>finishReason</c> (or a prompt <c>blockReason</c>), and that chunk always carries the final
     /// <c>usageMetadata</c>. So the end is a chunk with a finish reason (seen in it or before) and usage: a caller that
-    /// stops there has the whole answer, and one that stops earlier has not.
+    /// stops there has the whole answer, and one that stops earlier has not. Each chunk is read by
+    /// <see cref="GeminiResponseReader"/> when it can; errors, and whatever it declines, through a <see cref="JsonDocument"/>.
     /// </summary>
-    private sealed class ChunkParser(CallRecord record, CaptureLimits limits) : JsonChunkParser(Instance, record)
+    private sealed class ChunkParser(CallRecord record, CaptureLimits limits, bool fastPath) : JsonChunkParser(Instance, record)
     {
-        protected override void OnChunk(JsonElement root)
+        public override void OnEvent(string? eventType, ReadOnlyMemory<byte> data)
         {
-            LastEventHadContent = ReadChunk(root, Record, limits);
-            if (Record.FinishReasons is { Count: > 0 } && Json.Object(root, "usageMetadata") is not null) SawEnd = true;
+            if (fastPath && GeminiResponseReader.ForThisThread.TryRead(data.Span, Record, limits, out var hadContent, out var hadUsage))
+            {
+                Read(hadContent, hadUsage);
+                return;
+            }
+            base.OnEvent(eventType, data);
+        }
+
+        protected override void OnChunk(JsonElement root) => Read(ReadChunk(root, Record, limits), Json.Object(root, "usageMetadata") is not null);
+
+        private void Read(bool hadContent, bool hadUsage)
+        {
+            LastEventHadContent = hadContent;
+            if (Record.FinishReasons is { Count: > 0 } && hadUsage) SawEnd = true;
         }
     }
 }
