@@ -115,6 +115,24 @@ public class GeminiRequestReaderTests
         }
     }
 
+    /// <summary>The stream flag comes from the endpoint on both paths (the differential above uses the streaming one only).</summary>
+    [TestCase(":generateContent", false)]
+    [TestCase(":streamGenerateContent", true)]
+    public void The_stream_flag_follows_the_endpoint(string method, bool stream)
+    {
+        var route = new ProviderRoute(GeminiGenerateContentAdapter.Instance, "gemini", "https://generativelanguage.googleapis.com/v1beta", "/models/gemini-2.5-flash" + method);
+        var limits = new CaptureLimits(1000, 1000);
+        var fast = new CallRecord(route) { Id = "id" };
+        var document = new CallRecord(route) { Id = "id" };
+        using var parsed = JsonDocument.Parse(GeneratedRequest);
+
+        Assert.That(GeminiRequestReader.TryReadRequest(GeneratedRequest, fast, limits), Is.True);
+        GeminiGenerateContentAdapter.Instance.ParseRequest(parsed.RootElement, document, limits);
+
+        Assert.That((fast.Stream, document.Stream), Is.EqualTo((stream, stream)));
+        Assert.That(fast.RequestedModel, Is.EqualTo("gemini-2.5-flash").And.EqualTo(document.RequestedModel));
+    }
+
     private static IEnumerable<byte[]> FixtureRequests() =>
         Directory.GetFiles(FixtureRoot, "generate-content-request*.json").Order(StringComparer.Ordinal).Select(File.ReadAllBytes);
 
