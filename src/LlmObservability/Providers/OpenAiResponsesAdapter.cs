@@ -64,6 +64,12 @@ internal sealed class OpenAiResponsesAdapter : ProviderAdapter
         ReadResponseObject(root, record, limits, readOutput: true);
     }
 
+    public override bool TryParseRequest(ReadOnlySpan<byte> body, CallRecord record, CaptureLimits limits) =>
+        ResponsesBodyReader.TryReadRequest(body, record, limits);
+
+    public override bool TryParseResponse(ReadOnlySpan<byte> body, CallRecord record, CaptureLimits limits) =>
+        ResponsesBodyReader.TryReadResponse(body, record, limits);
+
     public override StreamParser CreateStreamParser(CallRecord record, CaptureLimits limits) => new EventParser(record, limits, fastPath: true);
 
     /// <summary>The stream parser reading every event through a <see cref="JsonDocument"/>: the fast path's specification (tests, benchmarks).</summary>
