@@ -20,14 +20,15 @@ internal sealed class WholeBodyDifferential(ProviderRoute route, JsonMutator mut
     /// <summary>
     /// Runs the check, prints its figures as <paramref name="figure"/>, and asserts that the fast reader takes a good
     /// share of the bodies and declines some; <paramref name="call"/> makes the call's request and response from the
-    /// body under test.
+    /// body under test. Returns the figures, for a caller that asks more of them.
     /// </summary>
-    public void Check(string figure, List<byte[]> bodies, Func<byte[], (byte[] Request, byte[] Response)> call, TryRead tryRead, int seed)
+    public (int Taken, int Declined) Check(string figure, List<byte[]> bodies, Func<byte[], (byte[] Request, byte[] Response)> call, TryRead tryRead, int seed)
     {
         var (taken, declined) = Compare(bodies, call, tryRead, seed);
         Figures.Print(figure, ("cases", taken + declined), ("taken_by_fast_reader", taken), ("declined", declined), ("seed", seed));
         Assert.That(taken, Is.GreaterThan(declined / 4), "the fast reader takes a good share of the bodies");
         Assert.That(declined, Is.GreaterThan(0), "some cases go to the document path");
+        return (taken, declined);
     }
 
     private (int Taken, int Declined) Compare(List<byte[]> bodies, Func<byte[], (byte[] Request, byte[] Response)> call, TryRead tryRead, int seed)
