@@ -10,7 +10,8 @@ namespace LlmObservability.Benchmarks;
 /// The off-path work per call: building a payload (parse, cost) from a captured chat call (~2 KB each way), and
 /// serializing it. The same build for an Anthropic Messages call, through the fast body reader
 /// (<see cref="AnthropicBodyReader"/>) and, as its baseline in the same run, through the <see cref="System.Text.Json.JsonDocument"/>
-/// path every Anthropic body took before it.
+/// path every Anthropic body took before it. And the same pair for an OpenAI Responses call, through
+/// <see cref="ResponsesBodyReader"/> and through the <see cref="System.Text.Json.JsonDocument"/> path.
 /// </summary>
 [MemoryDiagnoser]
 public class PayloadBenchmarks
@@ -22,6 +23,7 @@ public class PayloadBenchmarks
     private readonly PayloadBuilder _documentBuilder = NewBuilder(fastPaths: false);
     private readonly ProviderRoute _route = new(OpenAiChatAdapter.Instance, "openai", "https://api.openai.com/v1", "/chat/completions");
     private readonly ProviderRoute _anthropicRoute = new(AnthropicMessagesAdapter.Instance, "anthropic", "https://api.anthropic.com", "/v1/messages");
+    private readonly ProviderRoute _responsesRoute = new(OpenAiResponsesAdapter.Instance, "openai", "https://api.openai.com", "/v1/responses");
     private StandardLoggingPayload _payload = null!;
 
     [GlobalSetup]
@@ -39,6 +41,17 @@ public class PayloadBenchmarks
             throw new InvalidOperationException("the fast reader declined the Anthropic bodies");
         }
         record.Release();
+
+        // Likewise for the Responses builds.
+        fast = LlmPayloadJson.SerializeToUtf8Bytes(BuildResponsesPayload());
+        document = LlmPayloadJson.SerializeToUtf8Bytes(BuildResponsesPayloadDocumentPath());
+        if (!fast.AsSpan().SequenceEqual(document)) throw new InvalidOperationException("the Responses builds differ");
+        record = new CallRecord(_responsesRoute) { Id = "id" };
+        if (!ResponsesBodyReader.TryReadRequest(ChatFixtures.ResponsesRequestBody, record, limits) || !ResponsesBodyReader.TryReadResponse(ChatFixtures.ResponsesResponseBody, record, limits))
+        {
+            throw new InvalidOperationException("the fast reader declined the Responses bodies");
+        }
+        record.Release();
     }
 
     [Benchmark]
@@ -52,6 +65,12 @@ public class PayloadBenchmarks
 
     [Benchmark]
     public StandardLoggingPayload BuildAnthropicPayload() => Build(_builder, _anthropicRoute, ChatFixtures.AnthropicRequestBody, ChatFixtures.AnthropicResponseBody);
+
+    [Benchmark]
+    public StandardLoggingPayload BuildResponsesPayloadDocumentPath() => Build(_documentBuilder, _responsesRoute, ChatFixtures.ResponsesRequestBody, ChatFixtures.ResponsesResponseBody);
+
+    [Benchmark]
+    public StandardLoggingPayload BuildResponsesPayload() => Build(_builder, _responsesRoute, ChatFixtures.ResponsesRequestBody, ChatFixtures.ResponsesResponseBody);
 
     private static StandardLoggingPayload Build(PayloadBuilder builder, ProviderRoute route, byte[] request, byte[] response)
     {

@@ -43,6 +43,16 @@ internal static class ChatFixtures
         + AssistantText
         + """}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":500,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":450,"service_tier":"standard"}}""");
 
+    /// <summary>The same conversation as an OpenAI Responses request (instructions, one input message), about 2 KB.</summary>
+    public static readonly byte[] ResponsesRequestBody = Encoding.UTF8.GetBytes(
+        $$"""{"model":"gpt-4.1-mini","instructions":"You are a helpful assistant.","input":[{"role":"user","content":{{UserText}}}],"temperature":0.2,"max_output_tokens":1024,"store":false}""");
+
+    /// <summary>The same answer as a whole Responses object, with the members the API echoes beside the output, about 2.8 KB.</summary>
+    public static readonly byte[] ResponsesResponseBody = Encoding.UTF8.GetBytes(
+        """{"id":"resp_67ccd2bed1ec8190b14f964abc0542670bb6a6b452d3795b","object":"response","created_at":1741476542,"status":"completed","background":false,"error":null,"incomplete_details":null,"instructions":"You are a helpful assistant.","max_output_tokens":1024,"model":"gpt-4.1-mini-2025-04-14","output":[{"id":"msg_67ccd2bf17f0819081ff3bb2cf6508e60bb6a6b452d3795b","type":"message","status":"completed","content":[{"type":"output_text","annotations":[],"logprobs":[],"text":"""
+        + AssistantText
+        + """}],"role":"assistant"}],"parallel_tool_calls":true,"previous_response_id":null,"reasoning":{"effort":null,"summary":null},"service_tier":"default","store":false,"temperature":0.2,"text":{"format":{"type":"text"},"verbosity":"medium"},"tool_choice":"auto","tools":[],"top_p":1.0,"truncation":"disabled","usage":{"input_tokens":500,"input_tokens_details":{"cached_tokens":0},"output_tokens":450,"output_tokens_details":{"reasoning_tokens":0},"total_tokens":950},"user":null,"metadata":{}}""");
+
     private static string Json(string text) => System.Text.Json.JsonSerializer.Serialize(text);
 
     /// <summary>Each SSE event (<c>data: …\n\n</c>) as its own array, in the order the server sends them.</summary>

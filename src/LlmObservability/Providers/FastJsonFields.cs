@@ -9,8 +9,8 @@ namespace LlmObservability.Providers;
 
 /// <summary>
 /// What the fast readers over <see cref="FastJsonReader"/> share (<see cref="OpenAiChatBodyReader"/>,
-/// <see cref="AnthropicEventReader"/>, <see cref="AnthropicBodyReader"/>, <see cref="ResponsesEventReader"/>, <see cref="GeminiResponseReader"/>,
-/// <see cref="GeminiRequestReader"/>): walking an object's members by name, and
+/// <see cref="AnthropicEventReader"/>, <see cref="AnthropicBodyReader"/>, <see cref="ResponsesEventReader"/>, <see cref="ResponsesBodyReader"/>,
+/// <see cref="GeminiResponseReader"/>, <see cref="GeminiRequestReader"/>): walking an object's members by name, and
 /// reading a value exactly as the document path's <see cref="Json"/> readers do, or declining it.
 /// </summary>
 internal static class FastJsonFields

@@ -140,7 +140,7 @@ internal static class OpenAiChatBodyReader
     // ---- request -------------------------------------------------------------------------------------------------
 
     /// <summary>One model parameter, as <see cref="OpenAiChatAdapter.ReadParameters"/> keeps it.</summary>
-    private static bool ReadParameter(ref FastJsonReader reader, scoped ReadOnlySpan<byte> name, ref Dictionary<string, JsonElement>? parameters)
+    internal static bool ReadParameter(ref FastJsonReader reader, scoped ReadOnlySpan<byte> name, ref Dictionary<string, JsonElement>? parameters)
     {
         if (reader.TokenType == JsonTokenType.Null) return true;
         var key = NameOf(name);

@@ -64,6 +64,12 @@ internal sealed class OpenAiResponsesAdapter : ProviderAdapter
         ReadResponseObject(root, record, limits, readOutput: true);
     }
 
+    public override bool TryParseRequest(ReadOnlySpan<byte> body, CallRecord record, CaptureLimits limits) =>
+        ResponsesBodyReader.TryReadRequest(body, record, limits);
+
+    public override bool TryParseResponse(ReadOnlySpan<byte> body, CallRecord record, CaptureLimits limits) =>
+        ResponsesBodyReader.TryReadResponse(body, record, limits);
+
     public override StreamParser CreateStreamParser(CallRecord record, CaptureLimits limits) => new EventParser(record, limits, fastPath: true);
 
     /// <summary>The stream parser reading every event through a <see cref="JsonDocument"/>: the fast path's specification (tests, benchmarks).</summary>
@@ -120,12 +126,15 @@ internal sealed class OpenAiResponsesAdapter : ProviderAdapter
                     Content = CaptureLimits.Cap(ContentText(Json.Get(item, "output")), limits.MaxContentChars),
                 };
             case "reasoning":
-                return new LlmMessage { Role = "assistant", Content = "[reasoning]" };
+                return new LlmMessage { Role = "assistant", Content = ReasoningItemNote };
             default:
                 // Hosted tool calls, item references and future item kinds: named, not read.
                 return new LlmMessage { Role = Json.String(item, "role"), Content = "[" + type + "]" };
         }
     }
+
+    /// <summary>What a reasoning input item is recorded as: its summary is not sent back to the model as text.</summary>
+    internal const string ReasoningItemNote = "[reasoning]";
 
     /// <summary>Message content: a string as it is; parts' text joined by newlines; images and files as a short note.</summary>
     private static string? ContentText(JsonElement? content)
@@ -136,27 +145,47 @@ internal sealed class OpenAiResponsesAdapter : ProviderAdapter
         var builder = new StringBuilder();
         foreach (var part in value.EnumerateArray())
         {
-            if (builder.Length > 0) builder.Append('\n');
             if (part.ValueKind == JsonValueKind.String)
             {
-                builder.Append(part.GetString());
+                AppendContentPart(builder, part.GetString(), null, null, null, null);
                 continue;
             }
+            // Each field is read only for the part type that shows it.
             var type = Json.String(part, "type");
-            if (type is "input_text" or "output_text" or "text" or "summary_text" or "reasoning_text" && Json.String(part, "text") is { } text) builder.Append(text);
-            else if (type == "refusal" && Json.String(part, "refusal") is { } refusal) builder.Append(refusal);
-            else if (type == "input_image") builder.Append("[image]");
-            else if (type == "input_file") builder.Append("[file").Append(Json.String(part, "filename") is { } name ? ": " + name : string.Empty).Append(']');
-            else if (type == "input_audio") builder.Append("[audio]");
-            else builder.Append('[').Append(type ?? "part").Append(']');
+            AppendContentPart(builder, null, type,
+                IsTextPart(type) ? Json.String(part, "text") : null,
+                type == "refusal" ? Json.String(part, "refusal") : null,
+                type == "input_file" ? Json.String(part, "filename") : null);
         }
         return builder.ToString();
     }
 
+    /// <summary>
+    /// One part of <see cref="ContentText"/>, after a newline when text came before: <paramref name="plain"/> for a part
+    /// given as a string, else an object part's type (null: none, or not an object) and the fields that type shows.
+    /// </summary>
+    internal static void AppendContentPart(StringBuilder builder, string? plain, string? type, string? text, string? refusal, string? filename)
+    {
+        if (builder.Length > 0) builder.Append('\n');
+        if (plain is not null) builder.Append(plain);
+        else if (IsTextPart(type) && text is not null) builder.Append(text);
+        else if (type == "refusal" && refusal is not null) builder.Append(refusal);
+        else if (type == "input_image") builder.Append("[image]");
+        else if (type == "input_file") builder.Append("[file").Append(filename is not null ? ": " + filename : string.Empty).Append(']');
+        else if (type == "input_audio") builder.Append("[audio]");
+        else builder.Append('[').Append(type ?? "part").Append(']');
+    }
+
+    /// <summary>The part types whose <c>text</c> is their content.</summary>
+    private static bool IsTextPart(string? type) => type is "input_text" or "output_text" or "text" or "summary_text" or "reasoning_text";
+
+    /// <summary>A function call item's tool type: <c>custom</c> for a custom tool's call, else <c>function</c>.</summary>
+    internal static string FunctionCallType(string? itemType) => itemType == "custom_tool_call" ? "custom" : "function";
+
     private static void ReadFunctionCall(JsonElement item, ToolCallAccumulator.Builder builder)
     {
         builder.Id ??= Json.String(item, "call_id") ?? Json.String(item, "id");
-        builder.Type ??= Json.String(item, "type") == "custom_tool_call" ? "custom" : "function";
+        builder.Type ??= FunctionCallType(Json.String(item, "type"));
         builder.Name ??= Json.String(item, "name");
         if (builder.Arguments.Length == 0) builder.Arguments.Append(Json.String(item, "arguments") ?? Json.String(item, "input"));
     }
@@ -218,7 +247,7 @@ internal sealed class OpenAiResponsesAdapter : ProviderAdapter
     }
 
     /// <summary>Reasoning text; separate summary parts are separated by a blank line.</summary>
-    private static void AppendReasoning(CallRecord record, CaptureLimits limits, ReadOnlySpan<char> text, bool newPart)
+    internal static void AppendReasoning(CallRecord record, CaptureLimits limits, ReadOnlySpan<char> text, bool newPart)
     {
         if (text.IsEmpty) return;
         var reasoning = record.ReasoningText ??= new TextAccumulator(limits.MaxContentChars);
