@@ -31,12 +31,40 @@ internal sealed class JsonMutator(string[] keys, Func<Random, JsonNode?> randomV
         }
     }
 
+    /// <summary>
+    /// One of the keys given twice, the copy with a random value placed before the original or after it. After it
+    /// matters: the document path keeps a member's last value, so a reader that took the first one of a duplicate
+    /// placed before would still agree with it.
+    /// </summary>
     private string DuplicateKey(Random random, string text)
     {
         var key = "\"" + keys[random.Next(keys.Length)] + "\":";
         var at = text.IndexOf(key, StringComparison.Ordinal);
         if (at < 0) return text;
-        return text[..at] + key + (randomValue(random)?.ToJsonString() ?? "null") + "," + text[at..];
+        var duplicate = key + (randomValue(random)?.ToJsonString() ?? "null");
+        if (random.Next(2) == 0 && ValueEnd(text, at) is { } end) return text[..end] + "," + duplicate + text[end..];
+        return text[..at] + duplicate + "," + text[at..];
+    }
+
+    /// <summary>Where the value of the member named at <paramref name="nameAt"/> ends; null when the text is not JSON that far or the name is not a member's.</summary>
+    private static int? ValueEnd(string text, int nameAt)
+    {
+        var utf8 = Encoding.UTF8.GetBytes(text);
+        var nameByte = Encoding.UTF8.GetByteCount(text.AsSpan(0, nameAt));
+        var reader = new Utf8JsonReader(utf8);
+        try
+        {
+            while (reader.Read())
+            {
+                if (reader.TokenType != JsonTokenType.PropertyName || reader.TokenStartIndex != nameByte) continue;
+                if (!reader.Read() || !reader.TrySkip()) return null;
+                return Encoding.UTF8.GetCharCount(utf8.AsSpan(0, (int)reader.BytesConsumed));
+            }
+        }
+        catch (JsonException)
+        {
+        }
+        return null;
     }
 
     private static string EscapeSomething(Random random, string text)
