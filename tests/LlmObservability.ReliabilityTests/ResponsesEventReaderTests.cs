@@ -138,6 +138,12 @@ public class ResponsesEventReaderTests
             ("response.failed", """{"type":"response.failed","response":{"status":"failed","error":{"code":500,"message":"numeric code"},"error":null}}"""),
             ("response.completed", """{"type":"response.completed","response":{"status":"completed","output":"not an array","usage":{"input_tokens":1.5}}}"""),
             ("response.completed", """{"type":"response.completed","response":{"status":"completed"}} trailing"""),
+            ("response.completed", """{"type":"response.completed","sequence_number":9}"""),
+        ],
+        [
+            ("response.created", """{"type":"response.created","response":{"id":"","model":""}}"""),
+            ("response.in_progress", """{"type":"response.in_progress","response":{"id":"resp_5","model":"gpt-5"}}"""),
+            ("response.completed", """{"type":"response.completed"}"""),
         ],
     ];
 

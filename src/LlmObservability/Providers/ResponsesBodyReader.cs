@@ -108,7 +108,7 @@ internal static class ResponsesBodyReader
     /// <see cref="ResponseEvent.Ended"/>, the whole object as a body is read, its output items only when
     /// <paramref name="readOutput"/> (no delta carried the output). False: not read, nothing changed; as for bodies,
     /// and also for any other event type, a type that is missing, escaped or not a string (the document path falls
-    /// back to the SSE event name), a <c>type</c> or <c>response</c> given twice, a <c>response</c> that is not an object.
+    /// back to the SSE event name), a <c>type</c> or <c>response</c> given twice, a <c>response</c> that is not an object (an absent one is read as none).
     /// </summary>
     /// <remarks>
     /// The started events' objects are read whole though only the ID and model are recorded: a string there that is
@@ -132,8 +132,9 @@ internal static class ResponsesBodyReader
             };
             if (!read) return false;
         }
-        if (!AtEnd(ref reader) || type == ResponseEvent.None || (seen & 2) == 0) return false;
+        if (!AtEnd(ref reader) || type == ResponseEvent.None) return false;
 
+        // Without a response object, none is read: a start records nothing, an end only ends (as the document path does).
         kind = type;
         if (type == ResponseEvent.Started)
         {
