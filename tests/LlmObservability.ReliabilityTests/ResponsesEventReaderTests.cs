@@ -1,7 +1,6 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using LlmObservability.Capture;
 using LlmObservability.Providers;
 
 namespace LlmObservability.ReliabilityTests;
@@ -111,40 +110,6 @@ public class ResponsesEventReaderTests
             ("response.reasoning_summary_part.done", """{"type":"response.reasoning_summary_part.done","item_id":"rs_1","summary_index":0,"part":{"type":"summary_text","text":"First, then"}}"""),
             ("response.completed", """{"type":"response.completed","response":{"id":"resp_1","model":"o4-mini","status":"completed","output":[],"usage":{"input_tokens":5,"output_tokens":9,"total_tokens":14}}}"""),
         ],
-        [
-            // The events that carry the response object (ResponsesBodyReader.TryReadStreamEvent), no delta before the end.
-            ("response.created", """{"type":"response.created","sequence_number":0,"response":{"id":"resp_2","object":"response","model":"gpt-4.1","status":"in_progress","output":[],"usage":null}}"""),
-            ("response.in_progress", """{"type":"response.in_progress","response":{"id":"resp_other","model":"other","status":"in_progress"}}"""),
-            ("response.queued", """{"type":"response.queued","response":{"id":"","model":""}}"""),
-            ("response.created", """{"response":{"id":"resp_3"},"type":"response.created"}"""),
-            ("response.created", """{"type":"response.created","response":{"id":"\ud800"}}"""),
-            ("response.created", """{"type":"response.created","response":{"id":"a","id":"b"}}"""),
-            ("response.created", """{"type":"response.created","response":{"id":"a"},"response":{"id":"b"}}"""),
-            ("response.created", """{"type":"response.created","type":"response.completed","response":{"id":"a"}}"""),
-            ("response.created", """{"type":"response.created"}"""),
-            ("response.created", """{"type":"response.created","response":null}"""),
-            ("response.created", """{"type":"response.created","response":[{"id":"x"}]}"""),
-            ("response.created", """{"type":"response.cr\u0065ated","response":{"id":"escaped type"}}"""),
-            ("response.created", """{"response":{"id":"no type: the event name decides"}}"""),
-            ("response.created", """{"type":"response.created","r\u0065sponse":{"id":"escaped name"}}"""),
-            ("response.completed", """{"type":"response.completed","response":{"id":"resp_2","model":"gpt-4.1-2025-04-14","status":"completed","output":[{"type":"reasoning","id":"rs_9","summary":[{"type":"summary_text","text":"Thought one."},{"type":"summary_text","text":"Thought two."}]},{"type":"message","id":"msg_9","role":"assistant","content":[{"type":"output_text","text":"The whole answer, read from the final object: caf\u00e9 \n done.","annotations":[]},{"type":"refusal","refusal":"and a refusal"}]},{"type":"function_call","id":"fc_9","call_id":"call_9","name":"lookup","arguments":"{\"q\":1}"}],"usage":{"input_tokens":20,"input_tokens_details":{"cached_tokens":4},"output_tokens":30,"output_tokens_details":{"reasoning_tokens":12},"total_tokens":50}}}"""),
-            ("response.completed", """{"type":"response.completed","response":{"id":"resp_again","output":[{"type":"message","content":[{"type":"output_text","text":"not read: output was seen"}]}],"usage":{"input_tokens":21}}}"""),
-        ],
-        [
-            ("response.created", """{"type":"response.created","response":{"id":"resp_4","model":"o3"}}"""),
-            ("response.incomplete", """{"type":"response.incomplete","response":{"id":"resp_4","status":"incomplete","incomplete_details":{"reason":"max_output_tokens"},"output":[{"type":"message","content":[{"type":"output_text","text":"cut \ud800 short"}]}],"usage":{"input_tokens":3,"output_tokens":7}}}"""),
-            ("response.incomplete", """{"type":"response.incomplete","response":{"id":"resp_4","status":"incomplete","incomplete_details":{"reason":"content_filter"},"output":[{"type":"message","content":[{"type":"output_text","text":"cut short"}]}],"usage":{"input_tokens":3,"output_tokens":"7"}}}"""),
-            ("response.failed", """{"type":"response.failed","response":{"id":"resp_4","status":"failed","error":{"code":"server_error","message":"The model failed."},"output":[]}}"""),
-            ("response.failed", """{"type":"response.failed","response":{"status":"failed","error":{"code":500,"message":"numeric code"},"error":null}}"""),
-            ("response.completed", """{"type":"response.completed","response":{"status":"completed","output":"not an array","usage":{"input_tokens":1.5}}}"""),
-            ("response.completed", """{"type":"response.completed","response":{"status":"completed"}} trailing"""),
-            ("response.completed", """{"type":"response.completed","sequence_number":9}"""),
-        ],
-        [
-            ("response.created", """{"type":"response.created","response":{"id":"","model":""}}"""),
-            ("response.in_progress", """{"type":"response.in_progress","response":{"id":"resp_5","model":"gpt-5"}}"""),
-            ("response.completed", """{"type":"response.completed"}"""),
-        ],
     ];
 
     private static readonly byte[] InvalidUtf8Delta = [.. """{"type":"response.output_text.delta","delta":"bad """u8, 0xFF, .. " utf8\"}"u8];
@@ -155,27 +120,12 @@ public class ResponsesEventReaderTests
         var streams = FixtureStreams().Concat(EdgeStreams.Select(s => s.Select(e => (e.Type, Encoding.UTF8.GetBytes(e.Data))).ToList())).ToList();
         streams[^1].Insert(3, (Text, InvalidUtf8Delta));
         Assert.That(streams.Count, Is.GreaterThan(5), "fixture streams were found");
-        var responseEvents = 0;
         var (events, taken, declined, failed) = EventStreamDifferential.Compare(
             streams, Rounds, new Random(Seed), Vary, Route,
             record => OpenAiResponsesAdapter.Instance.CreateStreamParser(record, Limits),
             record => OpenAiResponsesAdapter.CreateDocumentStreamParser(record, Limits),
-            () =>
-            {
-                // Whether one of the two fast readers takes the event; the response events' reader here on a scratch
-                // record with the output skipped, as the parser asks once a delta carried output (before that it reads
-                // the output too, and may decline what this counts as taken).
-                var scratch = new CallRecord(Route) { Id = "probe" };
-                return data =>
-                {
-                    if (ResponsesEventReader.ForThisThread.TryRead(data, out _)) return true;
-                    if (!ResponsesBodyReader.TryReadStreamEvent(data, scratch, Limits, readOutput: false, out _)) return false;
-                    responseEvents++;
-                    return true;
-                };
-            });
-        Figures.Print("responses-event-reader", ("events", events), ("taken_by_fast_reader", taken), ("of_them_response_events", responseEvents), ("declined", declined), ("failed", failed), ("seed", Seed));
-        Assert.That(responseEvents, Is.GreaterThan(Rounds * 2), "the events that carry the response object are taken too");
+            () => data => ResponsesEventReader.ForThisThread.TryRead(data, out _));
+        Figures.Print("responses-event-reader", ("events", events), ("taken_by_fast_reader", taken), ("declined", declined), ("failed", failed), ("seed", Seed));
         // Declined: each stream's start, items and end (by design), the edge cases, and broken mutants.
         Assert.That(taken, Is.GreaterThan(declined / 2), "the fast reader takes a good share of the events");
         Assert.That(declined, Is.GreaterThan(0), "some events go to the document path");

@@ -299,11 +299,6 @@ internal sealed class OpenAiResponsesAdapter : ProviderAdapter
                 Apply(read);
                 return;
             }
-            if (fastPath && ResponsesBodyReader.TryReadStreamEvent(data.Span, record, limits, readOutput: !SawOutput, out var kind))
-            {
-                if (kind == ResponsesBodyReader.ResponseEvent.Ended) SawEnd = true;
-                return;
-            }
             using var document = JsonDocument.Parse(data);
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object) return;
@@ -352,7 +347,8 @@ internal sealed class OpenAiResponsesAdapter : ProviderAdapter
                     if (Json.Object(root, "response") is { } final)
                     {
                         // The final object repeats the whole output; read it only when no delta carried it.
-                        ReadResponseObject(final, record, limits, readOutput: !SawOutput);
+                        var sawOutput = record.OutputText is not null || record.ToolCalls is not null || record.ReasoningText is not null || record.RefusalText is not null;
+                        ReadResponseObject(final, record, limits, readOutput: !sawOutput);
                     }
                     SawEnd = true;
                     break;
@@ -391,9 +387,6 @@ internal sealed class OpenAiResponsesAdapter : ProviderAdapter
                     break;
             }
         }
-
-        /// <summary>Some output was recorded (from deltas or items), so the final response object's copy of it is not read.</summary>
-        private bool SawOutput => record.OutputText is not null || record.ToolCalls is not null || record.ReasoningText is not null || record.RefusalText is not null;
 
         private void AppendText(ReadOnlySpan<char> text)
         {

@@ -84,85 +84,6 @@ internal static class ResponsesBodyReader
     {
         var reader = new FastJsonReader(body);
         if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return false;
-        if (!ReadResponseObject(ref reader, readOutput: true, out var response) || !AtEnd(ref reader)) return false;
-        response.ApplyTo(record, limits);
-        return true;
-    }
-
-    /// <summary>The stream events that carry the response object, as <see cref="TryReadStreamEvent"/> read one.</summary>
-    public enum ResponseEvent : byte
-    {
-        /// <summary>Not one of them.</summary>
-        None,
-
-        /// <summary><c>response.created</c>, <c>.in_progress</c> or <c>.queued</c>: the response as it starts.</summary>
-        Started,
-
-        /// <summary><c>response.completed</c>, <c>.incomplete</c> or <c>.failed</c>: the whole response, the stream's end.</summary>
-        Ended,
-    }
-
-    /// <summary>
-    /// Reads a stream event that carries the response object into the record as the stream parser's document path
-    /// does: for <see cref="ResponseEvent.Started"/>, its ID and model while the record has none; for
-    /// <see cref="ResponseEvent.Ended"/>, the whole object as a body is read, its output items only when
-    /// <paramref name="readOutput"/> (no delta carried the output). False: not read, nothing changed; as for bodies,
-    /// and also for any other event type, a type that is missing, escaped or not a string (the document path falls
-    /// back to the SSE event name), a <c>type</c> or <c>response</c> given twice, a <c>response</c> that is not an object (an absent one is read as none).
-    /// </summary>
-    /// <remarks>
-    /// The started events' objects are read whole though only the ID and model are recorded: a string there that is
-    /// not valid Unicode declines an event the document path reads. That costs speed only, on one event a stream.
-    /// </remarks>
-    public static bool TryReadStreamEvent(ReadOnlySpan<byte> data, CallRecord record, CaptureLimits limits, bool readOutput, out ResponseEvent kind)
-    {
-        kind = ResponseEvent.None;
-        var reader = new FastJsonReader(data);
-        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return false;
-        var type = ResponseEvent.None;
-        ResponseObject response = default;
-        var seen = 0;
-        while (NextMember(ref reader, EventNames, ref seen, out var field))
-        {
-            var read = field switch
-            {
-                1 => reader.TokenType == JsonTokenType.String && (type = EventType(reader.ValueSpan)) != ResponseEvent.None,
-                2 => reader.TokenType == JsonTokenType.StartObject && ReadResponseObject(ref reader, readOutput, out response),
-                _ => reader.Skip(),
-            };
-            if (!read) return false;
-        }
-        if (!AtEnd(ref reader) || type == ResponseEvent.None) return false;
-
-        // Without a response object, none is read: a start records nothing, an end only ends (as the document path does).
-        kind = type;
-        if (type == ResponseEvent.Started)
-        {
-            record.ResponseId ??= response.Id is { Length: > 0 } ? response.Id : null;
-            record.ResponseModel ??= response.Model is { Length: > 0 } ? response.Model : null;
-        }
-        else
-        {
-            response.ApplyTo(record, limits);
-        }
-        return true;
-    }
-
-    /// <summary>An event type this reader takes, from its raw bytes (an escaped type holds a backslash, so is none of them).</summary>
-    private static ResponseEvent EventType(ReadOnlySpan<byte> type) => type switch
-    {
-        _ when type.SequenceEqual("response.completed"u8) || type.SequenceEqual("response.incomplete"u8) || type.SequenceEqual("response.failed"u8) => ResponseEvent.Ended,
-        _ when type.SequenceEqual("response.created"u8) || type.SequenceEqual("response.in_progress"u8) || type.SequenceEqual("response.queued"u8) => ResponseEvent.Started,
-        _ => ResponseEvent.None,
-    };
-
-    /// <summary>
-    /// Reads a response object, the reader on its <c>{</c>, to its <c>}</c>; its output items only when
-    /// <paramref name="readOutput"/> (otherwise skipped, as the document path skips them). False: declined.
-    /// </summary>
-    private static bool ReadResponseObject(ref FastJsonReader reader, bool readOutput, out ResponseObject response)
-    {
-        response = default;
         string? id = null, model = null, status = null, incompleteReason = null;
         List<OutputItem>? output = null;
         Usage usage = default;
@@ -174,7 +95,7 @@ internal static class ResponsesBodyReader
             var isObject = reader.TokenType == JsonTokenType.StartObject;
             var read = field switch
             {
-                1 when readOutput && reader.TokenType == JsonTokenType.StartArray => ReadOutput(ref reader, out output),
+                1 when reader.TokenType == JsonTokenType.StartArray => ReadOutput(ref reader, out output),
                 2 when isString => ReadString(ref reader, out id),
                 4 when isString => ReadName(ref reader, out model),
                 8 when isString => ReadName(ref reader, out status),
@@ -185,29 +106,21 @@ internal static class ResponsesBodyReader
             };
             if (!read) return false;
         }
-        if (reader.Failed) return false;
-        response = new ResponseObject(id, model, status, incompleteReason, output, usage, error);
-        return true;
-    }
+        if (!AtEnd(ref reader)) return false;
 
-    /// <summary>A response object as read; <see cref="ApplyTo"/> does what the adapter's <c>ReadResponseObject</c> does.</summary>
-    private readonly record struct ResponseObject(string? Id, string? Model, string? Status, string? IncompleteReason, List<OutputItem>? Output, Usage Usage, Error? Error)
-    {
-        public void ApplyTo(CallRecord record, CaptureLimits limits)
-        {
-            record.ResponseId = Id is { Length: > 0 } ? Id : record.ResponseId;
-            record.ResponseModel = Model is { Length: > 0 } ? Model : record.ResponseModel;
-            foreach (var item in Output ?? []) item.ApplyTo(record, limits);
-            Usage.ApplyTo(record);
-            Error?.ApplyTo(record);
-            record.AddFinishReason(FinishReason(Status, IncompleteReason, record.ToolCalls is { Count: > 0 }));
-        }
+        // The whole body was understood: apply it in the document path's order (ReadResponseObject).
+        record.ResponseId = id is { Length: > 0 } ? id : record.ResponseId;
+        record.ResponseModel = model is { Length: > 0 } ? model : record.ResponseModel;
+        foreach (var item in output ?? []) item.ApplyTo(record, limits);
+        usage.ApplyTo(record);
+        error?.ApplyTo(record);
+        record.AddFinishReason(FinishReason(status, incompleteReason, record.ToolCalls is { Count: > 0 }));
+        return true;
     }
 
     // The members each object's reader takes, by position: a member's field is 1 << its index here.
     private static readonly byte[][] RequestNames = Names("input", "instructions", "model", "stream", "reasoning", "text", "prompt");
     private static readonly byte[][] ResponseNames = Names("output", "id", "model", "status", "incomplete_details", "usage", "error");
-    private static readonly byte[][] EventNames = Names("type", "response");
     private static readonly byte[][] ReasoningNames = Names("effort", "summary");
     private static readonly byte[][] TextNames = Names("format", "verbosity");
     private static readonly byte[][] TypeName = Names("type");
