@@ -168,11 +168,11 @@ internal static class GeminiRequestReader
                         break;
                     case 4 when kind == JsonTokenType.StartObject:
                         call = true;
-                        read = ReadCall(ref reader, out callId, out callName, out callArgs);
+                        read = ReadCallOrResponse(ref reader, CallNames, out callId, out callName, out callArgs);
                         break;
                     case 8 when kind == JsonTokenType.StartObject:
                         functionResponse = true;
-                        read = ReadResponse(ref reader, out responseName, out responseId, out response);
+                        read = ReadCallOrResponse(ref reader, ResponseNames, out responseName, out responseId, out response);
                         break;
                     case 16 or 32 or 64 or 128 when kind != JsonTokenType.Null:
                         notes |= field >> 4;
@@ -210,39 +210,22 @@ internal static class GeminiRequestReader
         return true;
     }
 
-    /// <summary>A function call's ID, name and arguments (their JSON text; null or absent: none).</summary>
-    private static bool ReadCall(ref FastJsonReader reader, out string? id, out string? name, out string? args)
+    /// <summary>
+    /// A function call's ID, name and arguments, or a function response's name, ID and response: the two strings named
+    /// first in <paramref name="names"/>, and the third member's JSON text (null or absent: none).
+    /// </summary>
+    private static bool ReadCallOrResponse(ref FastJsonReader reader, byte[][] names, out string? first, out string? second, out string? json)
     {
-        id = name = args = null;
+        first = second = json = null;
         var seen = 0;
-        while (NextMember(ref reader, CallNames, ref seen, out var field))
+        while (NextMember(ref reader, names, ref seen, out var field))
         {
             var isString = reader.TokenType == JsonTokenType.String;
             var read = field switch
             {
-                1 when isString => ReadString(ref reader, out id),
-                2 when isString => ReadString(ref reader, out name),
-                4 when reader.TokenType != JsonTokenType.Null => ReadRawText(ref reader, out args),
-                _ => reader.Skip(),
-            };
-            if (!read) return false;
-        }
-        return !reader.Failed;
-    }
-
-    /// <summary>A function response's name, ID and response (its JSON text; null or absent: none).</summary>
-    private static bool ReadResponse(ref FastJsonReader reader, out string? name, out string? id, out string? response)
-    {
-        name = id = response = null;
-        var seen = 0;
-        while (NextMember(ref reader, ResponseNames, ref seen, out var field))
-        {
-            var isString = reader.TokenType == JsonTokenType.String;
-            var read = field switch
-            {
-                1 when isString => ReadString(ref reader, out name),
-                2 when isString => ReadString(ref reader, out id),
-                4 when reader.TokenType != JsonTokenType.Null => ReadRawText(ref reader, out response),
+                1 when isString => ReadString(ref reader, out first),
+                2 when isString => ReadString(ref reader, out second),
+                4 when reader.TokenType != JsonTokenType.Null => ReadRawText(ref reader, out json),
                 _ => reader.Skip(),
             };
             if (!read) return false;
