@@ -5,9 +5,9 @@ using System.Text.Unicode;
 namespace LlmObservability.Providers;
 
 /// <summary>
-/// A strict, forward-only JSON tokenizer for the fast paths (the OpenAI chat and Anthropic Messages body readers, the
-/// Anthropic event reader). It finds the end of a string with one vectorized search for a quote, backslash or control
-/// byte, where <see cref="Utf8JsonReader"/> walks a string byte by byte from its first escape on: chat text escapes
+/// A strict, forward-only JSON tokenizer for the fast paths (the readers that share <see cref="FastJsonFields"/>: whole
+/// bodies of OpenAI chat, Responses, Anthropic Messages and Gemini, and the stream events of each). It finds the end
+/// of a string with one vectorized search for a quote, backslash or control byte, where <see cref="Utf8JsonReader"/> walks a string byte by byte from its first escape on: chat text escapes
 /// every newline, so that walk is most of the time of parsing a chat body.
 /// </summary>
 /// <remarks>
