@@ -56,8 +56,8 @@ internal static class EventStreamDifferential
                     var documentError = Read(document, type, data);
                     Assert.That(fastError, Is.EqualTo(documentError), $"an event must fail both paths or neither: {Show(data)}");
                     Assert.That(State(fast, fastRecord), Is.EqualTo(State(document, documentRecord)), Show(data));
-                    // The capture stops reading a stream at its first failed event (DeferredStream); reading on here
-                    // tests the events after it too (a failed event failed both parsers at the same point).
+                    // A failed event (bad JSON, text that is not Unicode) is counted and skipped, and the capture reads
+                    // on (DeferredStream): so does this, the state after it compared like any other.
                     if (documentError is not null) failed++;
                 }
                 fast.OnEnd();
@@ -68,7 +68,7 @@ internal static class EventStreamDifferential
         return (events, taken, declined, failed);
     }
 
-    /// <summary>Feeds one event; the exception's type when the parser threw (the capture notes it and stops).</summary>
+    /// <summary>Feeds one event; the exception's type when the parser threw (the capture counts the event as not parsed).</summary>
     private static string? Read(StreamParser parser, string? type, byte[] data)
     {
         try
