@@ -161,16 +161,8 @@ public class AnthropicBodyReaderTests
     [Test]
     public void The_common_shapes_are_taken()
     {
-        foreach (var body in FixtureBodies("messages-request*.json").Append(GeneratedRequest))
-        {
-            var record = new Capture.CallRecord(Route) { Id = "id" };
-            Assert.That(AnthropicBodyReader.TryReadRequest(body, record, new CaptureLimits(1000, 1000)), Is.True, WholeBodyDifferential.Show(body));
-        }
-        foreach (var body in FixtureBodies("messages-response*.json").Append(GeneratedResponse))
-        {
-            var record = new Capture.CallRecord(Route) { Id = "id" };
-            Assert.That(AnthropicBodyReader.TryReadResponse(body, record, new CaptureLimits(1000, 1000)), Is.True, WholeBodyDifferential.Show(body));
-        }
+        Differential.AssertTakesAll(FixtureBodies("messages-request*.json").Append(GeneratedRequest), AnthropicBodyReader.TryReadRequest);
+        Differential.AssertTakesAll(FixtureBodies("messages-response*.json").Append(GeneratedResponse), AnthropicBodyReader.TryReadResponse);
     }
 
     private static IEnumerable<byte[]> FixtureBodies(string pattern) =>

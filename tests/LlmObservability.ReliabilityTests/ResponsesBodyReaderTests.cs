@@ -230,16 +230,8 @@ public class ResponsesBodyReaderTests
     [Test]
     public void The_common_shapes_are_taken()
     {
-        foreach (var body in FixtureBodies("responses-request*.json").Concat(GeneratedRequests))
-        {
-            var record = new Capture.CallRecord(Route) { Id = "id" };
-            Assert.That(ResponsesBodyReader.TryReadRequest(body, record, new CaptureLimits(1000, 1000)), Is.True, WholeBodyDifferential.Show(body));
-        }
-        foreach (var body in FixtureBodies("responses-response*.json").Concat(GeneratedResponses))
-        {
-            var record = new Capture.CallRecord(Route) { Id = "id" };
-            Assert.That(ResponsesBodyReader.TryReadResponse(body, record, new CaptureLimits(1000, 1000)), Is.True, WholeBodyDifferential.Show(body));
-        }
+        Differential.AssertTakesAll(FixtureBodies("responses-request*.json").Concat(GeneratedRequests), ResponsesBodyReader.TryReadRequest);
+        Differential.AssertTakesAll(FixtureBodies("responses-response*.json").Concat(GeneratedResponses), ResponsesBodyReader.TryReadResponse);
     }
 
     private static IEnumerable<byte[]> FixtureBodies(string pattern) =>

@@ -7,7 +7,7 @@ using LlmObservability.Providers;
 namespace LlmObservability.ReliabilityTests;
 
 /// <summary>
-/// The check every whole-body fast reader is held to (<see cref="OpenAiChatBodyReader"/>, <see cref="AnthropicBodyReader"/>):
+/// The check every whole-body fast reader is held to (OpenAI chat, Anthropic, Responses, Gemini):
 /// each body and <paramref name="mutationsPerBody"/> fuzzed variants of it are built into a whole payload twice, with
 /// the fast path and without it, and the two payloads' JSON (with the response ID, which the payload does not carry)
 /// must be equal; a body the fast reader declines must leave the record untouched. Half the cases cap content at 40
@@ -29,6 +29,17 @@ internal sealed class WholeBodyDifferential(ProviderRoute route, JsonMutator mut
         Assert.That(taken, Is.GreaterThan(declined / 4), "the fast reader takes a good share of the bodies");
         Assert.That(declined, Is.GreaterThan(0), "some cases go to the document path");
         return (taken, declined);
+    }
+
+    /// <summary>Asserts that the fast reader takes each of <paramref name="bodies"/>: the shapes providers and SDKs send are not declined.</summary>
+    public void AssertTakesAll(IEnumerable<byte[]> bodies, TryRead tryRead)
+    {
+        foreach (var body in bodies)
+        {
+            var record = new CallRecord(route) { Id = "id" };
+            Assert.That(tryRead(body, record, new CaptureLimits(1000, 1000)), Is.True, Show(body));
+            record.Release();
+        }
     }
 
     private (int Taken, int Declined) Compare(List<byte[]> bodies, Func<byte[], (byte[] Request, byte[] Response)> call, TryRead tryRead, int seed)
