@@ -130,12 +130,6 @@ internal static class AnthropicBodyReader
     private static readonly byte[][] CacheCreationNames = Names("ephemeral_5m_input_tokens", "ephemeral_1h_input_tokens");
     private static readonly byte[][] OutputDetailsNames = Names("thinking_tokens");
 
-    private static bool ReadBool(ref FastJsonReader reader, out bool? value)
-    {
-        value = reader.TokenType == JsonTokenType.True;
-        return true;
-    }
-
     // ---- request -------------------------------------------------------------------------------------------------
 
     /// <summary>One member of the request that is not input: a model parameter, as <c>ReadParameters</c> keeps it.</summary>
@@ -422,16 +416,6 @@ internal static class AnthropicBodyReader
         if (reader.Failed) return false;
         return block.Type != "tool_result" || contentAt.TokenType is not (JsonTokenType.String or JsonTokenType.StartArray)
             || ReadContentText(ref contentAt, limits, out block.Content);
-    }
-
-    /// <summary>The value's JSON text, as <see cref="JsonElement.GetRawText"/> gives it (the reader checked the UTF-8).</summary>
-    private static bool ReadRawText(ref FastJsonReader reader, out string? text)
-    {
-        text = null;
-        var start = reader.TokenStart;
-        if (!reader.Skip()) return false;
-        text = Encoding.UTF8.GetString(reader.Slice(start));
-        return true;
     }
 
     /// <summary>Skips the value, keeping in <paramref name="at"/> a reader that can read it later.</summary>

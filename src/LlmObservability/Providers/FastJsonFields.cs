@@ -108,6 +108,23 @@ internal static class FastJsonFields
         return value is not null;
     }
 
+    /// <summary>The current <c>true</c> or <c>false</c> (the caller checked it is one of them).</summary>
+    internal static bool ReadBool(ref FastJsonReader reader, out bool? value)
+    {
+        value = reader.TokenType == JsonTokenType.True;
+        return true;
+    }
+
+    /// <summary>The value's JSON text, as <see cref="JsonElement.GetRawText"/> gives it (the reader checked the UTF-8).</summary>
+    internal static bool ReadRawText(ref FastJsonReader reader, out string? text)
+    {
+        text = null;
+        var start = reader.TokenStart;
+        if (!reader.Skip()) return false;
+        text = Encoding.UTF8.GetString(reader.Slice(start));
+        return true;
+    }
+
     /// <summary>A short name shared as <see cref="Json.Name(JsonElement, string)"/> shares it.</summary>
     internal static bool ReadName(ref FastJsonReader reader, out string? value)
     {

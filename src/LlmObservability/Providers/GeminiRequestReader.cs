@@ -298,14 +298,4 @@ internal static class GeminiRequestReader
         value = JsonElement.Parse(reader.Slice(start));
         return true;
     }
-
-    /// <summary>The value's JSON text, as <see cref="JsonElement.GetRawText"/> gives it (the reader checked the UTF-8).</summary>
-    private static bool ReadRawText(ref FastJsonReader reader, out string? text)
-    {
-        text = null;
-        var start = reader.TokenStart;
-        if (!reader.Skip()) return false;
-        text = Encoding.UTF8.GetString(reader.Slice(start));
-        return true;
-    }
 }

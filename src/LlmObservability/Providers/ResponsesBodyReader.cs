@@ -133,12 +133,6 @@ internal static class ResponsesBodyReader
     private static readonly byte[][] ReasoningTokensName = Names("reasoning_tokens");
     private static readonly byte[][] ErrorNames = Names("code", "message");
 
-    private static bool ReadBool(ref FastJsonReader reader, out bool? value)
-    {
-        value = reader.TokenType == JsonTokenType.True;
-        return true;
-    }
-
     /// <summary>A string value read as the document path's <c>Json.Scalar</c> reads it: a string's text, a number's or boolean's JSON text.</summary>
     private static bool ReadScalar(ref FastJsonReader reader, out string? value)
     {
