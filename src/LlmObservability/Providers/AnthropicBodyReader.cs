@@ -229,14 +229,7 @@ internal static class AnthropicBodyReader
     private static bool ReadOutputFormat(ref FastJsonReader reader, ref Dictionary<string, JsonElement>? parameters)
     {
         if (reader.TokenType != JsonTokenType.StartObject) return reader.Skip();
-        string? type = null;
-        var seen = 0;
-        while (NextMember(ref reader, TypeName, ref seen, out var field))
-        {
-            var read = field == 1 && reader.TokenType == JsonTokenType.String ? ReadName(ref reader, out type) : reader.Skip();
-            if (!read) return false;
-        }
-        if (reader.Failed) return false;
+        if (!ReadNameMember(ref reader, TypeName, out var type)) return false;
         if (type is not null) Set(ref parameters, "output_format", Text(type));
         return true;
     }

@@ -108,6 +108,23 @@ internal static class FastJsonFields
         return value is not null;
     }
 
+    /// <summary>
+    /// The object's one member of interest, <paramref name="name"/>, as a shared name (<see cref="ReadName"/>) when it
+    /// is a string, the reader on the object's <c>{</c> (<c>incomplete_details.reason</c>, <c>promptFeedback.blockReason</c>,
+    /// a format's <c>type</c>); null when absent or not a string.
+    /// </summary>
+    internal static bool ReadNameMember(ref FastJsonReader reader, byte[][] name, out string? value)
+    {
+        value = null;
+        var seen = 0;
+        while (NextMember(ref reader, name, ref seen, out var field))
+        {
+            var read = field == 1 && reader.TokenType == JsonTokenType.String ? ReadName(ref reader, out value) : reader.Skip();
+            if (!read) return false;
+        }
+        return !reader.Failed;
+    }
+
     /// <summary>The current <c>true</c> or <c>false</c> (the caller checked it is one of them).</summary>
     internal static bool ReadBool(ref FastJsonReader reader, out bool? value)
     {

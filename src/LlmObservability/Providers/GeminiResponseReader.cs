@@ -105,7 +105,7 @@ internal sealed class GeminiResponseReader
                 // Read only while the record has none: ReadChunk's ??= does not look at it otherwise.
                 2 when isString && record.ResponseId is null => ReadString(ref reader, out chunk.Id),
                 4 when isString && record.ResponseModel is null => ReadName(ref reader, out chunk.Model),
-                8 when reader.TokenType == JsonTokenType.StartObject => ReadFeedback(ref reader, out chunk.BlockReason),
+                8 when reader.TokenType == JsonTokenType.StartObject => ReadNameMember(ref reader, FeedbackNames, out chunk.BlockReason),
                 16 when reader.TokenType == JsonTokenType.StartObject => ReadUsage(ref reader, out chunk.Usage),
                 32 => reader.TokenType == JsonTokenType.Null, // an error: the stream parser reads it as one, through the document
                 _ => reader.Skip(),
@@ -241,18 +241,6 @@ internal sealed class GeminiResponseReader
                 argsLength = reader.Position - argsStart;
             }
             else read = reader.Skip();
-            if (!read) return false;
-        }
-        return !reader.Failed;
-    }
-
-    private static bool ReadFeedback(ref FastJsonReader reader, out string? blockReason)
-    {
-        blockReason = null;
-        var seen = 0;
-        while (NextMember(ref reader, FeedbackNames, ref seen, out var field))
-        {
-            var read = field == 1 && reader.TokenType == JsonTokenType.String ? ReadName(ref reader, out blockReason) : reader.Skip();
             if (!read) return false;
         }
         return !reader.Failed;

@@ -99,7 +99,7 @@ internal static class ResponsesBodyReader
                 2 when isString => ReadString(ref reader, out id),
                 4 when isString => ReadName(ref reader, out model),
                 8 when isString => ReadName(ref reader, out status),
-                16 when isObject => ReadReason(ref reader, out incompleteReason),
+                16 when isObject => ReadNameMember(ref reader, ReasonName, out incompleteReason),
                 32 when isObject => ReadUsage(ref reader, out usage),
                 64 when isObject => ReadError(ref reader, out error),
                 _ => reader.Skip(),
@@ -438,19 +438,6 @@ internal static class ResponsesBodyReader
             }
             if (reader.Failed) return false;
             items.Add(item);
-        }
-        return !reader.Failed;
-    }
-
-    /// <summary><c>incomplete_details.reason</c>.</summary>
-    private static bool ReadReason(ref FastJsonReader reader, out string? reason)
-    {
-        reason = null;
-        var seen = 0;
-        while (NextMember(ref reader, ReasonName, ref seen, out var field))
-        {
-            var read = field == 1 && reader.TokenType == JsonTokenType.String ? ReadName(ref reader, out reason) : reader.Skip();
-            if (!read) return false;
         }
         return !reader.Failed;
     }
