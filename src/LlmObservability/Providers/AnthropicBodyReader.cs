@@ -482,22 +482,4 @@ internal static class AnthropicBodyReader
         usage = new Usage(input, output, cacheRead, cacheCreation, byLifetime, fiveMinutes, oneHour, details, thinking);
         return true;
     }
-
-    /// <summary>An object's one or two counts, named by <paramref name="names"/>.</summary>
-    private static bool ReadCounts(ref FastJsonReader reader, byte[][] names, out long? first, out long? second)
-    {
-        first = second = null;
-        var seen = 0;
-        while (NextMember(ref reader, names, ref seen, out var field))
-        {
-            var read = field switch
-            {
-                1 => ReadLong(ref reader, out first),
-                2 => ReadLong(ref reader, out second),
-                _ => reader.Skip(),
-            };
-            if (!read) return false;
-        }
-        return !reader.Failed;
-    }
 }

@@ -125,6 +125,27 @@ internal static class FastJsonFields
         return !reader.Failed;
     }
 
+    /// <summary>
+    /// A details object's counts (<c>prompt_tokens_details</c>, <c>cache_creation</c>, ...): the members named first
+    /// and second in <paramref name="names"/>, each as <see cref="ReadLong"/> reads it, the reader on the object's <c>{</c>.
+    /// </summary>
+    internal static bool ReadCounts(ref FastJsonReader reader, byte[][] names, out long? first, out long? second)
+    {
+        first = second = null;
+        var seen = 0;
+        while (NextMember(ref reader, names, ref seen, out var field))
+        {
+            var read = field switch
+            {
+                1 => ReadLong(ref reader, out first),
+                2 => ReadLong(ref reader, out second),
+                _ => reader.Skip(),
+            };
+            if (!read) return false;
+        }
+        return !reader.Failed;
+    }
+
     /// <summary>The current <c>true</c> or <c>false</c> (the caller checked it is one of them).</summary>
     internal static bool ReadBool(ref FastJsonReader reader, out bool? value)
     {

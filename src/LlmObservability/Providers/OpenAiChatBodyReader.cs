@@ -350,8 +350,8 @@ internal static class OpenAiChatBodyReader
                 1 => ReadLong(ref reader, out prompt),
                 2 => ReadLong(ref reader, out completion),
                 4 => ReadLong(ref reader, out total),
-                8 when reader.TokenType == JsonTokenType.StartObject => promptDetails = ReadDetails(ref reader, PromptDetailsNames, out cached, out cacheWrite),
-                16 when reader.TokenType == JsonTokenType.StartObject => completionDetails = ReadDetails(ref reader, CompletionDetailsNames, out reasoning, out _),
+                8 when reader.TokenType == JsonTokenType.StartObject => promptDetails = ReadCounts(ref reader, PromptDetailsNames, out cached, out cacheWrite),
+                16 when reader.TokenType == JsonTokenType.StartObject => completionDetails = ReadCounts(ref reader, CompletionDetailsNames, out reasoning, out _),
                 32 => ReadLong(ref reader, out hit),
                 64 => ReadLong(ref reader, out miss),
                 _ => reader.Skip(),
@@ -361,24 +361,6 @@ internal static class OpenAiChatBodyReader
         if (reader.Failed) return false;
         usage = new OpenAiChatAdapter.UsageCounts(hit, prompt, miss, completion, total, promptDetails, cached, cacheWrite, completionDetails, reasoning);
         return true;
-    }
-
-    /// <summary>A details object's one or two counts, named by <paramref name="names"/>.</summary>
-    private static bool ReadDetails(ref FastJsonReader reader, byte[][] names, out long? firstValue, out long? secondValue)
-    {
-        firstValue = secondValue = null;
-        var seen = 0;
-        while (NextMember(ref reader, names, ref seen, out var field, out _))
-        {
-            var read = field switch
-            {
-                1 => ReadLong(ref reader, out firstValue),
-                2 => ReadLong(ref reader, out secondValue),
-                _ => reader.Skip(),
-            };
-            if (!read) return false;
-        }
-        return !reader.Failed;
     }
 
     // ---- tool calls ----------------------------------------------------------------------------------------------

@@ -468,8 +468,8 @@ internal static class ResponsesBodyReader
                 1 => ReadLong(ref reader, out input),
                 2 => ReadLong(ref reader, out output),
                 4 => ReadLong(ref reader, out total),
-                8 when isObject => ReadCount(ref reader, CachedName, out cached),
-                16 when isObject => ReadCount(ref reader, ReasoningTokensName, out reasoning),
+                8 when isObject => ReadCounts(ref reader, CachedName, out cached, out _),
+                16 when isObject => ReadCounts(ref reader, ReasoningTokensName, out reasoning, out _),
                 _ => reader.Skip(),
             };
             if (!read) return false;
@@ -477,19 +477,6 @@ internal static class ResponsesBodyReader
         if (reader.Failed) return false;
         usage = new Usage(input, output, total, cached, reasoning);
         return true;
-    }
-
-    /// <summary>A details object's one count, named by <paramref name="name"/>.</summary>
-    private static bool ReadCount(ref FastJsonReader reader, byte[][] name, out long? count)
-    {
-        count = null;
-        var seen = 0;
-        while (NextMember(ref reader, name, ref seen, out var field))
-        {
-            var read = field == 1 ? ReadLong(ref reader, out count) : reader.Skip();
-            if (!read) return false;
-        }
-        return !reader.Failed;
     }
 
     /// <summary>A response's <c>error</c> object; <see cref="ApplyTo"/> records it as <c>ReadResponseObject</c> does.</summary>
