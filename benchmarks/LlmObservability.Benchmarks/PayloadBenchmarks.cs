@@ -1,3 +1,4 @@
+using System.Text.Json;
 using BenchmarkDotNet.Attributes;
 using LlmObservability.Benchmarks.Infrastructure;
 using LlmObservability.Capture;
@@ -59,6 +60,10 @@ public class PayloadBenchmarks
 
     [Benchmark]
     public byte[] SerializePayload() => LlmPayloadJson.SerializeToUtf8Bytes(_payload);
+
+    /// <summary>The same payload with System.Text.Json's default escaping (every non-ASCII and HTML-sensitive character as <c>\uXXXX</c>), which <see cref="LlmPayloadJson"/> used before it wrote readable UTF-8.</summary>
+    [Benchmark]
+    public byte[] SerializePayloadDefaultEscaping() => JsonSerializer.SerializeToUtf8Bytes(_payload, LlmPayloadJsonContext.Default.StandardLoggingPayload);
 
     [Benchmark]
     public StandardLoggingPayload BuildAnthropicPayloadDocumentPath() => Build(_documentBuilder, _anthropicRoute, ChatFixtures.AnthropicRequestBody, ChatFixtures.AnthropicResponseBody);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using LlmObservability.Payload;
@@ -13,8 +14,11 @@ namespace LlmObservability.Sinks.Http;
 /// </summary>
 internal static class LiteLlmPayload
 {
+    // Text escaped as the payload's own JSON escapes it (LlmPayloadJson): readable UTF-8, only what JSON requires escaped.
+    private static readonly LiteLlmJsonContext Context = new(new JsonSerializerOptions(LiteLlmJsonContext.Default.Options) { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+
     public static byte[] SerializeToUtf8Bytes(StandardLoggingPayload payload) =>
-        JsonSerializer.SerializeToUtf8Bytes(Map(payload), LiteLlmJsonContext.Default.LiteLlmStandardLoggingPayload);
+        JsonSerializer.SerializeToUtf8Bytes(Map(payload), Context.LiteLlmStandardLoggingPayload);
 
     public static LiteLlmStandardLoggingPayload Map(StandardLoggingPayload p)
     {

@@ -59,7 +59,7 @@ public sealed class JsonLinesFileSink : ILlmLogSink
         if (batch.Count == 0) return;
 
         var buffer = new ArrayBufferWriter<byte>(batch.Count * 2048);
-        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = false, SkipValidation = true }))
+        using (var writer = new Utf8JsonWriter(buffer, LlmPayloadJson.WriterOptions))
         {
             foreach (var payload in batch)
             {

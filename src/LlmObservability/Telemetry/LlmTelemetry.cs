@@ -100,8 +100,8 @@ internal static class CallSpan
             }
             if (captureContent)
             {
-                if (payload.Messages is { } messages) activity.SetTag("gen_ai.input.messages", JsonSerializer.Serialize(messages, TelemetryJsonContext.Default.IReadOnlyListLlmMessage));
-                if (payload.Response is { } response) activity.SetTag("gen_ai.output.messages", JsonSerializer.Serialize(response, TelemetryJsonContext.Default.LlmResponseOutput));
+                if (payload.Messages is { } messages) activity.SetTag("gen_ai.input.messages", JsonSerializer.Serialize(messages, TelemetryJsonContext.Readable.IReadOnlyListLlmMessage));
+                if (payload.Response is { } response) activity.SetTag("gen_ai.output.messages", JsonSerializer.Serialize(response, TelemetryJsonContext.Readable.LlmResponseOutput));
             }
         }
         finally

@@ -108,7 +108,7 @@ public sealed class Utf8ContentTests
         };
         var json = LlmPayloadJson.Serialize(payload);
         Assert.That(json, Does.Contain("""
-            "messages":[{"role":"assistant","content":"h\u00E9","tool_calls":[{"id":"1","type":"function","name":"f","arguments":"{}"}]}]
+            "messages":[{"role":"assistant","content":"hé","tool_calls":[{"id":"1","type":"function","name":"f","arguments":"{}"}]}]
             """.Trim()));
         Assert.That(json, Does.Contain("""
             "response":{"text":"ok"}

@@ -132,12 +132,13 @@ public class TelemetryTests
     public async Task Message_content_goes_on_spans_only_when_opted_in()
     {
         await using var harness = new Harness(StubHandler.Json("openai/chat-response.json"), new LlmObservabilityOptions { CaptureMessageContentOnSpans = true });
-        using var response = await harness.Client.SendAsync(Harness.ChatRequest(Harness.SimpleChatBody()));
+        using var response = await harness.Client.SendAsync(Harness.ChatRequest(Harness.SimpleChatBody().Replace("Say hello", "Say \\\"hello\\\", it's café time", StringComparison.Ordinal)));
         await harness.SinglePayloadAsync();
         _tracing.ForceFlush();
 
         var span = _spans.Single(s => s.Source.Name == LlmTelemetry.SourceName);
-        Assert.That(span.GetTagItem("gen_ai.input.messages") as string, Does.Contain("Say hello"));
+        // Escaped as the payload's JSON is: only what JSON requires.
+        Assert.That(span.GetTagItem("gen_ai.input.messages") as string, Does.Contain("""Say \"hello\", it's café time"""));
         Assert.That(span.GetTagItem("gen_ai.output.messages") as string, Does.Contain("How can I assist you today?"));
     }
 
