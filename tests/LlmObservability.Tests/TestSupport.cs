@@ -18,6 +18,31 @@ internal static class Fixture
     public static string Text(string name) => File.ReadAllText(PathOf(name));
 }
 
+/// <summary>
+/// Keep-alive frames as relays and gateways send them between a stream's events: an empty <c>data:</c> (with and
+/// without a space, or only spaces), a comment, a block of only <c>id:</c> and <c>retry:</c>, and an event type
+/// without data. None of them carries anything to parse.
+/// </summary>
+internal static class KeepAlive
+{
+    private static readonly string[] Frames = ["data:", "data: ", "data:   ", ": ping", "id: 7\nretry: 1000", "event: ping", "data:\ndata:"];
+
+    /// <summary>The stream with a keep-alive before its first event and after each event, in the stream's own line ends.</summary>
+    public static string Interleave(string sse)
+    {
+        var newline = sse.Contains("\r\n", StringComparison.Ordinal) ? "\r\n" : "\n";
+        var separator = newline + newline;
+        var events = sse.Split(separator, StringSplitOptions.RemoveEmptyEntries);
+        var result = new StringBuilder();
+        for (var i = 0; i < events.Length; i++)
+        {
+            result.Append(Frames[i % Frames.Length].Replace("\n", newline, StringComparison.Ordinal)).Append(separator);
+            result.Append(events[i]).Append(separator);
+        }
+        return result.ToString();
+    }
+}
+
 /// <summary>An inner handler whose answers the test scripts.</summary>
 internal sealed class StubHandler(Func<HttpRequestMessage, CancellationToken, Task<HttpResponseMessage>> respond) : HttpMessageHandler
 {

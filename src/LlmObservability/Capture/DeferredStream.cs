@@ -233,6 +233,9 @@ internal sealed class DeferredStream : IStreamEventHandler
     private void Parse(string? eventType, ReadOnlyMemory<byte> data, long timestamp)
     {
         if (_parserFailed) return;
+        // A keep-alive: relays and gateways hold long streams open with an empty or blank `data:`, which SSE dispatches
+        // as an event. It carries nothing to parse, so it is no event at all, not a bad one (no note on the record).
+        if (data.Span.IndexOfAnyExcept(" \t\r\n"u8) < 0) return;
         var parser = Parser;
         try
         {

@@ -90,6 +90,27 @@ public class HandlerBadInputTests
         Assert.That(payload.Error!.Message, Does.Contain("1 stream event(s) could not be parsed"));
     }
 
+    /// <summary>
+    /// Relays and gateways keep long streams open with empty <c>data:</c> frames, and a block of only <c>id:</c> or
+    /// <c>retry:</c> is legal SSE. Such an event carries nothing to parse: it is not a bad event, and leaves no note.
+    /// </summary>
+    [Test]
+    public async Task Keep_alive_frames_between_events_are_no_events_at_all()
+    {
+        var clean = Fixture.Text("openai/chat-stream.sse");
+        var kept = KeepAlive.Interleave(clean);
+        await using var harness = new Harness(StubHandler.Sse(Encoding.UTF8.GetBytes(kept), chunkSize: 7));
+
+        using var response = await harness.Client.SendAsync(Harness.ChatRequest(Harness.SimpleChatBody(stream: true)));
+        Assert.That(await response.Content.ReadAsStringAsync(), Is.EqualTo(kept));
+        var payload = await harness.SinglePayloadAsync();
+
+        Assert.That(payload.Status, Is.EqualTo(LlmCallStatus.Success));
+        Assert.That(payload.Error, Is.Null, "no capture note");
+        Assert.That(payload.Response!.Text, Is.EqualTo("Hello! How can I help?"));
+        Assert.That(payload.TotalTokens, Is.EqualTo(25));
+    }
+
     [Test]
     public async Task An_error_event_inside_a_200_stream_is_a_failure()
     {

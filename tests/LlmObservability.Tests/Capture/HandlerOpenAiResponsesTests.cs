@@ -246,6 +246,21 @@ public class HandlerOpenAiResponsesTests
     }
 
     [Test]
+    public async Task Keep_alive_frames_between_events_leave_no_note()
+    {
+        var kept = KeepAlive.Interleave(Fixture.Text("openai/responses-stream.sse"));
+        await using var harness = new Harness(StubHandler.Sse(Encoding.UTF8.GetBytes(kept)));
+        using var response = await harness.Client.SendAsync(Harness.Post(Url, SimpleBody(stream: true)));
+        Assert.That(await response.Content.ReadAsStringAsync(), Is.EqualTo(kept));
+        var payload = await harness.SinglePayloadAsync();
+
+        Assert.That(payload.Status, Is.EqualTo(LlmCallStatus.Success));
+        Assert.That(payload.Error, Is.Null, "no capture note");
+        Assert.That(payload.Response!.Text, Is.EqualTo("Start at the Louvre, then walk along the Seine to Notre-Dame."));
+        Assert.That(payload.TotalTokens, Is.EqualTo(48));
+    }
+
+    [Test]
     public async Task Unknown_events_and_fields_are_ignored_and_bad_events_only_counted()
     {
         var extra = "event: response.future_event\ndata: {\"type\":\"response.future_event\",\"sequence_number\":99,\"novel\":{\"x\":[1,2]}}\n\n"
