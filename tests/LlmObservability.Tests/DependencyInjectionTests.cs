@@ -60,6 +60,31 @@ public class DependencyInjectionTests
         Assert.That(ex!.Failures, Has.Some.Contains("QueueCapacity").And.Some.Contains("MaxContentChars"));
     }
 
+    [TestCase(false)]
+    [TestCase(true)]
+    public async Task A_host_without_a_sink_is_told_so_at_start(bool withSink)
+    {
+        var logs = new ListLoggerProvider();
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders().AddProvider(logs);
+        var llm = builder.Services.AddLlmObservability();
+        if (withSink) llm.AddSink(new CollectingSink());
+        using var host = builder.Build();
+        await host.StartAsync();
+        await host.StopAsync();
+
+        var warnings = logs.Lines.Where(l => l.Level == LogLevel.Warning && l.Text.Contains("no sinks", StringComparison.Ordinal)).ToArray();
+        if (withSink)
+        {
+            Assert.That(warnings, Is.Empty);
+        }
+        else
+        {
+            Assert.That(warnings, Has.Length.EqualTo(1));
+            Assert.That(warnings[0].Text, Does.Contain("AddConsoleSink()"));
+        }
+    }
+
     [Test]
     public void Invalid_sink_options_fail_when_the_sink_is_added()
     {

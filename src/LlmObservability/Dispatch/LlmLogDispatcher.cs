@@ -84,6 +84,9 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
             _sinks[i] = new SinkWorker(name, registration.Sink, sinkOptions, this);
         }
 
+        // Built, redacted and then handed to nobody: only spans and metrics show the calls. Most often a forgotten sink.
+        if (_sinks.Length == 0) LogNoSinks(_logger);
+
         _intake = new IntakeStack(_options.QueueCapacity);
         // Wake the loop early once WakeAfterRecords (or a quarter of a smaller queue) are waiting; otherwise it polls every
         // IntakePollInterval. A waiting record holds its capture buffers, and CapturePool keeps 64 of a size: at a few
@@ -386,6 +389,9 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
 
     [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "LlmObservability could not record telemetry for a call; the record itself is kept.")]
     private static partial void LogTelemetryFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Warning, Message = "LlmObservability has no sinks: calls are recorded only as OpenTelemetry spans and metrics. Add one with AddConsoleSink(), AddJsonLinesFileSink(...), AddHttpSink(...), AddSink<T>() or another Add...Sink on the builder AddLlmObservability() returns.")]
+    private static partial void LogNoSinks(ILogger logger);
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "LlmObservability did not deliver every queued record within the shutdown timeout of {Timeout}; the rest are counted as dropped.")]
     private static partial void LogShutdownTimeout(ILogger logger, TimeSpan timeout);
