@@ -41,6 +41,22 @@ internal static class KeepAlive
         }
         return result.ToString();
     }
+
+    /// <summary>
+    /// Sends <paramref name="request"/> to a stream of <paramref name="fixture"/> with keep-alives between its events
+    /// (cut into reads of <paramref name="chunkSize"/> bytes), checks that the caller got every byte and that the record
+    /// is a success without a note, and returns it.
+    /// </summary>
+    public static async Task<StandardLoggingPayload> RecordAsync(string fixture, HttpRequestMessage request, int chunkSize = 7)
+    {
+        var kept = Encoding.UTF8.GetBytes(Interleave(Fixture.Text(fixture)));
+        await using var harness = new Harness(StubHandler.Sse(kept, chunkSize));
+        using (var response = await harness.Client.SendAsync(request)) Assert.That(await response.Content.ReadAsByteArrayAsync(), Is.EqualTo(kept));
+        var payload = await harness.SinglePayloadAsync();
+        Assert.That(payload.Status, Is.EqualTo(LlmCallStatus.Success));
+        Assert.That(payload.Error, Is.Null, "no capture note");
+        return payload;
+    }
 }
 
 /// <summary>An inner handler whose answers the test scripts.</summary>

@@ -326,14 +326,7 @@ public class HandlerAnthropicMessagesTests
     [Test]
     public async Task Keep_alive_frames_between_events_leave_no_note()
     {
-        var kept = KeepAlive.Interleave(Fixture.Text("anthropic/messages-stream.sse"));
-        await using var harness = new Harness(StubHandler.Sse(Encoding.UTF8.GetBytes(kept)));
-        using var response = await harness.Client.SendAsync(MessagesRequest(SimpleBody(stream: true)));
-        Assert.That(await response.Content.ReadAsStringAsync(), Is.EqualTo(kept));
-        var payload = await harness.SinglePayloadAsync();
-
-        Assert.That(payload.Status, Is.EqualTo(LlmCallStatus.Success));
-        Assert.That(payload.Error, Is.Null, "no capture note");
+        var payload = await KeepAlive.RecordAsync("anthropic/messages-stream.sse", MessagesRequest(SimpleBody(stream: true)));
         Assert.That(payload.Response!.Text, Is.EqualTo("Hello! How can I help?"));
         Assert.That(payload.TotalTokens, Is.EqualTo(40));
     }

@@ -248,14 +248,7 @@ public class HandlerOpenAiResponsesTests
     [Test]
     public async Task Keep_alive_frames_between_events_leave_no_note()
     {
-        var kept = KeepAlive.Interleave(Fixture.Text("openai/responses-stream.sse"));
-        await using var harness = new Harness(StubHandler.Sse(Encoding.UTF8.GetBytes(kept)));
-        using var response = await harness.Client.SendAsync(Harness.Post(Url, SimpleBody(stream: true)));
-        Assert.That(await response.Content.ReadAsStringAsync(), Is.EqualTo(kept));
-        var payload = await harness.SinglePayloadAsync();
-
-        Assert.That(payload.Status, Is.EqualTo(LlmCallStatus.Success));
-        Assert.That(payload.Error, Is.Null, "no capture note");
+        var payload = await KeepAlive.RecordAsync("openai/responses-stream.sse", Harness.Post(Url, SimpleBody(stream: true)));
         Assert.That(payload.Response!.Text, Is.EqualTo("Start at the Louvre, then walk along the Seine to Notre-Dame."));
         Assert.That(payload.TotalTokens, Is.EqualTo(48));
     }
