@@ -275,6 +275,6 @@ public sealed partial class HttpLlmLogSink : ILlmLogSink
         return () => client;
     }
 
-    [LoggerMessage(EventId = 300, Level = LogLevel.Warning, Message = "LlmObservability HTTP sink: record {CallId} is {Bytes} bytes as JSON, more than the request limit of {Limit}; its longest text was cut, leaving {NewBytes} bytes.")]
+    [LoggerMessage(EventId = 450, Level = LogLevel.Warning, Message = "LlmObservability HTTP sink: record {CallId} is {Bytes} bytes as JSON, more than the request limit of {Limit}; its longest text was cut, leaving {NewBytes} bytes.")]
     private static partial void LogTruncated(ILogger logger, string callId, int bytes, int newBytes, int limit);
 }

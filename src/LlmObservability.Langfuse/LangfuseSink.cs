@@ -253,15 +253,15 @@ public sealed partial class LangfuseSink : ILlmLogSink
         return () => httpClient;
     }
 
-    [LoggerMessage(EventId = 100, Level = LogLevel.Error, Message = "Langfuse refused {Count} spans with HTTP {Status} at {Endpoint}; they are dropped and counted in LangfuseSink.GetStatistics(). {Hint} Response: {Detail}. Further refusals with this status are logged at Debug.")]
+    [LoggerMessage(EventId = 600, Level = LogLevel.Error, Message = "Langfuse refused {Count} spans with HTTP {Status} at {Endpoint}; they are dropped and counted in LangfuseSink.GetStatistics(). {Hint} Response: {Detail}. Further refusals with this status are logged at Debug.")]
     private static partial void LogRejected(ILogger logger, int status, Uri endpoint, int count, string hint, string detail);
 
-    [LoggerMessage(EventId = 101, Level = LogLevel.Debug, Message = "Langfuse refused {Count} spans with HTTP {Status} again.")]
+    [LoggerMessage(EventId = 601, Level = LogLevel.Debug, Message = "Langfuse refused {Count} spans with HTTP {Status} again.")]
     private static partial void LogRejectedAgain(ILogger logger, int status, int count);
 
-    [LoggerMessage(EventId = 102, Level = LogLevel.Warning, Message = "Call {CallId} was too large for one Langfuse request of {MaxRequestBytes} bytes; truncated: {Truncated}.")]
+    [LoggerMessage(EventId = 602, Level = LogLevel.Warning, Message = "Call {CallId} was too large for one Langfuse request of {MaxRequestBytes} bytes; truncated: {Truncated}.")]
     private static partial void LogTruncated(ILogger logger, string callId, string truncated, int maxRequestBytes);
 
-    [LoggerMessage(EventId = 103, Level = LogLevel.Error, Message = "Call {CallId} could not be encoded for Langfuse and is dropped (counted as rejected).")]
+    [LoggerMessage(EventId = 603, Level = LogLevel.Error, Message = "Call {CallId} could not be encoded for Langfuse and is dropped (counted as rejected).")]
     private static partial void LogEncodeFailed(ILogger logger, Exception exception, string callId);
 }

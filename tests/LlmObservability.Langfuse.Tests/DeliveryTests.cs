@@ -87,12 +87,12 @@ public class DeliveryTests
         Assert.That(requests, Is.InRange(2, 3));
         Assert.That(_receiver.Spans, Is.Empty);
         Assert.That(host.Sink.GetStatistics(), Is.EqualTo(new LangfuseSinkStatistics { RequestsRejected = requests, SpansRejected = 3, LastRejectionStatusCode = 401 }), "each request refused once, none retried");
-        var reports = host.LogsOf(100);
+        var reports = host.LogsOf(600);
         Assert.That(reports, Has.Count.EqualTo(1));
         Assert.That(reports[0].Level, Is.EqualTo(LogLevel.Error));
         Assert.That(reports[0].Message, Does.Contain("401").And.Contain("LANGFUSE_PUBLIC_KEY").And.Contain("LANGFUSE_SECRET_KEY").And.Contain("Invalid credentials"));
         Assert.That(reports[0].Message, Does.Not.Contain("sk-lf-wrong"), "the secret never appears in logs");
-        Assert.That(host.LogsOf(101), Has.Count.EqualTo(requests - 1), "the repeats are logged at Debug");
+        Assert.That(host.LogsOf(601), Has.Count.EqualTo(requests - 1), "the repeats are logged at Debug");
         var dispatcher = host.Dispatcher.GetStatistics().Sinks.Single();
         Assert.That(dispatcher.Failed, Is.Zero, "nothing thrown, so the dispatcher does not retry");
         Assert.That(dispatcher.Delivered, Is.EqualTo(3));
@@ -156,7 +156,7 @@ public class DeliveryTests
         Assert.That(a.Str("langfuse.observation.metadata.truncated"), Is.EqualTo("input,output"));
         Assert.That(a.Str("langfuse.observation.metadata.call_id"), Is.EqualTo(payload.Id), "the rest of the span is intact");
         Assert.That(host.Sink.GetStatistics().SpansTruncated, Is.EqualTo(1));
-        Assert.That(host.LogsOf(102).Single().Message, Does.Contain(payload.Id));
+        Assert.That(host.LogsOf(602).Single().Message, Does.Contain(payload.Id));
     }
 
     [Test]

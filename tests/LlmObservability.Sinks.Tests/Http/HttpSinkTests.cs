@@ -222,7 +222,7 @@ public class HttpSinkTests
         Assert.That(record.GetProperty("messages")[1].GetProperty("content").GetString(), Is.EqualTo("Say hello."), "short fields untouched");
         Assert.That(big.Response!.Text, Has.Length.EqualTo(20_000), "the shared payload is not changed");
         Assert.That(harness.Statistics.Delivered, Is.EqualTo(1));
-        Assert.That(harness.Logs.Entries.Count(e => e.EventId == 300), Is.EqualTo(1));
+        Assert.That(harness.Logs.Entries.Count(e => e.EventId == 450), Is.EqualTo(1));
     }
 
     [Test]
