@@ -52,6 +52,9 @@ public static class LlmTelemetry
 /// <summary>Starts and finishes the span of one call. Attributes that matter for sampling are set at the start.</summary>
 internal static class CallSpan
 {
+    // Message content on spans is escaped as the payload's JSON is (LlmPayloadJson.Encoder): readable UTF-8.
+    private static readonly TelemetryJsonContext SpanJson = new(new JsonSerializerOptions(TelemetryJsonContext.Default.Options) { Encoder = LlmPayloadJson.Encoder });
+
     public static Activity? Start(CallRecord record, HttpRequestMessage request, string? model)
     {
         var source = LlmTelemetry.Source;
@@ -100,8 +103,8 @@ internal static class CallSpan
             }
             if (captureContent)
             {
-                if (payload.Messages is { } messages) activity.SetTag("gen_ai.input.messages", JsonSerializer.Serialize(messages, TelemetryJsonContext.Readable.IReadOnlyListLlmMessage));
-                if (payload.Response is { } response) activity.SetTag("gen_ai.output.messages", JsonSerializer.Serialize(response, TelemetryJsonContext.Readable.LlmResponseOutput));
+                if (payload.Messages is { } messages) activity.SetTag("gen_ai.input.messages", JsonSerializer.Serialize(messages, SpanJson.IReadOnlyListLlmMessage));
+                if (payload.Response is { } response) activity.SetTag("gen_ai.output.messages", JsonSerializer.Serialize(response, SpanJson.LlmResponseOutput));
             }
         }
         finally

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Serialization;
 using LlmObservability.Payload;
 
@@ -9,13 +8,4 @@ namespace LlmObservability.Telemetry;
 [JsonSerializable(typeof(IReadOnlyList<LlmMessage>))]
 [JsonSerializable(typeof(LlmResponseOutput))]
 [JsonSerializable(typeof(IReadOnlyList<LlmToolCall>))] // written by LlmMessageJsonConverter
-internal sealed partial class TelemetryJsonContext : JsonSerializerContext
-{
-    /// <summary>The context the spans use: text escaped as the payload's is (<see cref="LlmPayloadJson.Encoder"/>).</summary>
-    public static TelemetryJsonContext Readable => ReadableContext.Instance;
-
-    private static class ReadableContext
-    {
-        public static readonly TelemetryJsonContext Instance = new(new JsonSerializerOptions(Default.Options) { Encoder = LlmPayloadJson.Encoder });
-    }
-}
+internal sealed partial class TelemetryJsonContext : JsonSerializerContext;
