@@ -23,8 +23,8 @@ public sealed partial class LlmPayloadJsonContext : JsonSerializerContext;
 /// <remarks>
 /// Text is written as readable UTF-8: only what JSON requires is escaped (<c>"</c>, <c>\</c> and control characters,
 /// so a record stays on one line), plus the characters <see cref="JavaScriptEncoder.UnsafeRelaxedJsonEscaping"/>
-/// always escapes (characters outside the Basic Multilingual Plane such as emoji, U+2028 and U+2029, unassigned and
-/// private-use code points). Apostrophes, <c>&lt;</c>, <c>&amp;</c>, accented letters and CJK text are written as they
+/// always escapes (characters outside the Basic Multilingual Plane such as emoji, some invisible ones such as U+00A0,
+/// U+2028 and U+FEFF, unassigned and private-use code points). Apostrophes, <c>&lt;</c>, <c>&amp;</c>, accented letters and CJK text are written as they
 /// are, not as <c>\u0027</c> or <c>\u00E9</c>: a log is read by people and by JSON parsers, not embedded in HTML.
 /// </remarks>
 public static class LlmPayloadJson
