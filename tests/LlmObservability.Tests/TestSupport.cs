@@ -59,6 +59,25 @@ internal static class KeepAlive
     }
 }
 
+/// <summary>Streams cut short: a fixture stream up to (not including) its event that holds a marker, read to its end.</summary>
+internal static class CutStream
+{
+    public const string Note = "stream ended without its end-of-stream event";
+
+    /// <summary>Sends <paramref name="request"/> to <paramref name="fixture"/> cut before the last event holding <paramref name="cutBefore"/>, reads it whole, and returns the record.</summary>
+    public static async Task<StandardLoggingPayload> RecordAsync(string fixture, string cutBefore, HttpRequestMessage request)
+    {
+        var text = Fixture.Text(fixture);
+        var at = text.LastIndexOf(cutBefore, StringComparison.Ordinal);
+        Assert.That(at, Is.GreaterThan(0), $"{fixture} holds {cutBefore}");
+        var eventStart = Math.Max(text.LastIndexOf("\n\n", at, StringComparison.Ordinal), text.LastIndexOf("\r\n\r\n", at, StringComparison.Ordinal));
+        var cut = Encoding.UTF8.GetBytes(text[..(eventStart + (text[eventStart] == '\r' ? 4 : 2))]);
+        await using var harness = new Harness(StubHandler.Sse(cut));
+        using (var response = await harness.Client.SendAsync(request)) Assert.That(await response.Content.ReadAsByteArrayAsync(), Is.EqualTo(cut));
+        return await harness.SinglePayloadAsync();
+    }
+}
+
 /// <summary>An inner handler whose answers the test scripts.</summary>
 internal sealed class StubHandler(Func<HttpRequestMessage, CancellationToken, Task<HttpResponseMessage>> respond) : HttpMessageHandler
 {

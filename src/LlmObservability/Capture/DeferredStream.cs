@@ -139,6 +139,14 @@ internal sealed class DeferredStream : IStreamEventHandler
                 _record.AddNote($"stream parser failed at end: {ex.GetType().Name}");
             }
         }
+        // Read to its end, but the provider's end-of-stream event ([DONE], message_stop, response.completed, ...) never
+        // came: a proxy or the server closed the stream early, or the server is one that never sends it (some
+        // OpenAI-compatible ones). The caller got what came and no error, so the call stays a success, with a note. A
+        // stream that ended on an error event is a failure anyway.
+        if (completed && sawEnd == false && _record.ErrorType is null && _record.ErrorMessage is null)
+        {
+            _record.AddNote("stream ended without its end-of-stream event: cut short, or a server that never sends one");
+        }
         if (_badEvents > 0) _record.AddNote($"{_badEvents} stream event(s) could not be parsed");
         if (oversizedEvents > 0) _record.AddNote($"{oversizedEvents} stream event(s) exceeded the size cap and were skipped");
         return sawEnd;

@@ -332,6 +332,15 @@ public class HandlerAnthropicMessagesTests
     }
 
     [Test]
+    public async Task A_stream_that_ends_before_message_stop_is_a_success_with_a_note()
+    {
+        var payload = await CutStream.RecordAsync("anthropic/messages-stream.sse", "\"type\":\"message_stop\"", MessagesRequest(SimpleBody(stream: true)));
+        Assert.That(payload.Status, Is.EqualTo(LlmCallStatus.Success));
+        Assert.That(payload.Error!.Message, Does.Contain(CutStream.Note));
+        Assert.That(payload.Response!.Text, Is.EqualTo("Hello! How can I help?"));
+    }
+
+    [Test]
     public async Task Disposing_a_stream_after_message_stop_without_the_final_read_is_a_success()
     {
         var bytes = Fixture.Bytes("anthropic/messages-stream.sse");

@@ -102,6 +102,37 @@ public class HandlerBadInputTests
         Assert.That(payload.TotalTokens, Is.EqualTo(25));
     }
 
+    /// <summary>
+    /// A stream read to its end without its end-of-stream event was closed early (a proxy, a gateway, the server), or
+    /// comes from a server that never sends one: the caller got no error, so the record stays a success, with a note.
+    /// </summary>
+    [TestCase("data: [DONE]", "Hello! How can I help?", 25)]
+    [TestCase("\"usage\":{", "Hello! How can I help?", null)]
+    [TestCase("\"content\":\" I help?\"", "Hello! How can", null)]
+    public async Task A_stream_that_ends_before_DONE_is_a_success_with_a_note(string cutBefore, string text, int? totalTokens)
+    {
+        var payload = await CutStream.RecordAsync("openai/chat-stream.sse", cutBefore, Harness.ChatRequest(Harness.SimpleChatBody(stream: true)));
+
+        Assert.That(payload.Status, Is.EqualTo(LlmCallStatus.Success));
+        Assert.That(payload.Error!.Type, Is.EqualTo("capture_note"));
+        Assert.That(payload.Error.Message, Does.Contain(CutStream.Note));
+        Assert.That(payload.Response!.Text, Is.EqualTo(text));
+        Assert.That(payload.TotalTokens, Is.EqualTo(totalTokens));
+    }
+
+    [TestCase("")]
+    [TestCase("data: \n\n: ping\n\n")]
+    public async Task A_stream_with_no_events_at_all_says_so(string sse)
+    {
+        await using var harness = new Harness(StubHandler.Sse(Encoding.UTF8.GetBytes(sse)));
+        using (var response = await harness.Client.SendAsync(Harness.ChatRequest(Harness.SimpleChatBody(stream: true)))) await response.Content.ReadAsStringAsync();
+        var payload = await harness.SinglePayloadAsync();
+
+        Assert.That(payload.Status, Is.EqualTo(LlmCallStatus.Success));
+        Assert.That(payload.Error!.Message, Does.Contain(CutStream.Note));
+        Assert.That(payload.Response?.Text, Is.Null.Or.Empty);
+    }
+
     [Test]
     public async Task An_error_event_inside_a_200_stream_is_a_failure()
     {
@@ -113,6 +144,7 @@ public class HandlerBadInputTests
         Assert.That(payload.Status, Is.EqualTo(LlmCallStatus.Failure));
         Assert.That(payload.Error!.Type, Is.EqualTo("server_error"));
         Assert.That(payload.Error.Message, Does.StartWith("The server had an error"));
+        Assert.That(payload.Error.Message, Does.Not.Contain(CutStream.Note), "the stream ended on its error: nothing is missing");
     }
 
     [Test]

@@ -254,6 +254,16 @@ public class HandlerOpenAiResponsesTests
     }
 
     [Test]
+    public async Task A_stream_that_ends_before_response_completed_is_a_success_with_a_note()
+    {
+        var payload = await CutStream.RecordAsync("openai/responses-stream.sse", "\"type\":\"response.completed\"", Harness.Post(Url, SimpleBody(stream: true)));
+        Assert.That(payload.Status, Is.EqualTo(LlmCallStatus.Success));
+        Assert.That(payload.Error!.Message, Does.Contain(CutStream.Note));
+        Assert.That(payload.Response!.Text, Is.EqualTo("Start at the Louvre, then walk along the Seine to Notre-Dame."));
+        Assert.That(payload.TotalTokens, Is.Null, "the usage comes with response.completed");
+    }
+
+    [Test]
     public async Task Unknown_events_and_fields_are_ignored_and_bad_events_only_counted()
     {
         var extra = "event: response.future_event\ndata: {\"type\":\"response.future_event\",\"sequence_number\":99,\"novel\":{\"x\":[1,2]}}\n\n"
