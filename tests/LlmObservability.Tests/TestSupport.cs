@@ -49,10 +49,7 @@ internal static class KeepAlive
     /// </summary>
     public static async Task<StandardLoggingPayload> RecordAsync(string fixture, HttpRequestMessage request, int chunkSize = 7)
     {
-        var kept = Encoding.UTF8.GetBytes(Interleave(Fixture.Text(fixture)));
-        await using var harness = new Harness(StubHandler.Sse(kept, chunkSize));
-        using (var response = await harness.Client.SendAsync(request)) Assert.That(await response.Content.ReadAsByteArrayAsync(), Is.EqualTo(kept));
-        var payload = await harness.SinglePayloadAsync();
+        var payload = await SseCall.RecordAsync(Encoding.UTF8.GetBytes(Interleave(Fixture.Text(fixture))), request, chunkSize);
         Assert.That(payload.Status, Is.EqualTo(LlmCallStatus.Success));
         Assert.That(payload.Error, Is.Null, "no capture note");
         return payload;
@@ -71,9 +68,18 @@ internal static class CutStream
         var at = text.LastIndexOf(cutBefore, StringComparison.Ordinal);
         Assert.That(at, Is.GreaterThan(0), $"{fixture} holds {cutBefore}");
         var eventStart = Math.Max(text.LastIndexOf("\n\n", at, StringComparison.Ordinal), text.LastIndexOf("\r\n\r\n", at, StringComparison.Ordinal));
-        var cut = Encoding.UTF8.GetBytes(text[..(eventStart + (text[eventStart] == '\r' ? 4 : 2))]);
-        await using var harness = new Harness(StubHandler.Sse(cut));
-        using (var response = await harness.Client.SendAsync(request)) Assert.That(await response.Content.ReadAsByteArrayAsync(), Is.EqualTo(cut));
+        return await SseCall.RecordAsync(Encoding.UTF8.GetBytes(text[..(eventStart + (text[eventStart] == '\r' ? 4 : 2))]), request);
+    }
+}
+
+/// <summary>One call answered with an event stream.</summary>
+internal static class SseCall
+{
+    /// <summary>Sends <paramref name="request"/>, answers it with <paramref name="body"/> in reads of <paramref name="chunkSize"/> bytes, checks that the caller read every byte, and returns the record.</summary>
+    public static async Task<StandardLoggingPayload> RecordAsync(byte[] body, HttpRequestMessage request, int chunkSize = 7)
+    {
+        await using var harness = new Harness(StubHandler.Sse(body, chunkSize));
+        using (var response = await harness.Client.SendAsync(request)) Assert.That(await response.Content.ReadAsByteArrayAsync(), Is.EqualTo(body));
         return await harness.SinglePayloadAsync();
     }
 }

@@ -124,9 +124,7 @@ public class HandlerBadInputTests
     [TestCase("data: \n\n: ping\n\n")]
     public async Task A_stream_with_no_events_at_all_says_so(string sse)
     {
-        await using var harness = new Harness(StubHandler.Sse(Encoding.UTF8.GetBytes(sse)));
-        using (var response = await harness.Client.SendAsync(Harness.ChatRequest(Harness.SimpleChatBody(stream: true)))) await response.Content.ReadAsStringAsync();
-        var payload = await harness.SinglePayloadAsync();
+        var payload = await SseCall.RecordAsync(Encoding.UTF8.GetBytes(sse), Harness.ChatRequest(Harness.SimpleChatBody(stream: true)));
 
         Assert.That(payload.Status, Is.EqualTo(LlmCallStatus.Success));
         Assert.That(payload.Error!.Message, Does.Contain(CutStream.Note));
