@@ -145,7 +145,9 @@ internal sealed class DeferredStream : IStreamEventHandler
         // stream that ended on an error event is a failure anyway.
         if (completed && sawEnd == false && _record.ErrorType is null && _record.ErrorMessage is null)
         {
-            _record.AddNote("stream ended without its end-of-stream event: cut short, or a server that never sends one");
+            _record.AddNote(_framing == StreamFraming.SkimmedJson
+                ? "response body ended before its JSON did: cut short"
+                : "stream ended without its end-of-stream event: cut short, or a server that never sends one");
         }
         if (_badEvents > 0) _record.AddNote($"{_badEvents} stream event(s) could not be parsed");
         if (oversizedEvents > 0) _record.AddNote($"{oversizedEvents} stream event(s) exceeded the size cap and were skipped");

@@ -188,6 +188,22 @@ public class HandlerOpenAiEmbeddingsTests
         Assert.That(payload.Error.Body, Does.Contain("invalid_api_key"));
     }
 
+    [Test]
+    public async Task A_body_cut_short_is_a_success_with_a_note_and_no_usage()
+    {
+        var whole = Fixture.Bytes("openai/embeddings-response.json");
+        var cut = whole[..(whole.Length / 2)];
+        var inner = new StubHandler((_, _) => Task.FromResult(JsonResponse(cut, chunkSize: 64)));
+        await using var harness = new Harness(inner);
+        using var response = await harness.Client.SendAsync(Harness.Post(Url, Fixture.Text("openai/embeddings-request.json")));
+        Assert.That(await response.Content.ReadAsByteArrayAsync(), Is.EqualTo(cut));
+        var payload = await harness.SinglePayloadAsync();
+
+        Assert.That(payload.Status, Is.EqualTo(LlmCallStatus.Success), "the caller got a 200 and no error");
+        Assert.That(payload.Error!.Message, Does.Contain("response body ended before its JSON did"));
+        Assert.That(payload.PromptTokens, Is.Null);
+    }
+
     [TestCase("<html>ok</html>")]
     [TestCase("[1,2,3]")]
     [TestCase("{\"data\":\"x\",\"usage\":7}")]
