@@ -222,6 +222,12 @@ internal sealed class PayloadBuilder
         if (bytes.IsEmpty) return;
         var success = record.HttpStatus is >= 200 and < 300;
         if (!success) record.ErrorBody = Cap(Encoding.UTF8.GetString(bytes.Span), limits.MaxErrorBodyChars);
+        // One vectorized search keeps the check off every other body; a match elsewhere than at the root falls through.
+        if (success && adapter.ErrorMemberMarksFailedSuccessBody && bytes.Span.IndexOf("\"error\""u8) >= 0 && ReadErrorInSuccessBody(record, adapter, bytes))
+        {
+            WholeBodyRead(record);
+            return;
+        }
         if (success && FastPaths && adapter.TryParseResponse(bytes.Span, record, limits))
         {
             WholeBodyRead(record);
@@ -242,6 +248,34 @@ internal sealed class PayloadBuilder
         {
             if (record.ResponseBodyTruncated) record.AddNote($"response body is over the capture cap of {options.MaxResponseCaptureBytes} bytes; not parsed");
             else if (record.End == CallEnd.Completed || !success) record.AddNote("response body is not valid JSON");
+        }
+    }
+
+    /// <summary>
+    /// A 2xx body that is an error (<see cref="ProviderAdapter.ErrorMemberMarksFailedSuccessBody"/>): read as an error
+    /// body, so the call is a failure with the error's type, code, message and the body. False, having changed nothing,
+    /// when the root holds no non-null <c>error</c> (the usual parse then reads the body) or is not JSON.
+    /// </summary>
+    private bool ReadErrorInSuccessBody(CallRecord record, ProviderAdapter adapter, ReadOnlyMemory<byte> bytes)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(bytes);
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("error", out var error) || error.ValueKind is JsonValueKind.Null) return false;
+            record.ErrorBody = Cap(Encoding.UTF8.GetString(bytes.Span), limits.MaxErrorBodyChars);
+            record.ErrorType ??= "response_error";
+            adapter.ParseError(root, record);
+            return true;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+        catch (Exception ex) when (IsParsingFailure(ex))
+        {
+            record.AddNote($"response body could not be fully read ({ex.GetType().Name})");
+            return true;
         }
     }
 

@@ -28,6 +28,9 @@ internal sealed class OpenAiResponsesAdapter : ProviderAdapter
 
     public override string CallType => "responses";
 
+    // A response object always has "error" (null, or the reason of a failed response, which ParseResponse reads).
+    public override bool ErrorMemberMarksFailedSuccessBody => false;
+
     public override ProviderRoute? Match(HttpRequestMessage request, Uri uri) => OpenAiChatAdapter.MatchEndpoint(this, uri, "/responses");
 
     public override ProviderRoute? MatchTrusted(HttpRequestMessage request, Uri uri) => OpenAiChatAdapter.MatchEndpoint(this, uri, "/responses", trusted: true);

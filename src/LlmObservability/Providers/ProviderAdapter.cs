@@ -97,6 +97,13 @@ internal abstract class ProviderAdapter
         return LlmUsage.ForOpenAi(record.PromptTokens ?? 0, record.CompletionTokens ?? 0, record.CachedPromptTokens ?? 0, record.ReasoningTokens ?? 0);
     }
 
+    /// <summary>
+    /// Whether a 2xx body whose root holds a non-null <c>error</c> member is an error body. Gateways answer so when the
+    /// model fails after the request was accepted (OpenRouter documents a 200 with <c>{"error": {"code", "message"}}</c>).
+    /// False where <c>error</c> belongs to the success body's own schema and <see cref="ParseResponse"/> reads it.
+    /// </summary>
+    public virtual bool ErrorMemberMarksFailedSuccessBody => true;
+
     /// <summary>Reads an error body. The default understands <c>{"error": {"type", "code", "message"}}</c>.</summary>
     public virtual void ParseError(JsonElement root, CallRecord record)
     {

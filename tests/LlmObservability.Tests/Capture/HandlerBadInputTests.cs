@@ -91,6 +91,44 @@ public class HandlerBadInputTests
     }
 
     /// <summary>
+    /// A gateway answers 200 with an error body when the model fails after the request was accepted (OpenRouter
+    /// documents it): the call is a failure with the error read as from any error body, not a success without output.
+    /// </summary>
+    [TestCase("""{"error":{"code":502,"message":"Provider returned error","metadata":{"provider_name":"Example"}}}""", "response_error", "502", "Provider returned error")]
+    [TestCase("""{"error":{"message":"Upstream failed","type":"upstream_error","code":null}}""", "upstream_error", null, "Upstream failed")]
+    [TestCase("""{"error":"plain words"}""", "response_error", null, "plain words")]
+    [TestCase("""{"id":"gen-1","error":{"code":429,"message":"Rate limited upstream"},"choices":[]}""", "response_error", "429", "Rate limited upstream")]
+    public async Task An_error_body_with_status_200_is_a_failure(string body, string type, string? code, string message)
+    {
+        var inner = new StubHandler((_, _) => Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent(body, Encoding.UTF8, "application/json") }));
+        await using var harness = new Harness(inner);
+        using (var response = await harness.Client.SendAsync(Harness.ChatRequest(Harness.SimpleChatBody()))) Assert.That(await response.Content.ReadAsStringAsync(), Is.EqualTo(body));
+        var payload = await harness.SinglePayloadAsync();
+
+        Assert.That(payload.Status, Is.EqualTo(LlmCallStatus.Failure));
+        Assert.That(payload.HttpStatus, Is.EqualTo(200));
+        Assert.That(payload.Error!.Type, Is.EqualTo(type));
+        Assert.That(payload.Error.Code, Is.EqualTo(code));
+        Assert.That(payload.Error.Message, Is.EqualTo(message));
+        Assert.That(payload.Error.Body, Is.EqualTo(body));
+    }
+
+    [TestCase("""{"id":"c1","object":"chat.completion","model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop","error":null}],"error":null,"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}""")]
+    [TestCase("""{"id":"c1","object":"chat.completion","model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"ok","tool_calls":[{"id":"t","type":"function","function":{"name":"f","arguments":"{\"error\":\"none\"}"}}]},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}""")]
+    public async Task A_success_body_that_mentions_error_elsewhere_is_still_a_success(string body)
+    {
+        var inner = new StubHandler((_, _) => Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent(body, Encoding.UTF8, "application/json") }));
+        await using var harness = new Harness(inner);
+        using (var response = await harness.Client.SendAsync(Harness.ChatRequest(Harness.SimpleChatBody()))) await response.Content.ReadAsStringAsync();
+        var payload = await harness.SinglePayloadAsync();
+
+        Assert.That(payload.Status, Is.EqualTo(LlmCallStatus.Success));
+        Assert.That(payload.Error, Is.Null);
+        Assert.That(payload.Response!.Text, Is.EqualTo("ok"));
+        Assert.That(payload.TotalTokens, Is.EqualTo(4));
+    }
+
+    /// <summary>
     /// Relays and gateways keep long streams open with empty <c>data:</c> frames, and a block of only <c>id:</c> or
     /// <c>retry:</c> is legal SSE. Such an event carries nothing to parse: it is not a bad event, and leaves no note.
     /// </summary>

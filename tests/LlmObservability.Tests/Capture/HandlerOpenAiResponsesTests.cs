@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text;
+using System.Text.Json;
 using LlmObservability.Payload;
 
 namespace LlmObservability.Tests.Capture;
@@ -211,6 +212,23 @@ public class HandlerOpenAiResponsesTests
             Assert.That(payload.Error.Message, Is.EqualTo("The model failed to generate a response."));
             Assert.That(payload.FinishReasons, Is.EqualTo(new[] { "error" }));
         });
+    }
+
+    /// <summary>A response object always has <c>error</c>: a failed one, whole, is read as a response (not as a gateway's error body).</summary>
+    [Test]
+    public async Task A_failed_response_body_is_read_as_a_response_with_its_error()
+    {
+        var failedEvent = Fixture.Text("openai/responses-stream-failed.sse").Split('\n').Last(l => l.StartsWith("data: ", StringComparison.Ordinal))["data: ".Length..];
+        using var failed = JsonDocument.Parse(failedEvent);
+        var body = failed.RootElement.GetProperty("response").GetRawText();
+        await using var harness = new Harness(ProviderTestSupport.Json(body));
+        using (var response = await harness.Client.SendAsync(Harness.Post(Url, SimpleBody(stream: false)))) await response.Content.ReadAsStringAsync();
+        var payload = await harness.SinglePayloadAsync();
+
+        Assert.That(payload.Status, Is.EqualTo(LlmCallStatus.Failure));
+        Assert.That(payload.Error!.Type, Is.EqualTo("response_failed"));
+        Assert.That(payload.Error.Code, Is.EqualTo("server_error"));
+        Assert.That(payload.FinishReasons, Is.EqualTo(new[] { "error" }));
     }
 
     [Test]
