@@ -222,13 +222,10 @@ internal sealed class PayloadBuilder
         if (bytes.IsEmpty) return;
         var success = record.HttpStatus is >= 200 and < 300;
         if (!success) record.ErrorBody = Cap(Encoding.UTF8.GetString(bytes.Span), limits.MaxErrorBodyChars);
-        // One vectorized search keeps the check off every other body; a match elsewhere than at the root falls through.
-        if (success && adapter.ErrorMemberMarksFailedSuccessBody && bytes.Span.IndexOf("\"error\""u8) >= 0 && ReadErrorInSuccessBody(record, adapter, bytes))
-        {
-            WholeBodyRead(record);
-            return;
-        }
-        if (success && FastPaths && adapter.TryParseResponse(bytes.Span, record, limits))
+        // A 2xx body may be an error body (ProviderAdapter.ErrorMemberMarksFailedSuccessBody). One vectorized search keeps
+        // the check off other bodies; one that names "error" anywhere is read through the document, which tells.
+        var mayBeError = success && adapter.ErrorMemberMarksFailedSuccessBody && bytes.Span.IndexOf("\"error\""u8) >= 0;
+        if (success && !mayBeError && FastPaths && adapter.TryParseResponse(bytes.Span, record, limits))
         {
             WholeBodyRead(record);
             return;
@@ -236,8 +233,18 @@ internal sealed class PayloadBuilder
         try
         {
             using var document = JsonDocument.Parse(bytes);
-            if (success) adapter.ParseResponse(document.RootElement, record, limits);
-            else adapter.ParseError(document.RootElement, record);
+            var root = document.RootElement;
+            if (mayBeError && root.ValueKind == JsonValueKind.Object && root.TryGetProperty("error", out var error) && error.ValueKind != JsonValueKind.Null)
+            {
+                // Read as an error body: the call is a failure with the error's type, code, message and the body.
+                record.ErrorBody = Cap(Encoding.UTF8.GetString(bytes.Span), limits.MaxErrorBodyChars);
+                record.ErrorType ??= "response_error";
+                WholeBodyRead(record); // parsed whole, whether or not its error reads
+                adapter.ParseError(root, record);
+                return;
+            }
+            if (success) adapter.ParseResponse(root, record, limits);
+            else adapter.ParseError(root, record);
             WholeBodyRead(record);
         }
         catch (Exception ex) when (ex is not JsonException && IsParsingFailure(ex))
@@ -248,34 +255,6 @@ internal sealed class PayloadBuilder
         {
             if (record.ResponseBodyTruncated) record.AddNote($"response body is over the capture cap of {options.MaxResponseCaptureBytes} bytes; not parsed");
             else if (record.End == CallEnd.Completed || !success) record.AddNote("response body is not valid JSON");
-        }
-    }
-
-    /// <summary>
-    /// A 2xx body that is an error (<see cref="ProviderAdapter.ErrorMemberMarksFailedSuccessBody"/>): read as an error
-    /// body, so the call is a failure with the error's type, code, message and the body. False, having changed nothing,
-    /// when the root holds no non-null <c>error</c> (the usual parse then reads the body) or is not JSON.
-    /// </summary>
-    private bool ReadErrorInSuccessBody(CallRecord record, ProviderAdapter adapter, ReadOnlyMemory<byte> bytes)
-    {
-        try
-        {
-            using var document = JsonDocument.Parse(bytes);
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("error", out var error) || error.ValueKind is JsonValueKind.Null) return false;
-            record.ErrorBody = Cap(Encoding.UTF8.GetString(bytes.Span), limits.MaxErrorBodyChars);
-            record.ErrorType ??= "response_error";
-            adapter.ParseError(root, record);
-            return true;
-        }
-        catch (JsonException)
-        {
-            return false;
-        }
-        catch (Exception ex) when (IsParsingFailure(ex))
-        {
-            record.AddNote($"response body could not be fully read ({ex.GetType().Name})");
-            return true;
         }
     }
 

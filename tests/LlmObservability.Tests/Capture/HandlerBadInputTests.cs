@@ -100,7 +100,7 @@ public class HandlerBadInputTests
     [TestCase("""{"id":"gen-1","error":{"code":429,"message":"Rate limited upstream"},"choices":[]}""", "response_error", "429", "Rate limited upstream")]
     public async Task An_error_body_with_status_200_is_a_failure(string body, string type, string? code, string message)
     {
-        var inner = new StubHandler((_, _) => Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent(body, Encoding.UTF8, "application/json") }));
+        var inner = ProviderTestSupport.Json(body);
         await using var harness = new Harness(inner);
         using (var response = await harness.Client.SendAsync(Harness.ChatRequest(Harness.SimpleChatBody()))) Assert.That(await response.Content.ReadAsStringAsync(), Is.EqualTo(body));
         var payload = await harness.SinglePayloadAsync();
@@ -117,7 +117,7 @@ public class HandlerBadInputTests
     [TestCase("""{"id":"c1","object":"chat.completion","model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"ok","tool_calls":[{"id":"t","type":"function","function":{"name":"f","arguments":"{\"error\":\"none\"}"}}]},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}""")]
     public async Task A_success_body_that_mentions_error_elsewhere_is_still_a_success(string body)
     {
-        var inner = new StubHandler((_, _) => Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent(body, Encoding.UTF8, "application/json") }));
+        var inner = ProviderTestSupport.Json(body);
         await using var harness = new Harness(inner);
         using (var response = await harness.Client.SendAsync(Harness.ChatRequest(Harness.SimpleChatBody()))) await response.Content.ReadAsStringAsync();
         var payload = await harness.SinglePayloadAsync();
