@@ -70,8 +70,14 @@ internal sealed class CallRecord : PendingRecord
 
     public int Attempt { get; set; } = 1;
     public LlmObservabilityScope? Scope { get; set; }
-    /// <summary>The API key, a slice of its request header's string (empty when none); described off the caller's path.</summary>
+    /// <summary>The API key, a slice of its request header's string (empty when none); read and described when the payload is built.</summary>
     public ReadOnlyMemory<char> ApiKey { get; set; }
+
+    /// <summary>The request's headers, kept by reference on the caller's path and read (<see cref="CallHeaders"/>) when the payload is built.</summary>
+    public System.Net.Http.Headers.HttpRequestHeaders? RequestHeaders { get; set; }
+
+    /// <summary>The response's headers, kept by reference on the caller's path and read (<see cref="CallHeaders"/>) when the payload is built.</summary>
+    public System.Net.Http.Headers.HttpResponseHeaders? ResponseHeaders { get; set; }
 
     /// <summary>The call's span, when something listens to <see cref="Telemetry.LlmTelemetry.SourceName"/>; ended by the dispatcher.</summary>
     public System.Diagnostics.Activity? Activity { get; set; }

@@ -168,15 +168,15 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
     }
 
     /// <summary>
-    /// What is read before the request leaves: its start, the caller's span, and the request's headers and declared
-    /// length. The inner handlers read (and may change) the request as they send it, and <see cref="HttpHeaders"/> are not
-    /// safe to read alongside that; once these are taken, nothing of the request but an in-memory body's bytes is read.
+    /// What is taken before the request leaves: its start, the caller's span, and the body and its declared length. The
+    /// inner handlers read (and may change) the request as they send it, and <see cref="HttpHeaders"/> are not safe to
+    /// read alongside that; once these are taken, nothing of the request but an in-memory body's bytes is read until the
+    /// call has ended. The headers are kept by reference and read when the payload is built (<see cref="CallHeaders"/>).
     /// </summary>
     /// <param name="Time">The call's start, for its ID and payload.</param>
     /// <param name="Timestamp">The call's start on the timestamp clock, for its timings.</param>
     /// <param name="Parent">The caller's span: the call's trace and parent span.</param>
-    /// <param name="ApiKey">A slice of the key's header value.</param>
-    /// <param name="Attempt">1, or the SDK's retry count + 1.</param>
+    /// <param name="Headers">The request's headers, read after the call (API key and attempt).</param>
     /// <param name="Content">The body to copy: null when there is none, or when its declared length is over the cap (<see cref="Begin"/> notes that).</param>
     /// <param name="DeclaredLength">The body's length as declared or computed, read before the send.</param>
     /// <param name="InFlight">Whether the record can be made and the body copied after the request has left: the body is bytes in memory (or there is none) and no span has to be current for the inner handlers.</param>
@@ -184,8 +184,7 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
         DateTimeOffset Time,
         long Timestamp,
         Activity? Parent,
-        ReadOnlyMemory<char> ApiKey,
-        int Attempt,
+        HttpRequestHeaders Headers,
         HttpContent? Content,
         long? DeclaredLength,
         bool InFlight);
@@ -196,12 +195,11 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
         {
             var time = _time.GetUtcNow();
             var timestamp = _time.GetTimestamp();
-            var (apiKey, attempt) = ReadRequestHeaders(request.Headers);
             var content = request.Content;
             var declared = content?.Headers.ContentLength;
             if (declared > _options.MaxRequestCaptureBytes) content = null; // not read at all; Begin notes it
             var inMemory = content is null || IsBytesInMemory(content);
-            return new CallStart(time, timestamp, Activity.Current, apiKey, attempt, content, declared,
+            return new CallStart(time, timestamp, Activity.Current, request.Headers, content, declared,
                 InFlight: inMemory && !LlmTelemetry.Source.HasListeners());
         }
         catch (Exception ex)
@@ -233,8 +231,7 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
                 StartTimestamp = start.Timestamp,
                 TimestampFrequency = _time.TimestampFrequency,
                 Scope = scope,
-                ApiKey = start.ApiKey,
-                Attempt = start.Attempt,
+                RequestHeaders = start.Headers,
             };
             if (start.Parent is { IdFormat: ActivityIdFormat.W3C } parent)
             {
@@ -358,7 +355,7 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
         try
         {
             record.HttpStatus = (int)response.StatusCode;
-            record.Route.Adapter.ReadResponseHeaders(response.Headers, record);
+            record.ResponseHeaders = response.Headers; // read when the payload is built
             if (_options.AddCallIdResponseHeader) response.Headers.TryAddWithoutValidation(CallIdHeader, record.Id);
 
             var content = response.Content;
@@ -453,51 +450,6 @@ public sealed partial class LlmObservabilityHandler : DelegatingHandler
         record.Exception = exception;
         record.End = exception is OperationCanceledException && cancellationToken.IsCancellationRequested ? CallEnd.Cancelled : CallEnd.Exception;
         _enqueue(record);
-    }
-
-    /// <summary>
-    /// The API key and the attempt, in one pass over the request's raw headers (instead of a lookup per name, each of
-    /// which finds the name's descriptor and searches the headers again). The key is a bearer token, or else the value of
-    /// the first of <c>api-key</c>, <c>x-api-key</c>, <c>x-goog-api-key</c> that is there, whatever the headers' order:
-    /// a slice of the header's own string, so the caller's path copies nothing; it is described (prefix and hash) off the
-    /// path, never kept in the payload. The attempt is 1, or the SDK's <c>x-stainless-retry-count</c> + 1.
-    /// </summary>
-    internal static (ReadOnlyMemory<char> ApiKey, int Attempt) ReadRequestHeaders(HttpRequestHeaders headers)
-    {
-        ReadOnlyMemory<char> bearer = default;
-        string? apiKey = null, xApiKey = null, googleKey = null, retries = null;
-        var hasBearer = false;
-        foreach (var header in headers.NonValidated)
-        {
-            var name = header.Key;
-            switch (name.Length)
-            {
-                case 13 when !hasBearer && name.Equals("Authorization", StringComparison.OrdinalIgnoreCase):
-                    hasBearer = TryBearer(RawHeader.First(header.Value), out bearer);
-                    break;
-                case 7 when name.Equals("api-key", StringComparison.OrdinalIgnoreCase):
-                    apiKey ??= RawHeader.First(header.Value);
-                    break;
-                case 9 when name.Equals("x-api-key", StringComparison.OrdinalIgnoreCase):
-                    xApiKey ??= RawHeader.First(header.Value);
-                    break;
-                case 14 when name.Equals("x-goog-api-key", StringComparison.OrdinalIgnoreCase):
-                    googleKey ??= RawHeader.First(header.Value);
-                    break;
-                case 23 when name.Equals("x-stainless-retry-count", StringComparison.OrdinalIgnoreCase):
-                    retries ??= RawHeader.First(header.Value);
-                    break;
-            }
-        }
-        var attempt = retries is not null && int.TryParse(retries, out var retryCount) && retryCount >= 0 ? retryCount + 1 : 1;
-        return (hasBearer ? bearer : (apiKey ?? xApiKey ?? googleKey).AsMemory(), attempt);
-    }
-
-    private static bool TryBearer(string? authorization, out ReadOnlyMemory<char> token)
-    {
-        var value = authorization.AsMemory().Trim();
-        token = value.Length > 7 && value.Span.StartsWith("Bearer", StringComparison.OrdinalIgnoreCase) && char.IsWhiteSpace(value.Span[6]) ? value[7..].TrimStart() : default;
-        return !token.IsEmpty;
     }
 
     /// <summary>

@@ -43,6 +43,7 @@ internal sealed class PayloadBuilder
     public StandardLoggingPayload Build(CallRecord record)
     {
         var adapter = record.Route.Adapter;
+        CallHeaders.Read(record, adapter); // first, as when they were read on the caller's path: the body's error type overrides the header's
         if (record.PendingStream is { } stream)
         {
             // First, as when the stream was parsed as it came: its notes precede the request's.

@@ -1,10 +1,11 @@
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
+using LlmObservability.Capture;
 
 namespace LlmObservability.Tests.Capture;
 
-/// <summary>The headers the handler reads raw on the caller's path (API key, media type) and the ones it passes on.</summary>
+/// <summary>The headers the handler reads raw (API key and attempt when the payload is built; media type on the caller's path) and the ones it passes on.</summary>
 public class HandlerHeaderTests
 {
     private static string Sha256(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
@@ -88,7 +89,7 @@ public class HandlerHeaderTests
         using var request = new HttpRequestMessage(HttpMethod.Post, Harness.ChatUrl);
         foreach (var header in headers) request.Headers.TryAddWithoutValidation(header[..header.IndexOf(':')], header[(header.IndexOf(':') + 1)..]);
 
-        var (apiKey, attempts) = LlmObservabilityHandler.ReadRequestHeaders(request.Headers);
+        var (apiKey, attempts) = CallHeaders.ReadRequest(request.Headers);
 
         Assert.That(apiKey.ToString(), Is.EqualTo(key));
         Assert.That(attempts, Is.EqualTo(attempt));
@@ -101,7 +102,7 @@ public class HandlerHeaderTests
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "sk-proj-typed0123456789");
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
 
-        Assert.That(LlmObservabilityHandler.ReadRequestHeaders(request.Headers).ApiKey.ToString(), Is.EqualTo("sk-proj-typed0123456789"));
+        Assert.That(CallHeaders.ReadRequest(request.Headers).ApiKey.ToString(), Is.EqualTo("sk-proj-typed0123456789"));
     }
 
     [Test]

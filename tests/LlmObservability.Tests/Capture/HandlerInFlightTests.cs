@@ -61,7 +61,7 @@ public class HandlerInFlightTests
     }
 
     [Test]
-    public async Task Headers_and_body_are_the_callers_even_when_an_inner_handler_changes_them_as_it_sends()
+    public async Task The_body_is_the_callers_and_the_headers_the_ones_sent_when_an_inner_handler_changes_them_as_it_sends()
     {
         var sentBody = Encoding.UTF8.GetBytes("""{"model":"gpt-4o","messages":[{"role":"user","content":"rewritten"}]}""");
         await using var harness = new Harness(new InlineHandler(request =>
@@ -79,11 +79,34 @@ public class HandlerInFlightTests
         await response.Content.ReadAsByteArrayAsync();
         var payload = await harness.SinglePayloadAsync();
 
-        Assert.That(payload.ApiKey!.Prefix, Is.EqualTo("sk-proj-"));
-        Assert.That(payload.ApiKey.Sha256, Is.EqualTo(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData("sk-proj-abcdefghijklmnopqrstuvwxyz0123456789"u8))));
-        Assert.That(payload.Attempt, Is.EqualTo(2));
+        // The body as the caller wrote it; the headers as they went out (read when the payload is built).
         Assert.That(payload.RequestedModel, Is.EqualTo("gpt-4o-mini"));
         Assert.That(payload.Messages!.Single().Content, Is.EqualTo("Say hello"));
+        Assert.That(payload.ApiKey!.Sha256, Is.EqualTo(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData("sk-proj-inner-handler-key-0000000000"u8))));
+        Assert.That(payload.Attempt, Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task The_key_an_inner_token_handler_sets_after_waiting_for_its_token_is_recorded()
+    {
+        // A token handler inside ours (services.AddHttpClient(...).AddLlmObservability().AddHttpMessageHandler<TokenHandler>()):
+        // it sets Authorization only after an await, so the caller's request has no key when our handler sees it.
+        await using var harness = new Harness(new InlineHandler(async request =>
+        {
+            await Task.Delay(1);
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "sk-proj-from-the-token-handler-000000");
+            return ChatResponse();
+        }));
+        var request = Harness.ChatRequest(Harness.SimpleChatBody());
+        request.Headers.Authorization = null;
+
+        using var response = await harness.Client.SendAsync(request);
+        await response.Content.ReadAsByteArrayAsync();
+        var payload = await harness.SinglePayloadAsync();
+
+        Assert.That(payload.ApiKey, Is.Not.Null);
+        Assert.That(payload.ApiKey!.Prefix, Is.EqualTo("sk-proj-"));
+        Assert.That(payload.ApiKey.Sha256, Is.EqualTo(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData("sk-proj-from-the-token-handler-000000"u8))));
     }
 
     [Test]
