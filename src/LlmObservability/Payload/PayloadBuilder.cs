@@ -235,13 +235,10 @@ internal sealed class PayloadBuilder
         {
             using var document = JsonDocument.Parse(bytes);
             var root = document.RootElement;
-            if (mayBeError && root.ValueKind == JsonValueKind.Object && root.TryGetProperty("error", out var error) && error.ValueKind != JsonValueKind.Null)
+            if (mayBeError && adapter.HasErrorAtRoot(root))
             {
-                // Read as an error body: the call is a failure with the error's type, code, message and the body.
-                record.ErrorBody = Cap(Encoding.UTF8.GetString(bytes.Span), limits.MaxErrorBodyChars);
-                record.ErrorType ??= "response_error";
                 WholeBodyRead(record); // parsed whole, whether or not its error reads
-                adapter.ParseError(root, record);
+                adapter.ReadErrorInSuccessBody(root, bytes.Span, record, limits);
                 return;
             }
             if (success) adapter.ParseResponse(root, record, limits);

@@ -93,14 +93,20 @@ internal sealed class OpenAiEmbeddingsAdapter : ProviderAdapter
 
     private static string TokensNote(JsonElement tokens) => string.Create(CultureInfo.InvariantCulture, $"[{tokens.GetArrayLength()} tokens]");
 
-    /// <summary>Receives the one event of a skimmed JSON body: the response with its arrays replaced by their lengths.</summary>
+    /// <summary>
+    /// Receives the one event of a skimmed JSON body: the response with its arrays replaced by their lengths. Only 2xx
+    /// bodies are skimmed, so one whose root holds an error (a gateway's 200 error body) is read as an error body here,
+    /// as a whole body is by the payload builder.
+    /// </summary>
     private sealed class SkimmedBodyParser(CallRecord record, CaptureLimits limits) : StreamParser
     {
         public override void OnEvent(string? eventType, ReadOnlyMemory<byte> data)
         {
             SawEnd = true;
             using var document = JsonDocument.Parse(data);
-            Instance.ParseResponse(document.RootElement, record, limits);
+            var root = document.RootElement;
+            if (Instance.HasErrorAtRoot(root)) Instance.ReadErrorInSuccessBody(root, data.Span, record, limits);
+            else Instance.ParseResponse(root, record, limits);
         }
     }
 }

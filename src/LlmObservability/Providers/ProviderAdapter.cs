@@ -104,6 +104,18 @@ internal abstract class ProviderAdapter
     /// </summary>
     public virtual bool ErrorMemberMarksFailedSuccessBody => true;
 
+    /// <summary>Whether a 2xx body's root holds a non-null <c>error</c> that makes it an error body (<see cref="ErrorMemberMarksFailedSuccessBody"/>).</summary>
+    internal bool HasErrorAtRoot(JsonElement root) =>
+        ErrorMemberMarksFailedSuccessBody && root.ValueKind == JsonValueKind.Object && root.TryGetProperty("error", out var error) && error.ValueKind != JsonValueKind.Null;
+
+    /// <summary>Reads a 2xx body that <see cref="HasErrorAtRoot"/> as an error body: the call is a failure with the error's type, code, message and the body.</summary>
+    internal void ReadErrorInSuccessBody(JsonElement root, ReadOnlySpan<byte> body, CallRecord record, CaptureLimits limits)
+    {
+        record.ErrorBody = CaptureLimits.Cap(System.Text.Encoding.UTF8.GetString(body), limits.MaxErrorBodyChars);
+        record.ErrorType ??= "response_error";
+        ParseError(root, record);
+    }
+
     /// <summary>Reads an error body. The default understands <c>{"error": {"type", "code", "message"}}</c>.</summary>
     public virtual void ParseError(JsonElement root, CallRecord record)
     {

@@ -188,6 +188,28 @@ public class HandlerOpenAiEmbeddingsTests
         Assert.That(payload.Error.Body, Does.Contain("invalid_api_key"));
     }
 
+    /// <summary>A gateway's 200 error body is skimmed like any 2xx JSON body; it is still read as an error body.</summary>
+    [TestCase(int.MaxValue)]
+    [TestCase(5)]
+    public async Task An_error_body_with_status_200_is_a_failure(int chunkSize)
+    {
+        const string body = """{"error":{"code":502,"message":"Provider returned error","metadata":{"provider_name":"Example"}}}""";
+        var inner = new StubHandler((_, _) => Task.FromResult(JsonResponse(Encoding.UTF8.GetBytes(body), chunkSize)));
+        await using var harness = new Harness(inner);
+        using (var response = await harness.Client.SendAsync(Harness.Post(Url, Fixture.Text("openai/embeddings-request.json"))))
+        {
+            Assert.That(await response.Content.ReadAsStringAsync(), Is.EqualTo(body));
+        }
+        var payload = await harness.SinglePayloadAsync();
+
+        Assert.That(payload.Status, Is.EqualTo(LlmCallStatus.Failure));
+        Assert.That(payload.HttpStatus, Is.EqualTo(200));
+        Assert.That(payload.Error!.Type, Is.EqualTo("response_error"));
+        Assert.That(payload.Error.Code, Is.EqualTo("502"));
+        Assert.That(payload.Error.Message, Is.EqualTo("Provider returned error"));
+        Assert.That(payload.Error.Body, Is.EqualTo(body));
+    }
+
     [Test]
     public async Task A_body_cut_short_is_a_success_with_a_note_and_no_usage()
     {
