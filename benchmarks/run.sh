@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs the BenchmarkDotNet suite, the CPU-time-per-call run, the interleaved whole-call latency and time-to-first-chunk
-# runs and the idle-CPU run, then copies the markdown reports into benchmarks/results/ (benchmarks/results/quick/ for a
+# runs, the idle-CPU run and (full run only) the same at 10, 100 and 1,000 calls a second, then copies the markdown reports into benchmarks/results/ (benchmarks/results/quick/ for a
 # quick run).
 #
-#   benchmarks/run.sh                 full run: BenchmarkDotNet's default job, every suite, then the four extra tables (about 50 min on 2 cores)
+#   benchmarks/run.sh                 full run: BenchmarkDotNet's default job, every suite, then the extra tables (about 55 min on 2 cores)
 #   benchmarks/run.sh --quick         smoke run: every suite, few short iterations (under 5 min); rough numbers
 #   benchmarks/run.sh [--quick] --filter '*Dispatcher*'   any further arguments go to BenchmarkDotNet
 set -euo pipefail
@@ -45,5 +45,12 @@ if [[ $whole -eq 1 ]]; then
   dotnet run -c Release --no-build --project "$project" -- --ttfc "${quick[@]}" --out "$out/TimeToFirstChunkInterleaved.md" | grep -v '^// '
   echo "$(date -u +%H:%M:%S) idle CPU table..."
   dotnet run -c Release --no-build --project "$project" -- --idle "${quick[@]}" --out "$out/IdleCpu.md"
+  if [[ "$mode" == full ]]; then
+    # The same processes at a service's pace (about 6 min for the three; not in the quick run, which must stay under 5).
+    for rate in 10 100 1000; do
+      echo "$(date -u +%H:%M:%S) CPU at $rate calls a second..."
+      dotnet run -c Release --no-build --project "$project" -- --idle --rate "$rate" --out "$out/PacedCpu-$rate.md"
+    done
+  fi
 fi
 echo "Reports copied to $out"

@@ -18,6 +18,8 @@ using Perfolizer.Horology;
 //   dotnet run -c Release --project benchmarks/LlmObservability.Benchmarks -- --latency [--quick] [--out FILE]
 // CPU a process spends while no calls are made, for ours, extended HTTP logging and a bare client (a process each):
 //   dotnet run -c Release --project benchmarks/LlmObservability.Benchmarks -- --idle [--quick] [--out FILE]
+// The same processes making N calls a second instead of none (CPU per call at a service's pace, not back to back):
+//   dotnet run -c Release --project benchmarks/LlmObservability.Benchmarks -- --idle --rate N [--quick] [--out FILE]
 // benchmarks/run.sh [--quick] does the BenchmarkDotNet run and the four runs above (CPU time, TTFC, latency, idle), and
 // copies the markdown reports into benchmarks/results/.
 var quick = args.Contains("--quick");
@@ -37,7 +39,9 @@ if (args.Contains(IdleCpu.ChildArgument))
 
 if (args.Contains("--cpu-time") || args.Contains("--ttfc") || args.Contains("--latency") || args.Contains("--idle"))
 {
-    var table = args.Contains("--idle") ? await IdleCpu.RunAsync(TimeSpan.FromSeconds(quick ? 2 : 10), rounds: quick ? 1 : 3)
+    var rateAt = Array.IndexOf(args, "--rate");
+    var rate = rateAt >= 0 && rateAt + 1 < args.Length ? double.Parse(args[rateAt + 1], System.Globalization.CultureInfo.InvariantCulture) : 0;
+    var table = args.Contains("--idle") ? await IdleCpu.RunAsync(TimeSpan.FromSeconds(quick ? 2 : 10), rounds: quick ? 1 : 3, rate)
         : args.Contains("--cpu-time") ? await CpuTimePerCall.RunAsync(TimeSpan.FromSeconds(quick ? 0.5 : 1), rounds: quick ? 3 : 9, quick)
         : args.Contains("--ttfc") ? await InterleavedTimeToFirstChunk.RunAsync(rounds: quick ? 200 : 2000, quick)
         : await InterleavedCallLatency.RunAsync(rounds: quick ? 300 : 20_000, quick);
