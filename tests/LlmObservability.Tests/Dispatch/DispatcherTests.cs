@@ -101,6 +101,48 @@ public class DispatcherTests
         Assert.That(dispatcher.WakeUpsByCount, Is.Zero);
     }
 
+    [TestCase(new double[0], 200)]
+    [TestCase(new[] { 1000.0 }, 200)]
+    [TestCase(new[] { 0.0 }, 20)]
+    [TestCase(new[] { 100.0 }, 50)]
+    [TestCase(new[] { 1000.0, 250.0 }, 125)]
+    [TestCase(new[] { 5000.0, 60_000.0 }, 200)]
+    public async Task The_intake_looks_twice_per_batch_interval_of_its_quickest_sink_at_most_every_20_and_at_least_every_200_ms(double[] batchIntervalsMs, int expectedMs)
+    {
+        // Each look wakes a thread-pool thread (a fraction of a millisecond of CPU): looking every 20 ms cost a service
+        // making ten calls a second 1.6 ms of CPU per call. Sinks batch a second apart by default, so it looks every 200 ms.
+        var sinks = batchIntervalsMs.Select(ms => new LlmSinkRegistration(new CollectingSink(), new LlmSinkOptions { BatchInterval = TimeSpan.FromMilliseconds(ms) }));
+        await using var dispatcher = new LlmLogDispatcher(sinks);
+        Assert.That(dispatcher.PollInterval, Is.EqualTo(TimeSpan.FromMilliseconds(expectedMs)));
+    }
+
+    [Test]
+    public async Task While_calls_come_every_20_ms_the_intake_sleeps_once_per_200_ms_not_once_per_call()
+    {
+        var time = new FakeTimeProvider();
+        var sink = new CollectingSink();
+        await using var dispatcher = new LlmLogDispatcher([new LlmSinkRegistration(sink)], timeProvider: time);
+        long Moved() => dispatcher.GetStatistics().Sinks[0].Enqueued;
+
+        var sleepsBefore = dispatcher.IntakeSleeps;
+        for (var i = 1; i <= 100; i++) // two seconds of fake time, a record every 20 ms
+        {
+            dispatcher.TryEnqueue(PayloadFactory.Create());
+            time.Advance(TimeSpan.FromMilliseconds(20));
+            await Task.Delay(1);
+        }
+        await WaitUntil(() =>
+        {
+            if (Moved() == 100) return true;
+            time.Advance(LlmLogDispatcher.IntakePollInterval);
+            return false;
+        });
+        var sleeps = dispatcher.IntakeSleeps - sleepsBefore;
+
+        Assert.That(sleeps, Is.InRange(8, 14), "one look per 200 ms of fake time (at 20 ms: 100)");
+        Assert.That(dispatcher.WakeUpsFromIdle, Is.Zero, "no enqueue pays for a wake-up while calls come");
+    }
+
     [Test]
     public async Task A_sink_collecting_a_batch_is_woken_when_the_batch_fills_not_by_every_payload()
     {
