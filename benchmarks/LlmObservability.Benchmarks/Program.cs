@@ -20,8 +20,9 @@ using Perfolizer.Horology;
 //   dotnet run -c Release --project benchmarks/LlmObservability.Benchmarks -- --idle [--quick] [--out FILE]
 // The same processes making N calls a second instead of none (CPU per call at a service's pace, not back to back):
 //   dotnet run -c Release --project benchmarks/LlmObservability.Benchmarks -- --idle --rate N [--quick] [--out FILE]
-// benchmarks/run.sh [--quick] does the BenchmarkDotNet run and the four runs above (CPU time, TTFC, latency, idle), and
-// copies the markdown reports into benchmarks/results/.
+// benchmarks/run.sh [--quick] does the BenchmarkDotNet run and the four runs above (CPU time, TTFC, latency, idle), the
+// full run also the idle processes at 10, 100 and 1,000 calls a second, and copies the markdown reports into
+// benchmarks/results/.
 var quick = args.Contains("--quick");
 args = [.. args.Where(a => a != "--quick")];
 
