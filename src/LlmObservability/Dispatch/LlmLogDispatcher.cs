@@ -341,11 +341,11 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
     /// <summary>
     /// How often the loop looks while calls come: half the shortest sink's batch interval, between
     /// <see cref="IntakePollInterval"/> and <see cref="IntakeMaxPollInterval"/>. Each look wakes a thread-pool thread,
-    /// which costs a fraction of a millisecond of CPU (most of it the worker spinning before it sleeps again): at one
-    /// look per 20 ms, a service making ten calls a second paid 1.6 ms of CPU per call for the looks alone. Sinks deliver
+    /// which costs a fraction of a millisecond of CPU (the wake-up, the worker's spinning, the work done cold): at one look
+    /// per 20 ms, a service making ten calls a second paid 1.6 ms of CPU per call, most of it for the looks. Sinks deliver
     /// in batches a second apart by default, so looking more often than every 200 ms only moves records to a queue where
-    /// they wait; the console's 100 ms batches get 50 ms, and a sink that wants its records at once (a batch interval
-    /// of zero) keeps 20 ms.
+    /// they wait; the console's 100 ms batches get 50 ms, and a sink that wants its records at once (a batch interval of
+    /// zero) keeps 20 ms.
     /// </summary>
     internal static TimeSpan PollIntervalFor(TimeSpan shortestBatchInterval) =>
         TimeSpan.FromTicks(Math.Clamp(shortestBatchInterval.Ticks / 2, IntakePollInterval.Ticks, IntakeMaxPollInterval.Ticks));
