@@ -222,7 +222,7 @@ internal sealed class PayloadBuilder
         var bytes = Decode(record);
         if (bytes.IsEmpty) return;
         var success = record.HttpStatus is >= 200 and < 300;
-        if (!success) record.ErrorBody = Cap(Encoding.UTF8.GetString(bytes.Span), limits.MaxErrorBodyChars);
+        if (!success) record.ErrorBody = limits.ErrorBodyText(bytes.Span);
         // A 2xx body may be an error body (ProviderAdapter.ErrorMemberMarksFailedSuccessBody). One vectorized search keeps
         // the check off other bodies; one that names "error" anywhere is read through the document, which tells.
         var mayBeError = success && adapter.ErrorMemberMarksFailedSuccessBody && bytes.Span.IndexOf("\"error\""u8) >= 0;

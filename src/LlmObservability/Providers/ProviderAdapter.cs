@@ -111,7 +111,7 @@ internal abstract class ProviderAdapter
     /// <summary>Reads a 2xx body that <see cref="HasErrorAtRoot"/> as an error body: the call is a failure with the error's type, code, message and the body.</summary>
     internal void ReadErrorInSuccessBody(JsonElement root, ReadOnlySpan<byte> body, CallRecord record, CaptureLimits limits)
     {
-        record.ErrorBody = CaptureLimits.Cap(System.Text.Encoding.UTF8.GetString(body), limits.MaxErrorBodyChars);
+        record.ErrorBody = limits.ErrorBodyText(body);
         record.ErrorType ??= "response_error";
         ParseError(root, record);
     }
@@ -224,4 +224,7 @@ internal sealed record CaptureLimits(int MaxContentChars, int MaxErrorBodyChars)
 {
     /// <summary><paramref name="text"/> cut to <paramref name="max"/> characters and marked <c>…[truncated]</c> when longer.</summary>
     public static string? Cap(string? text, int max) => text is null || text.Length <= max ? text : string.Concat(text.AsSpan(0, max), "…[truncated]");
+
+    /// <summary>An error body as it is kept in the record: its UTF-8 text, capped at <see cref="MaxErrorBodyChars"/>.</summary>
+    public string? ErrorBodyText(ReadOnlySpan<byte> body) => Cap(System.Text.Encoding.UTF8.GetString(body), MaxErrorBodyChars);
 }
