@@ -35,9 +35,8 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly int _wakeThreshold;
     private readonly TimeSpan _pollInterval; // how often the loop looks while records come (see PollIntervalFor)
-    private readonly TimeSpan _longSleep; // a sleep longer than this is ended by the next enqueue
     private int _sinceWake;
-    private int _sleepingLong; // 1 while the loop sleeps longer than _longSleep: the next enqueue wakes it
+    private int _sleepingLong; // 1 while the loop sleeps longer than LongSleepPolls polls: the next enqueue wakes it
     private long _intakeAccepted;
     private long _intakeDropped;
     private long _buildFailed;
@@ -93,7 +92,6 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
 
         _intake = new IntakeStack(_options.QueueCapacity);
         _pollInterval = PollIntervalFor(shortestBatchInterval);
-        _longSleep = _pollInterval * LongSleepPolls;
         // Wake the loop early once WakeAfterRecords (or a quarter of a smaller queue) are waiting; otherwise it polls every
         // _pollInterval. A waiting record holds its capture buffers, and CapturePool keeps 64 of a size: at a few
         // thousand calls a second, waiting out the poll interval would leave the pool empty and every call allocating.
@@ -234,6 +232,7 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
     {
         var stop = _hardStop.Token;
         var interval = _pollInterval;
+        var longSleep = _pollInterval * LongSleepPolls; // a sleep longer than this is ended by the next enqueue
         try
         {
             while (true)
@@ -247,7 +246,7 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
                 }
                 if (_intake.IsCompleted) return;
                 interval = took ? _pollInterval : Min(interval * 2, IntakeIdlePollInterval);
-                var sleepingLong = interval > _longSleep;
+                var sleepingLong = interval > longSleep;
                 if (sleepingLong) Interlocked.Exchange(ref _sleepingLong, 1); // before the last look: see TryEnqueue
                 if (_intake.HasWaiting)
                 {
