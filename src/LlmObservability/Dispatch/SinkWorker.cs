@@ -55,7 +55,11 @@ internal sealed partial class SinkWorker
 
     public Task Completion { get; private set; }
 
-    public void Start() => Completion = Task.Run(RunAsync);
+    /// <summary>Starts the loop without the caller's ExecutionContext: no Activity or AsyncLocal of whoever made the dispatcher.</summary>
+    public void Start()
+    {
+        using (ExecutionContext.SuppressFlow()) Completion = Task.Run(RunAsync);
+    }
 
     public void Complete()
     {

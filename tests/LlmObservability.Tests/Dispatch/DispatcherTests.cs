@@ -1,5 +1,8 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using LlmObservability.Dispatch;
 using LlmObservability.Payload;
+using LlmObservability.Pricing;
 using LlmObservability.Sinks;
 using Microsoft.Extensions.Time.Testing;
 
@@ -141,6 +144,53 @@ public class DispatcherTests
 
         Assert.That(sleeps, Is.InRange(8, 14), "one look per 200 ms of fake time (at 20 ms: 100)");
         Assert.That(dispatcher.WakeUpsFromIdle, Is.Zero, "no enqueue pays for a wake-up while calls come");
+    }
+
+    [Test]
+    public async Task Payloads_are_built_on_the_dispatchers_own_thread_which_carries_nothing_of_its_creators_context()
+    {
+        // The loop sleeps on a kernel wait of its own thread: a poll on the thread pool (a timer, then a worker woken and
+        // spinning) cost ~5x the CPU. Neither the loop nor a sink's loop may carry what was current where the dispatcher
+        // was made (DI may build it inside a request): an Activity there would parent, and an AsyncLocal leak into, every build.
+        var marker = new AsyncLocal<string?>();
+        using var creatorsActivity = new Activity("the request that built the dispatcher").Start();
+        marker.Value = "creator";
+        var estimator = new WitnessEstimator(marker);
+        var sink = new WitnessSink(marker);
+        var dispatcher = new LlmLogDispatcher([new LlmSinkRegistration(sink, new LlmSinkOptions { BatchInterval = TimeSpan.Zero })], tokenEstimator: estimator);
+        await using (dispatcher)
+        {
+            using var client = new HttpClient(new LlmObservabilityHandler(dispatcher) { InnerHandler = StubHandler.Sse(Fixture.Bytes("openai/chat-stream-no-usage.sse")) });
+            using (var response = await client.SendAsync(Harness.ChatRequest(Harness.SimpleChatBody(stream: true)))) await response.Content.ReadAsStringAsync();
+            await dispatcher.FlushAsync().WaitAsync(Wait);
+        }
+
+        Assert.That(estimator.Seen, Is.Not.Empty, "the call had no usage: the build asked the estimator");
+        Assert.That(estimator.Seen, Has.All.EqualTo((false, "LlmObs intake", (string?)null, (string?)null)), "(on the pool, thread, AsyncLocal, Activity) while building");
+        Assert.That(sink.Seen, Is.Not.Empty);
+        Assert.That(sink.Seen, Has.All.EqualTo((string?)null), "the sink's loop does not carry the creator's AsyncLocal either");
+    }
+
+    private sealed class WitnessEstimator(AsyncLocal<string?> marker) : ILlmTokenEstimator
+    {
+        public ConcurrentQueue<(bool, string?, string?, string?)> Seen { get; } = new();
+
+        public int? CountTokens(string? model, string text)
+        {
+            Seen.Enqueue((Thread.CurrentThread.IsThreadPoolThread, Thread.CurrentThread.Name, marker.Value, Activity.Current?.OperationName));
+            return 1;
+        }
+    }
+
+    private sealed class WitnessSink(AsyncLocal<string?> marker) : ILlmLogSink
+    {
+        public ConcurrentQueue<string?> Seen { get; } = new();
+
+        public ValueTask WriteBatchAsync(IReadOnlyList<StandardLoggingPayload> batch, CancellationToken cancellationToken)
+        {
+            Seen.Enqueue(marker.Value);
+            return ValueTask.CompletedTask;
+        }
     }
 
     [Test]
