@@ -365,6 +365,9 @@ public sealed partial class LlmLogDispatcher : IAsyncDisposable
     /// <summary>How many times a sink's loop waited for its batch to fill (for tests).</summary>
     internal long SinkBatchWaits(int sink) => _sinks[sink].BatchWaits;
 
+    /// <summary>How many times a sink's loop waited for a payload to start a batch (for tests).</summary>
+    internal long SinkFirstPayloadWaits(int sink) => _sinks[sink].FirstPayloadWaits;
+
     private long _wakeUpsByCount;
 
     /// <summary>The shortest time a record may wait in the intake before the loop looks, when nothing wakes it sooner and calls are coming.</summary>

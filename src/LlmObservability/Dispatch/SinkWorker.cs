@@ -21,6 +21,7 @@ internal sealed partial class SinkWorker
     private TaskCompletionSource _batchFull = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _wakeAtDepth;
     private long _batchWaits;
+    private long _firstPayloadWaits;
     private long _enqueued;
     private long _flushTarget;
     private long _delivered;
@@ -69,6 +70,9 @@ internal sealed partial class SinkWorker
 
     /// <summary>How many times the loop waited for a batch to fill (for tests: about one per batch, not one per payload).</summary>
     internal long BatchWaits => Interlocked.Read(ref _batchWaits);
+
+    /// <summary>How many times the loop, its queue empty, waited for a payload to start a batch (for tests).</summary>
+    internal long FirstPayloadWaits => Interlocked.Read(ref _firstPayloadWaits);
 
     public bool? LogMessages => _options.LogMessages;
 
@@ -123,9 +127,14 @@ internal sealed partial class SinkWorker
         var buffer = new List<StandardLoggingPayload>(Math.Min(_options.MaxBatchSize, 1024));
         try
         {
-            while (await reader.WaitToReadAsync(stop).ConfigureAwait(false))
+            // While payloads keep coming, the next batch starts collecting as soon as one is delivered, and the loop sleeps
+            // until that batch's interval ends or it fills: one wake-up per batch. Waiting for its first payload, then for
+            // its interval, cost two. An interval that passes with nothing sends the loop back to waiting for a first one.
+            var collecting = false;
+            while (collecting || await WaitForFirstAsync(reader, stop).ConfigureAwait(false))
             {
                 await FillBatchAsync(reader, buffer, stop).ConfigureAwait(false);
+                collecting = buffer.Count > 0 && _options.BatchInterval > TimeSpan.Zero;
                 if (buffer.Count == 0) continue;
                 // A fresh array per batch: a sink may keep the list (or hang holding it) after we move on.
                 var batch = buffer.ToArray();
@@ -144,6 +153,14 @@ internal sealed partial class SinkWorker
                 _completed.Advance(lost);
             }
         }
+    }
+
+    /// <summary>Waits for a payload when the queue is empty, counting the waits that do not end at once.</summary>
+    private ValueTask<bool> WaitForFirstAsync(ChannelReader<StandardLoggingPayload> reader, CancellationToken stop)
+    {
+        var wait = reader.WaitToReadAsync(stop);
+        if (!wait.IsCompleted) Interlocked.Increment(ref _firstPayloadWaits);
+        return wait;
     }
 
     private async Task FillBatchAsync(ChannelReader<StandardLoggingPayload> reader, List<StandardLoggingPayload> batch, CancellationToken stop)

@@ -222,7 +222,71 @@ public class DispatcherTests
         await dispatcher.FlushAsync().WaitAsync(Wait);
 
         Assert.That(sink.BatchSizes, Is.EqualTo(new[] { 10, 10, 5 }));
-        Assert.That(dispatcher.SinkBatchWaits(0), Is.LessThanOrEqualTo(3), "one wait per batch at most: two ended by a full batch, one by the flush");
+        Assert.That(dispatcher.SinkBatchWaits(0), Is.LessThanOrEqualTo(4), "one wait per batch at most: two ended by a full batch, one by the flush, and the next batch's, still collecting (one per payload: 25)");
+    }
+
+    [Test]
+    public async Task While_payloads_keep_coming_a_sinks_loop_wakes_once_per_batch_not_also_for_its_first_payload()
+    {
+        // Each wake-up of a sink's loop is a thread-pool worker woken (~0.5 ms of CPU). A loop that waited for a batch's
+        // first payload, then for its interval, woke twice per batch; it now starts the next batch as it delivers one.
+        var time = new FakeTimeProvider();
+        var sink = new CollectingSink();
+        await using var dispatcher = new LlmLogDispatcher([new LlmSinkRegistration(sink)], timeProvider: time); // 1 s batches
+        for (var i = 1; i <= 50; i++) // five seconds of fake time, a record every 100 ms
+        {
+            dispatcher.TryEnqueue(PayloadFactory.Create());
+            time.Advance(TimeSpan.FromMilliseconds(100));
+            await Task.Delay(2);
+        }
+        await WaitUntil(() =>
+        {
+            if (sink.Payloads.Count == 50) return true;
+            time.Advance(LlmLogDispatcher.IntakePollInterval);
+            return false;
+        });
+
+        Assert.That(sink.BatchSizes, Has.Count.InRange(4, 7), "a batch a second");
+        Assert.That(dispatcher.SinkFirstPayloadWaits(0), Is.LessThanOrEqualTo(2), "the first batch's first payload (one a batch: 5)");
+        Assert.That(dispatcher.SinkBatchWaits(0), Is.LessThanOrEqualTo(sink.BatchSizes.Count + 1), "one timed wait per batch");
+    }
+
+    [Test]
+    public async Task After_an_interval_with_nothing_a_sinks_loop_waits_for_the_next_payload_without_a_timer()
+    {
+        // Collecting the next batch at once must not turn into a timer that fires every interval while nothing comes.
+        var time = new FakeTimeProvider();
+        var sink = new CollectingSink();
+        await using var dispatcher = new LlmLogDispatcher([new LlmSinkRegistration(sink)], timeProvider: time);
+        dispatcher.TryEnqueue(PayloadFactory.Create());
+        await WaitUntil(() =>
+        {
+            if (sink.Payloads.Count == 1) return true;
+            time.Advance(LlmLogDispatcher.IntakePollInterval);
+            return false;
+        });
+        for (var i = 0; i < 100; i++) // ten idle seconds
+        {
+            time.Advance(TimeSpan.FromMilliseconds(100));
+            await Task.Delay(1);
+        }
+        var waitsWhenIdle = dispatcher.SinkBatchWaits(0);
+        for (var i = 0; i < 100; i++) // ten more
+        {
+            time.Advance(TimeSpan.FromMilliseconds(100));
+            await Task.Delay(1);
+        }
+
+        Assert.That(dispatcher.SinkBatchWaits(0), Is.EqualTo(waitsWhenIdle), "no timed waits while nothing comes");
+        Assert.That(waitsWhenIdle, Is.LessThanOrEqualTo(2), "the first batch's interval, then one empty interval");
+        dispatcher.TryEnqueue(PayloadFactory.Create());
+        await WaitUntil(() =>
+        {
+            if (sink.Payloads.Count == 2) return true;
+            time.Advance(LlmLogDispatcher.IntakePollInterval);
+            return false;
+        });
+        Assert.That(sink.BatchSizes, Is.EqualTo(new[] { 1, 1 }));
     }
 
     [Test]
