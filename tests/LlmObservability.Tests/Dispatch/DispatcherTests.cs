@@ -62,10 +62,10 @@ public class DispatcherTests
     [Test]
     public async Task An_idle_intake_polls_less_and_less_and_the_first_record_after_wakes_it()
     {
-        // Every poll wakes a thread-pool thread: at one per 20 ms an idle dispatcher cost ~2.5 % of a core. While
-        // nothing comes, each empty poll doubles the interval up to IntakeIdlePollInterval; a sleep that long is ended
-        // by the first enqueue, and the record taken brings the interval back to IntakePollInterval, whose sleeps no
-        // enqueue ends. The fake clock is stepped by the short interval.
+        // Every poll wakes the loop (on the thread pool, at one per 20 ms, an idle dispatcher cost ~2.5 % of a core).
+        // While nothing comes, each empty poll doubles the interval up to IntakeIdlePollInterval; a sleep that long is
+        // ended by the first enqueue, and the record taken brings the interval back to IntakePollInterval, whose sleeps
+        // no enqueue ends. The fake clock is stepped by the short interval.
         var time = new FakeTimeProvider();
         var sink = new CollectingSink();
         await using var dispatcher = new LlmLogDispatcher([new LlmSinkRegistration(sink, new LlmSinkOptions { BatchInterval = TimeSpan.Zero })], timeProvider: time);
@@ -112,8 +112,9 @@ public class DispatcherTests
     [TestCase(new[] { 5000.0, 60_000.0 }, 200)]
     public async Task The_intake_looks_twice_per_batch_interval_of_its_quickest_sink_at_most_every_20_and_at_least_every_200_ms(double[] batchIntervalsMs, int expectedMs)
     {
-        // Each look wakes a thread-pool thread (a fraction of a millisecond of CPU): looking every 20 ms cost a service
-        // making ten calls a second 1.6 ms of CPU per call. Sinks batch a second apart by default, so it looks every 200 ms.
+        // Each look wakes the loop's thread, which costs CPU: looking every 20 ms (then on the thread pool) cost a
+        // service making ten calls a second 1.6 ms of CPU per call. Sinks batch a second apart by default, so it looks
+        // every 200 ms.
         var sinks = batchIntervalsMs.Select(ms => new LlmSinkRegistration(new CollectingSink(), new LlmSinkOptions { BatchInterval = TimeSpan.FromMilliseconds(ms) }));
         await using var dispatcher = new LlmLogDispatcher(sinks);
         Assert.That(dispatcher.PollInterval, Is.EqualTo(TimeSpan.FromMilliseconds(expectedMs)));
