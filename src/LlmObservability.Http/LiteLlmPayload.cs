@@ -166,7 +166,7 @@ internal static class LiteLlmPayload
         if (p.Response is null && p.ToolCalls is null) return null;
         return new LiteLlmResponse
         {
-            Id = p.RequestId,
+            Id = p.ResponseId ?? p.RequestId, // the provider's chatcmpl-… as LiteLLM logs it; its request ID when the body had none
             Created = p.EndTime.ToUnixTimeSeconds(),
             Model = p.ResponseModel ?? p.RequestedModel,
             Choices =

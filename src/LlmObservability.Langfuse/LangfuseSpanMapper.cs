@@ -89,6 +89,7 @@ internal static class LangfuseSpanMapper
             attributes.Add(new("gen_ai.system", OtlpValue.String(semconv))); // the name before semconv 1.37, still widely read
         }
         if (payload.RequestedModel is { } requested) attributes.Add(new("gen_ai.request.model", OtlpValue.String(requested)));
+        if (payload.ResponseId is { } responseId) attributes.Add(new("gen_ai.response.id", OtlpValue.String(responseId)));
         if (payload.ResponseModel is { } served) attributes.Add(new("gen_ai.response.model", OtlpValue.String(served)));
         AddRequestParameters(attributes, payload.ModelParameters);
         var usage = UsageBuckets.From(payload);
@@ -328,6 +329,7 @@ internal static class LangfuseSpanMapper
         if (payload.Endpoint is not null) Add("endpoint", OtlpValue.String(payload.Endpoint));
         if (payload.HttpStatus is { } status) Add("http_status", OtlpValue.Int(status));
         if (payload.RequestId is not null) Add("request_id", OtlpValue.String(payload.RequestId));
+        if (payload.ResponseId is not null) Add("response_id", OtlpValue.String(payload.ResponseId));
         Add("attempt", OtlpValue.Int(payload.Attempt));
         Add("stream", OtlpValue.Bool(payload.Stream));
         if (payload.TtftMs is { } ttft) Add("ttft_ms", OtlpValue.Double(ttft));

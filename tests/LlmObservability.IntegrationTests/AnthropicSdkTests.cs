@@ -75,6 +75,7 @@ public class AnthropicSdkTests : ObservedClientTests
             Assert.That(payload.Stream, Is.False);
             Assert.That(payload.RequestedModel, Is.EqualTo("claude-sonnet-4-5"));
             Assert.That(payload.ResponseModel, Is.EqualTo(message.Model.Raw()));
+            Assert.That(payload.ResponseId, Is.EqualTo(message.ID).And.StartWith("msg_"));
             Assert.That(payload.Response!.Text, Is.EqualTo(text!.Text));
             Assert.That(payload.PromptTokens, Is.EqualTo(message.Usage.InputTokens));
             Assert.That(payload.CompletionTokens, Is.EqualTo(message.Usage.OutputTokens));
@@ -130,6 +131,7 @@ public class AnthropicSdkTests : ObservedClientTests
         long? inputTokens = null;
         long? outputTokens = null;
         string? stopReason = null;
+        string? id = null;
         await foreach (var streamEvent in Client().Messages.CreateStreaming(new MessageCreateParams
         {
             Model = "claude-sonnet-4-5",
@@ -137,7 +139,11 @@ public class AnthropicSdkTests : ObservedClientTests
             Messages = [new UserMessageParam("Say hello")],
         }))
         {
-            if (streamEvent.TryPickStart(out var start)) inputTokens = start.Message.Usage.InputTokens;
+            if (streamEvent.TryPickStart(out var start))
+            {
+                inputTokens = start.Message.Usage.InputTokens;
+                id = start.Message.ID;
+            }
             if (streamEvent.TryPickContentBlockDelta(out var delta) && delta.Delta.TryPickText(out var textDelta)) text.Append(textDelta.Text);
             if (streamEvent.TryPickDelta(out var messageDelta))
             {
@@ -150,6 +156,7 @@ public class AnthropicSdkTests : ObservedClientTests
         Assert.Multiple(() =>
         {
             Assert.That(payload.Stream, Is.True);
+            Assert.That(payload.ResponseId, Is.EqualTo(id).And.StartWith("msg_"));
             Assert.That(payload.Response!.Text, Is.EqualTo(text.ToString()).And.EqualTo("Hello! How can I help?"));
             Assert.That(payload.PromptTokens, Is.EqualTo(inputTokens));
             Assert.That(payload.CompletionTokens, Is.EqualTo(outputTokens), "the message_delta's cumulative count, as the SDK reports it");

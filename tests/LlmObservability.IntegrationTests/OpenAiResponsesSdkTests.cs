@@ -34,6 +34,7 @@ public class OpenAiResponsesSdkTests : EmulatorFixture
             Assert.That(payload.Stream, Is.False);
             Assert.That(payload.RequestedModel, Is.EqualTo("gpt-4.1"));
             Assert.That(payload.ResponseModel, Is.EqualTo(result.Model));
+            Assert.That(payload.ResponseId, Is.EqualTo(result.Id).And.StartWith("resp_"));
             Assert.That(payload.Response!.Text, Is.EqualTo(result.GetOutputText()));
             Assert.That(payload.PromptTokens, Is.EqualTo(result.Usage.InputTokenCount));
             Assert.That(payload.CompletionTokens, Is.EqualTo(result.Usage.OutputTokenCount));

@@ -46,6 +46,7 @@ public class OpenAiSdkTests : ObservedClientTests
             Assert.That(payload.ApiBase, Is.EqualTo(_server.BaseUrl + "/v1"));
             Assert.That(payload.RequestedModel, Is.EqualTo("gpt-4o-mini"));
             Assert.That(payload.ResponseModel, Is.EqualTo(completion.Model));
+            Assert.That(payload.ResponseId, Is.EqualTo(completion.Id).And.StartWith("chatcmpl-"));
             Assert.That(payload.Response!.Text, Is.EqualTo(completion.Content[0].Text));
             Assert.That(payload.PromptTokens, Is.EqualTo(completion.Usage.InputTokenCount));
             Assert.That(payload.CompletionTokens, Is.EqualTo(completion.Usage.OutputTokenCount));
@@ -73,14 +74,17 @@ public class OpenAiSdkTests : ObservedClientTests
     {
         var text = new System.Text.StringBuilder();
         ChatTokenUsage? usage = null;
+        string? id = null;
         await foreach (var update in Client().CompleteChatStreamingAsync([new UserChatMessage("Say hello")]))
         {
             foreach (var part in update.ContentUpdate) text.Append(part.Text);
             usage ??= update.Usage;
+            id ??= update.CompletionId;
         }
         var payload = await SinglePayloadAsync();
 
         Assert.That(payload.Stream, Is.True);
+        Assert.That(payload.ResponseId, Is.EqualTo(id).And.Not.Null);
         Assert.That(payload.Response!.Text, Is.EqualTo(text.ToString()).And.EqualTo("Hello! How can I help?"));
         Assert.That(usage, Is.Not.Null);
         Assert.That(payload.PromptTokens, Is.EqualTo(usage!.InputTokenCount));

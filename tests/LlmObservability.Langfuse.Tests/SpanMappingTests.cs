@@ -59,6 +59,7 @@ public class SpanMappingTests
             Assert.That(a.Str("gen_ai.system"), Is.EqualTo("openai"));
             Assert.That(a.Str("gen_ai.request.model"), Is.EqualTo("gpt-4o-mini"));
             Assert.That(a.Str("gen_ai.response.model"), Is.EqualTo("gpt-4o-mini-2024-07-18"));
+            Assert.That(a.Str("gen_ai.response.id"), Is.EqualTo("chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT"));
             Assert.That(a["gen_ai.request.temperature"].DoubleValue, Is.EqualTo(0.2));
             Assert.That(a["gen_ai.request.top_p"].DoubleValue, Is.EqualTo(0.9));
             Assert.That(a["gen_ai.request.max_tokens"].IntValue, Is.EqualTo(256));
@@ -85,6 +86,7 @@ public class SpanMappingTests
             Assert.That(a.Str("langfuse.observation.metadata.api_base"), Is.EqualTo("https://api.openai.com/v1"));
             Assert.That(a["langfuse.observation.metadata.http_status"].IntValue, Is.EqualTo(200));
             Assert.That(a.Str("langfuse.observation.metadata.request_id"), Is.EqualTo("req_123"));
+            Assert.That(a.Str("langfuse.observation.metadata.response_id"), Is.EqualTo("chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT"));
             Assert.That(a["langfuse.observation.metadata.attempt"].IntValue, Is.EqualTo(1));
             Assert.That(a.Str("langfuse.observation.metadata.price_key"), Is.EqualTo("gpt-4o-mini"));
             Assert.That(a.Str("langfuse.observation.metadata.api_key_prefix"), Is.EqualTo("sk-proj-"));

@@ -86,6 +86,7 @@ internal static class Payloads
         ServiceName = "checkout-api",
         Environment = "Production EU",
         RequestId = "req_123",
+        ResponseId = "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT",
         ApiKey = new LlmApiKeyInfo { Prefix = "sk-proj-", Sha256 = new string('a', 64) },
         Redaction = new LlmRedactionSummary { MessageLogging = true },
     };

@@ -135,6 +135,7 @@ internal sealed class PayloadBuilder
             ServiceName = options.ServiceName,
             Environment = options.Environment,
             RequestId = record.RequestId,
+            ResponseId = record.ResponseId,
             RateLimit = record.RateLimit,
             ApiKey = DescribeKeyOfCall(record.ApiKey.Span),
             Redaction = new LlmRedactionSummary { MessageLogging = logMessages, Entities = entities },

@@ -151,6 +151,12 @@ public sealed record StandardLoggingPayload
     /// <summary>The provider's request ID (<c>x-request-id</c>, <c>request-id</c>, ...).</summary>
     public string? RequestId { get; init; }
 
+    /// <summary>
+    /// The provider's ID of the response it returned (<c>chatcmpl-…</c>, <c>msg_…</c>, <c>resp_…</c>, Gemini's
+    /// <c>responseId</c>), as the SDK shows it to the caller; null when the provider sends none (embeddings, Bedrock, Ollama).
+    /// </summary>
+    public string? ResponseId { get; init; }
+
     /// <summary>Rate-limit response headers (names lower-cased) as the provider sent them.</summary>
     public IReadOnlyDictionary<string, string>? RateLimit { get; init; }
 

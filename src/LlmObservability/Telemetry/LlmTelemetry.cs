@@ -79,6 +79,7 @@ internal static class CallSpan
     {
         try
         {
+            SetIfNotNull(activity, "gen_ai.response.id", payload.ResponseId);
             SetIfNotNull(activity, "gen_ai.response.model", payload.ResponseModel);
             if (payload.FinishReasons is { Count: > 0 } reasons) activity.SetTag("gen_ai.response.finish_reasons", reasons.ToArray());
             if (payload.ModelParameters is { } parameters)

@@ -5,7 +5,8 @@ namespace LlmObservability.Tests.Payload;
 
 public class PayloadJsonTests
 {
-    // The design's table, schema version 1. Content fields are absent when message logging is off, so they are listed apart.
+    // The design's table, schema version 1, plus response_id (an addition: readers of version 1 ignore a field they do not
+    // know). Content fields are absent when message logging is off, so they are listed apart.
     private static readonly string[] AlwaysPresent =
     [
         "schema_version", "id", "trace_id", "span_id", "parent_span_id", "attempt",
@@ -14,7 +15,7 @@ public class PayloadJsonTests
         "start_time", "completion_start_time", "end_time", "ttft_ms", "latency_ms", "output_tokens_per_second",
         "prompt_tokens", "completion_tokens", "total_tokens", "cached_prompt_tokens", "cache_creation_tokens", "reasoning_tokens", "usage_estimated",
         "cost", "status", "http_status", "finish_reasons", "error",
-        "metadata", "service_name", "environment", "request_id", "rate_limit", "api_key", "redaction",
+        "metadata", "service_name", "environment", "request_id", "response_id", "rate_limit", "api_key", "redaction",
     ];
 
     [Test]

@@ -34,6 +34,14 @@ public class LiteLlmPayloadTests
         Assert.That(mapped.ResponseTime, Is.EqualTo(1.0).Within(1e-9));
     }
 
+    [TestCase("chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT", "req_123", "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT")]
+    [TestCase(null, "req_123", "req_123")]
+    public void The_logged_response_object_has_the_providers_response_id_else_its_request_id(string? responseId, string? requestId, string expected)
+    {
+        var payload = PayloadFactory.Create() with { ResponseId = responseId, RequestId = requestId, Response = new LlmResponseOutput { Text = "hello" } };
+        Assert.That(LiteLlmPayload.Map(payload).Response!.Id, Is.EqualTo(expected));
+    }
+
     [Test]
     public void Message_logging_off_sends_null_messages_and_response()
     {
