@@ -6,6 +6,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using LlmObservability.Langfuse.Otlp;
 using LlmObservability.Payload;
+using LlmObservability.Telemetry;
 
 namespace LlmObservability.Langfuse;
 
@@ -191,40 +192,14 @@ internal static class LangfuseSpanMapper
         return id;
     }
 
-    private static void AddRequestParameters(List<OtlpAttribute> attributes, IReadOnlyDictionary<string, JsonElement>? parameters)
-    {
-        if (parameters is null) return;
-        AddDouble("temperature", "gen_ai.request.temperature");
-        AddDouble("top_p", "gen_ai.request.top_p");
-        AddDouble("top_k", "gen_ai.request.top_k");
-        AddDouble("frequency_penalty", "gen_ai.request.frequency_penalty");
-        AddDouble("presence_penalty", "gen_ai.request.presence_penalty");
-        foreach (var key in (ReadOnlySpan<string>)["max_tokens", "max_completion_tokens", "max_output_tokens"])
+    private static void AddRequestParameters(List<OtlpAttribute> attributes, IReadOnlyDictionary<string, JsonElement>? parameters) =>
+        GenAiRequestAttributes.Read(parameters, attributes, static (attributes, name, value) => attributes.Add(new(name, value switch
         {
-            if (Long(key) is { } maxTokens)
-            {
-                attributes.Add(new("gen_ai.request.max_tokens", OtlpValue.Int(maxTokens)));
-                break;
-            }
-        }
-        if (Long("seed") is { } seed) attributes.Add(new("gen_ai.request.seed", OtlpValue.Int(seed)));
-        if (Long("n") is { } n and not 1) attributes.Add(new("gen_ai.request.choice.count", OtlpValue.Int(n)));
-        if (parameters.TryGetValue("stop", out var stop))
-        {
-            if (stop.ValueKind == JsonValueKind.String) attributes.Add(new("gen_ai.request.stop_sequences", OtlpValue.StringArray([stop.GetString()!])));
-            else if (stop.ValueKind == JsonValueKind.Array && stop.EnumerateArray().All(e => e.ValueKind == JsonValueKind.String))
-                attributes.Add(new("gen_ai.request.stop_sequences", OtlpValue.StringArray(stop.EnumerateArray().Select(e => e.GetString()!))));
-        }
-
-        void AddDouble(string key, string attribute)
-        {
-            if (parameters.TryGetValue(key, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out var number))
-                attributes.Add(new(attribute, OtlpValue.Double(number)));
-        }
-
-        long? Long(string key) =>
-            parameters.TryGetValue(key, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var number) ? number : null;
-    }
+            double number => OtlpValue.Double(number),
+            long count => OtlpValue.Int(count),
+            string[] strings => OtlpValue.StringArray(strings),
+            _ => OtlpValue.String(value.ToString() ?? ""),
+        })));
 
     /// <summary>Model parameters as Langfuse wants them: a JSON object of numbers and strings (anything else as its JSON text).</summary>
     private static string? ModelParametersJson(IReadOnlyDictionary<string, JsonElement>? parameters)

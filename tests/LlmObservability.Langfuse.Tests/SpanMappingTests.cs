@@ -244,6 +244,40 @@ public class SpanMappingTests
     }
 
     [Test]
+    public async Task A_Gemini_calls_camelCase_settings_become_the_same_gen_ai_request_attributes()
+    {
+        var payload = Payloads.Success() with
+        {
+            Provider = "gemini",
+            CallType = "generate_content",
+            ModelParameters = new Dictionary<string, JsonElement>
+            {
+                ["temperature"] = Payloads.Json("0.4"),
+                ["topP"] = Payloads.Json("0.95"),
+                ["topK"] = Payloads.Json("40"),
+                ["maxOutputTokens"] = Payloads.Json("1024"),
+                ["candidateCount"] = Payloads.Json("2"),
+                ["stopSequences"] = Payloads.Json("[\"END\"]"),
+            },
+        };
+        await using (var host = await SinkHost.StartAsync(_receiver))
+        {
+            await host.SendAsync(payload);
+        }
+
+        var a = _receiver.Spans.Single().Attributes();
+        Assert.Multiple(() =>
+        {
+            Assert.That(a["gen_ai.request.temperature"].DoubleValue, Is.EqualTo(0.4));
+            Assert.That(a["gen_ai.request.top_p"].DoubleValue, Is.EqualTo(0.95));
+            Assert.That(a["gen_ai.request.top_k"].DoubleValue, Is.EqualTo(40));
+            Assert.That(a["gen_ai.request.max_tokens"].IntValue, Is.EqualTo(1024));
+            Assert.That(a["gen_ai.request.choice.count"].IntValue, Is.EqualTo(2));
+            Assert.That(a["gen_ai.request.stop_sequences"].ArrayValue.Values.Select(v => v.StringValue), Is.EqualTo(new[] { "END" }));
+        });
+    }
+
+    [Test]
     public async Task Calls_of_different_services_go_under_their_own_resource_in_one_request()
     {
         await using (var host = await SinkHost.StartAsync(_receiver, configureSink: s => s.BatchInterval = TimeSpan.FromHours(1)))

@@ -82,12 +82,7 @@ internal static class CallSpan
             SetIfNotNull(activity, "gen_ai.response.id", payload.ResponseId);
             SetIfNotNull(activity, "gen_ai.response.model", payload.ResponseModel);
             if (payload.FinishReasons is { Count: > 0 } reasons) activity.SetTag("gen_ai.response.finish_reasons", reasons.ToArray());
-            if (payload.ModelParameters is { } parameters)
-            {
-                SetNumber(activity, "gen_ai.request.temperature", parameters, "temperature");
-                SetNumber(activity, "gen_ai.request.top_p", parameters, "top_p");
-                SetNumber(activity, "gen_ai.request.max_tokens", parameters, "max_tokens", "max_completion_tokens", "max_output_tokens");
-            }
+            GenAiRequestAttributes.Read(payload.ModelParameters, activity, static (span, name, value) => span.SetTag(name, value));
             activity.SetTag("gen_ai.request.stream", payload.Stream);
             SetIfNotNull(activity, "gen_ai.usage.input_tokens", payload.PromptTokens);
             SetIfNotNull(activity, "gen_ai.usage.output_tokens", payload.CompletionTokens);
@@ -118,18 +113,6 @@ internal static class CallSpan
     private static void SetIfNotNull(Activity activity, string name, object? value)
     {
         if (value is not null) activity.SetTag(name, value);
-    }
-
-    private static void SetNumber(Activity activity, string tag, IReadOnlyDictionary<string, JsonElement> parameters, params string[] names)
-    {
-        foreach (var name in names)
-        {
-            if (parameters.TryGetValue(name, out var value) && value.ValueKind == JsonValueKind.Number)
-            {
-                activity.SetTag(tag, value.TryGetInt64(out var l) ? l : value.GetDouble());
-                return;
-            }
-        }
     }
 }
 

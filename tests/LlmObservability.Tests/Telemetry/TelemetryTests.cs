@@ -114,6 +114,29 @@ public class TelemetryTests
         Assert.That(http.TraceId, Is.EqualTo(caller.TraceId));
     }
 
+    [TestCase("https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:generateContent", "gemini/generate-content-request.json", "gemini/generate-content-response.json", 0.4, 0.95, 40.0, 1024L, "END")]
+    [TestCase("https://bedrock-runtime.us-east-1.amazonaws.com/model/us.anthropic.claude-3-5-sonnet-20240620-v1%3A0/converse", "bedrock/converse-request.json", "bedrock/converse-response.json", 0.5, 0.9, null, 512L, "\n\nHuman:")]
+    [TestCase("https://my-ollama.internal/api/generate", "ollama/generate-request.json", "ollama/generate-response.json", 0.8, null, 20.0, 100L, null)]
+    public async Task Request_settings_reach_the_spans_gen_ai_request_attributes_under_the_providers_own_names(
+        string url, string requestFixture, string responseFixture, double temperature, double? topP, double? topK, long maxTokens, string? stop)
+    {
+        await using var harness = new Harness(StubHandler.Json(responseFixture));
+        using var response = await harness.Client.SendAsync(Harness.Post(url, Fixture.Text(requestFixture)));
+        await harness.SinglePayloadAsync();
+        _tracing.ForceFlush();
+
+        var span = _spans.Single(s => s.Source.Name == LlmTelemetry.SourceName);
+        Assert.Multiple(() =>
+        {
+            Assert.That(span.GetTagItem("gen_ai.request.temperature"), Is.EqualTo(temperature));
+            Assert.That(span.GetTagItem("gen_ai.request.top_p"), Is.EqualTo(topP));
+            Assert.That(span.GetTagItem("gen_ai.request.top_k"), Is.EqualTo(topK));
+            Assert.That(span.GetTagItem("gen_ai.request.max_tokens"), Is.EqualTo(maxTokens));
+            Assert.That(span.GetTagItem("gen_ai.request.stop_sequences"), stop is null ? Is.Null : Is.EqualTo(new[] { stop }));
+            Assert.That(span.GetTagItem("gen_ai.request.choice.count"), Is.Null, "one candidate is the default, not an attribute");
+        });
+    }
+
     [Test]
     public async Task A_failed_call_marks_the_span_with_error_type()
     {
