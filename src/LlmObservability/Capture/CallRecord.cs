@@ -206,11 +206,17 @@ internal sealed class CallRecord : PendingRecord
 
     public override void OnBuilt(StandardLoggingPayload payload, Telemetry.LlmMetrics metrics, bool captureContent)
     {
-        metrics.Record(payload, ChunkIntervals);
+        // The conventions' token counts include cache reads and writes (Anthropic and Bedrock count them beside the prompt)
+        // and reasoning (Gemini counts it beside the output); the payload keeps each provider's own counts.
+        var usage = Route.Adapter.ToUsage(this);
+        var tokens = new Telemetry.TokenTotals(
+            PromptTokens is null ? null : usage?.TotalInputTokens,
+            CompletionTokens is null ? null : usage?.TotalOutputTokens);
+        metrics.Record(payload, tokens, ChunkIntervals);
         if (Activity is { } activity)
         {
             Activity = null;
-            Telemetry.CallSpan.Finish(activity, payload, captureContent && payload.Messages is not null);
+            Telemetry.CallSpan.Finish(activity, payload, tokens, captureContent && payload.Messages is not null);
         }
     }
 

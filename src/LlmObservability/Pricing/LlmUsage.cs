@@ -70,6 +70,22 @@ public sealed record LlmUsage
     /// <summary>Reasoning ("thinking") tokens; see <see cref="ReasoningAccounting"/>.</summary>
     public long ReasoningTokens { get; init; }
 
+    /// <summary>
+    /// Every input token, cache reads and writes included, whichever way the provider counts them: what the OpenTelemetry
+    /// GenAI conventions' <c>gen_ai.usage.input_tokens</c> means.
+    /// </summary>
+    public long TotalInputTokens => CacheAccounting == LlmCacheAccounting.CachedBesidePrompt
+        ? Math.Max(0, PromptTokens) + Math.Max(0, CachedPromptTokens) + Math.Max(0, CacheCreationTokens)
+        : Math.Max(0, PromptTokens);
+
+    /// <summary>
+    /// Every output token, reasoning included, whichever way the provider counts them: what the OpenTelemetry GenAI
+    /// conventions' <c>gen_ai.usage.output_tokens</c> means.
+    /// </summary>
+    public long TotalOutputTokens => ReasoningAccounting == LlmReasoningAccounting.ReasoningBesideCompletion
+        ? Math.Max(0, CompletionTokens) + Math.Max(0, ReasoningTokens)
+        : Math.Max(0, CompletionTokens);
+
     /// <summary>Whether <see cref="PromptTokens"/> includes cached and cache-write tokens. Default: included (OpenAI style).</summary>
     public LlmCacheAccounting CacheAccounting { get; init; } = LlmCacheAccounting.CachedIncludedInPrompt;
 

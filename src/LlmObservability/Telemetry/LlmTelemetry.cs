@@ -49,6 +49,12 @@ public static class LlmTelemetry
     };
 }
 
+/// <summary>
+/// A call's token counts as the GenAI conventions mean them: all input tokens (cache reads and writes included) and
+/// all output tokens (reasoning included); null where the provider reported none.
+/// </summary>
+internal readonly record struct TokenTotals(long? Input, long? Output);
+
 /// <summary>Starts and finishes the span of one call. Attributes that matter for sampling are set at the start.</summary>
 internal static class CallSpan
 {
@@ -75,7 +81,7 @@ internal static class CallSpan
     }
 
     /// <summary>Adds what the response told (from the built, redacted payload) and ends the span at the call's end time.</summary>
-    public static void Finish(Activity activity, StandardLoggingPayload payload, bool captureContent)
+    public static void Finish(Activity activity, StandardLoggingPayload payload, TokenTotals tokens, bool captureContent)
     {
         try
         {
@@ -84,8 +90,8 @@ internal static class CallSpan
             if (payload.FinishReasons is { Count: > 0 } reasons) activity.SetTag("gen_ai.response.finish_reasons", reasons.ToArray());
             GenAiRequestAttributes.Read(payload.ModelParameters, activity, static (span, name, value) => span.SetTag(name, value));
             activity.SetTag("gen_ai.request.stream", payload.Stream);
-            SetIfNotNull(activity, "gen_ai.usage.input_tokens", payload.PromptTokens);
-            SetIfNotNull(activity, "gen_ai.usage.output_tokens", payload.CompletionTokens);
+            SetIfNotNull(activity, "gen_ai.usage.input_tokens", tokens.Input);
+            SetIfNotNull(activity, "gen_ai.usage.output_tokens", tokens.Output);
             SetIfNotNull(activity, "gen_ai.usage.cache_read.input_tokens", payload.CachedPromptTokens);
             SetIfNotNull(activity, "gen_ai.usage.cache_creation.input_tokens", payload.CacheCreationTokens);
             SetIfNotNull(activity, "gen_ai.usage.reasoning.output_tokens", payload.ReasoningTokens);
@@ -157,7 +163,7 @@ internal sealed class LlmMetrics : IDisposable
         _meter.CreateObservableCounter("llm_observability.intake.dropped", () => statistics().Dropped, "{record}", "Records refused before payload building (intake queue full or stopping).");
     }
 
-    public void Record(StandardLoggingPayload payload, IReadOnlyList<double>? chunkIntervalsSeconds)
+    public void Record(StandardLoggingPayload payload, TokenTotals tokens, IReadOnlyList<double>? chunkIntervalsSeconds)
     {
         if (!_duration.Enabled && !_tokens.Enabled && !_timeToFirstChunk.Enabled && !_timePerOutputChunk.Enabled && !_cost.Enabled) return;
         var tags = new TagList
@@ -176,13 +182,13 @@ internal sealed class LlmMetrics : IDisposable
         if (payload.Status == LlmCallStatus.Failure) durationTags.Add("error.type", payload.Error?.Type ?? "error");
         _duration.Record(payload.LatencyMs / 1000.0, durationTags);
 
-        if (payload.PromptTokens is long input)
+        if (tokens.Input is long input)
         {
             var inputTags = tags;
             inputTags.Add("gen_ai.token.type", "input");
             _tokens.Record(input, inputTags);
         }
-        if (payload.CompletionTokens is long output)
+        if (tokens.Output is long output)
         {
             var outputTags = tags;
             outputTags.Add("gen_ai.token.type", "output");

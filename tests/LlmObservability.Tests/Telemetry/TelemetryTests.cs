@@ -243,6 +243,44 @@ public class MetricsTests
         Assert.That(duration.GetMeasurementSnapshot().Single().Tags["error.type"], Is.EqualTo("tokens"));
     }
 
+    // The conventions' gen_ai.usage.input_tokens counts every input token, cached ones included, and output_tokens every
+    // output token. Anthropic and Bedrock report cache reads and writes beside the prompt; Gemini reports thoughts beside
+    // the candidates. The payload keeps the provider's own counts; the span and the token histogram add them up.
+    [TestCase("https://api.openai.com/v1/chat/completions", "openai/chat-request.json", "openai/chat-response.json", 19L, 10L, TestName = "OpenAI: cached tokens are already in prompt_tokens")]
+    [TestCase("https://api.anthropic.com/v1/messages", "anthropic/messages-request.json", "anthropic/messages-response.json", 12L + 2048L + 1500L, 48L, TestName = "Anthropic: input + cache reads + cache writes")]
+    [TestCase("https://bedrock-runtime.us-east-1.amazonaws.com/model/us.anthropic.claude-3-5-sonnet-20240620-v1%3A0/converse", "bedrock/converse-request.json", "bedrock/converse-response.json", 29L + 1280L + 320L, 41L, TestName = "Bedrock: input + cache reads + cache writes")]
+    [TestCase("https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:generateContent", "gemini/generate-content-request.json", "gemini/generate-content-response.json", 1320L, 17L + 58L, TestName = "Gemini: candidates + thoughts")]
+    public async Task Span_and_token_histogram_count_every_input_and_output_token_whichever_way_the_provider_reports_them(
+        string url, string requestFixture, string responseFixture, long input, long output)
+    {
+        using var meterFactory = new TestMeterFactory();
+        var sink = new CollectingSink();
+        await using var dispatcher = new LlmLogDispatcher([new LlmSinkRegistration(sink, new LlmSinkOptions { BatchInterval = TimeSpan.Zero })], meterFactory: meterFactory);
+        using var tokens = new MetricCollector<long>(meterFactory, LlmTelemetry.MeterName, "gen_ai.client.token.usage");
+        var spans = new System.Collections.Concurrent.ConcurrentBag<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = s => s.Name == LlmTelemetry.SourceName,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = spans.Add,
+        };
+        ActivitySource.AddActivityListener(listener);
+        using var client = new HttpClient(new LlmObservabilityHandler(dispatcher) { InnerHandler = StubHandler.Json(responseFixture) });
+
+        using (var response = await client.SendAsync(Harness.Post(url, Fixture.Text(requestFixture)))) await response.Content.ReadAsByteArrayAsync();
+        await dispatcher.FlushAsync();
+        var payload = sink.Payloads.Single();
+
+        var span = spans.Single(s => s.GetTagItem("llm_observability.call_id") as string == payload.Id);
+        Assert.Multiple(() =>
+        {
+            Assert.That(span.GetTagItem("gen_ai.usage.input_tokens"), Is.EqualTo(input));
+            Assert.That(span.GetTagItem("gen_ai.usage.output_tokens"), Is.EqualTo(output));
+            var byType = tokens.GetMeasurementSnapshot().ToDictionary(m => (string)m.Tags["gen_ai.token.type"]!, m => m.Value);
+            Assert.That(byType, Is.EquivalentTo(new Dictionary<string, long> { ["input"] = input, ["output"] = output }));
+        });
+    }
+
     [Test]
     public async Task Sink_health_is_observable_per_sink()
     {
