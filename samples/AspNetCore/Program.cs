@@ -4,6 +4,7 @@
 //   dotnet run --project samples/AspNetCore      then      curl -X POST localhost:5000/chat -d 'Hello'
 using System.ClientModel;
 using System.ClientModel.Primitives;
+using AspNetCoreSample;
 using LlmObservability;
 using LlmObservability.DependencyInjection;
 using OpenAI;
@@ -12,14 +13,9 @@ using QuickStart;
 
 var builder = WebApplication.CreateBuilder(args);
 var config = builder.Configuration;
-var observability = config.GetSection("LlmObservability");
 
-var llm = builder.Services.AddLlmObservability(observability)
-    .AddConsoleSink()
-    .AddJsonLinesFileSink(observability["JsonLines:Directory"] ?? "llm-logs");
-if (!string.IsNullOrEmpty(observability["Http:Url"])) llm.AddHttpSink(observability.GetSection("Http"));
-if (!string.IsNullOrEmpty(observability["S3:BucketName"])) llm.AddS3Sink(observability.GetSection("S3"));
-if (!string.IsNullOrEmpty(config["Langfuse:PublicKey"] ?? Environment.GetEnvironmentVariable("LANGFUSE_PUBLIC_KEY"))) llm.AddLangfuseSink(config.GetSection("Langfuse"));
+// The sinks, from the LlmObservability and Langfuse sections (see ObservabilitySetup.cs).
+ObservabilitySetup.AddObservability(builder.Services, config);
 
 // Without a configured endpoint the sample talks to an embedded OpenAI-compatible server, so it runs offline.
 EmbeddedOpenAiServer? embedded = null;

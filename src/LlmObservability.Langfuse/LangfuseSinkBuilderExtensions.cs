@@ -27,7 +27,8 @@ public static class LangfuseSinkBuilderExtensions
     /// <summary>
     /// Adds a <see cref="LangfuseSink"/> with options bound from <paramref name="section"/> (e.g. <c>Langfuse</c>:
     /// <c>Host</c>, <c>PublicKey</c>, <c>SecretKey</c>, <c>Environment</c>, <c>Release</c>, <c>Timeout</c>, …); the
-    /// <c>LANGFUSE_*</c> environment variables fill in what the section leaves out.
+    /// <c>LANGFUSE_*</c> environment variables fill in what the section leaves out or leaves empty (as appsettings.json
+    /// placeholders do).
     /// </summary>
     /// <param name="builder">The LlmObservability builder.</param>
     /// <param name="section">The configuration section of <see cref="LangfuseSinkOptions"/>.</param>
@@ -40,7 +41,7 @@ public static class LangfuseSinkBuilderExtensions
 
     /// <summary>
     /// Adds a <see cref="LangfuseSink"/> with options set in code; the <c>LANGFUSE_*</c> environment variables are
-    /// applied first, so <paramref name="configure"/> wins where both set a value.
+    /// applied first, so <paramref name="configure"/> wins where both set a value, and fill in what it leaves empty.
     /// </summary>
     /// <param name="builder">The LlmObservability builder.</param>
     /// <param name="configure">Sets the Langfuse options.</param>
@@ -61,6 +62,8 @@ public static class LangfuseSinkBuilderExtensions
         services.AddOptions<LangfuseSinkOptions>(name)
             .Configure(options => options.ApplyEnvironmentVariables(readEnvironment))
             .Configure(configure)
+            // A value the configuration set empty (appsettings.json placeholders are "") is still taken from the environment.
+            .Configure(options => options.ApplyEnvironmentVariables(readEnvironment, onlyWhereUnset: true))
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LangfuseSinkOptions>, LangfuseSinkOptionsValidator>());
 

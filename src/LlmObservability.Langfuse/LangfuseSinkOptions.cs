@@ -42,24 +42,57 @@ public sealed partial class LangfuseSinkOptions
     /// The Langfuse base address, e.g. <see cref="EuCloudHost"/> (<c>https://cloud.langfuse.com</c>),
     /// <see cref="UsCloudHost"/> (<c>https://us.cloud.langfuse.com</c>) or a self-hosted <c>https://langfuse.example.com</c>
     /// (a path prefix is kept). Spans go to <c>{Host}/api/public/otel/v1/traces</c>. Default: <see cref="EuCloudHost"/>.
+    /// An empty value (an appsettings.json placeholder) means not set: the environment variable, else the default.
     /// </summary>
-    public string Host { get; set; } = EuCloudHost;
+    public string Host
+    {
+        get => _host ?? EuCloudHost;
+        set => _host = Blank(value);
+    }
 
-    /// <summary>The project's public key (<c>pk-lf-…</c>), the user name of Basic auth. Required.</summary>
-    public string? PublicKey { get; set; }
+    /// <summary>
+    /// The project's public key (<c>pk-lf-…</c>), the user name of Basic auth. Required. An empty value means not set
+    /// (<c>LANGFUSE_PUBLIC_KEY</c> fills it in).
+    /// </summary>
+    public string? PublicKey
+    {
+        get => _publicKey;
+        set => _publicKey = Blank(value);
+    }
 
-    /// <summary>The project's secret key (<c>sk-lf-…</c>), the password of Basic auth. Required.</summary>
-    public string? SecretKey { get; set; }
+    /// <summary>
+    /// The project's secret key (<c>sk-lf-…</c>), the password of Basic auth. Required. An empty value means not set
+    /// (<c>LANGFUSE_SECRET_KEY</c> fills it in).
+    /// </summary>
+    public string? SecretKey
+    {
+        get => _secretKey;
+        set => _secretKey = Blank(value);
+    }
+
+    private string? _host;
+    private string? _publicKey;
+    private string? _secretKey;
+    private string? _environment;
+    private string? _release;
 
     /// <summary>
     /// The Langfuse environment (<c>langfuse.environment</c>): lower-case letters, digits, <c>-</c> and <c>_</c>, at most
     /// 40 characters, not starting with <c>langfuse</c>. When null, each payload's <c>environment</c> is used, adjusted
-    /// to those rules. Default: null.
+    /// to those rules. An empty value means not set. Default: null.
     /// </summary>
-    public string? Environment { get; set; }
+    public string? Environment
+    {
+        get => _environment;
+        set => _environment = Blank(value);
+    }
 
-    /// <summary>The release of your application (<c>langfuse.release</c>), e.g. a version or commit. Default: null.</summary>
-    public string? Release { get; set; }
+    /// <summary>The release of your application (<c>langfuse.release</c>), e.g. a version or commit. An empty value means not set. Default: null.</summary>
+    public string? Release
+    {
+        get => _release;
+        set => _release = Blank(value);
+    }
 
     /// <summary>How long one HTTP attempt may take before it is cancelled and retried. Default: 10 seconds.</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
@@ -133,17 +166,21 @@ public sealed partial class LangfuseSinkOptions
     public static bool IsValidEnvironment(string environment) =>
         environment.Length is > 0 and <= 40 && EnvironmentPattern().IsMatch(environment);
 
-    /// <summary>Fills unset values from the <c>LANGFUSE_*</c> environment variables read by <paramref name="read"/>.</summary>
-    internal void ApplyEnvironmentVariables(Func<string, string?> read)
+    /// <summary>
+    /// Sets values from the <c>LANGFUSE_*</c> environment variables read by <paramref name="read"/>: every value a
+    /// variable gives, or, with <paramref name="onlyWhereUnset"/>, only those the options leave unset (null or empty).
+    /// </summary>
+    internal void ApplyEnvironmentVariables(Func<string, string?> read, bool onlyWhereUnset = false)
     {
-        if (NonEmpty(read(PublicKeyVariable)) is { } publicKey) PublicKey = publicKey;
-        if (NonEmpty(read(SecretKeyVariable)) is { } secretKey) SecretKey = secretKey;
-        if ((NonEmpty(read(BaseUrlVariable)) ?? NonEmpty(read(HostVariable))) is { } host) Host = host;
-        if (NonEmpty(read(EnvironmentVariable)) is { } environment) Environment = environment;
-        if (NonEmpty(read(ReleaseVariable)) is { } release) Release = release;
-
-        static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+        if ((!onlyWhereUnset || _publicKey is null) && Blank(read(PublicKeyVariable)) is { } publicKey) PublicKey = publicKey;
+        if ((!onlyWhereUnset || _secretKey is null) && Blank(read(SecretKeyVariable)) is { } secretKey) SecretKey = secretKey;
+        if ((!onlyWhereUnset || _host is null) && (Blank(read(BaseUrlVariable)) ?? Blank(read(HostVariable))) is { } host) Host = host;
+        if ((!onlyWhereUnset || _environment is null) && Blank(read(EnvironmentVariable)) is { } environment) Environment = environment;
+        if ((!onlyWhereUnset || _release is null) && Blank(read(ReleaseVariable)) is { } release) Release = release;
     }
+
+    /// <summary>Null for a missing or blank value, else the value trimmed: configuration placeholders (<c>""</c>) mean "not set".</summary>
+    private static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
 
     [GeneratedRegex("^(?!langfuse)[a-z0-9-_]+$", RegexOptions.CultureInvariant)]
     private static partial Regex EnvironmentPattern();

@@ -6,6 +6,8 @@ namespace LlmObservability.S3;
 /// Options for <see cref="S3LlmLogSink"/>. Bound from configuration by <c>AddS3Sink(IConfigurationSection)</c>.
 /// </summary>
 /// <remarks>
+/// <para>An empty value of an optional setting (<see cref="ServiceUrl"/>, <see cref="Region"/>, credentials,
+/// <see cref="KmsKeyId"/>) means not set, as an appsettings.json placeholder (<c>""</c>) leaves it.</para>
 /// The client settings (<see cref="ServiceUrl"/>, <see cref="Region"/>, <see cref="ForcePathStyle"/>, credentials) are used
 /// when the sink builds its own client: when any of <see cref="ServiceUrl"/>, <see cref="Region"/> or
 /// <see cref="AccessKeyId"/> is set, or when no <c>IAmazonS3</c> is registered in the container. Otherwise the registered
@@ -29,7 +31,11 @@ public sealed class S3SinkOptions
     public S3ServerSideEncryption ServerSideEncryption { get; set; } = S3ServerSideEncryption.None;
 
     /// <summary>The KMS key ID or ARN for <see cref="S3ServerSideEncryption.Kms"/>; null uses the account's AWS-managed key.</summary>
-    public string? KmsKeyId { get; set; }
+    public string? KmsKeyId
+    {
+        get => _kmsKeyId;
+        set => _kmsKeyId = NotSetWhenBlank(value);
+    }
 
     /// <summary>
     /// The largest object in bytes before compression. A batch that would be larger is written as several objects; a
@@ -69,22 +75,53 @@ public sealed class S3SinkOptions
     public string HttpClientName { get; set; } = DefaultHttpClientName;
 
     /// <summary>The endpoint of an S3-compatible service (MinIO, R2, Ceph, LocalStack...), e.g. <c>http://127.0.0.1:9000</c>. Null for AWS.</summary>
-    public string? ServiceUrl { get; set; }
+    public string? ServiceUrl
+    {
+        get => _serviceUrl;
+        set => _serviceUrl = NotSetWhenBlank(value);
+    }
 
     /// <summary>The AWS region (e.g. <c>eu-west-1</c>); with <see cref="ServiceUrl"/>, the region requests are signed for. Null: the SDK's default lookup.</summary>
-    public string? Region { get; set; }
+    public string? Region
+    {
+        get => _region;
+        set => _region = NotSetWhenBlank(value);
+    }
 
     /// <summary>Addresses the bucket in the path (<c>host/bucket/key</c>) instead of the host name; most S3-compatible servers need it. Default: false.</summary>
     public bool ForcePathStyle { get; set; }
 
     /// <summary>Access key ID; with <see cref="SecretAccessKey"/>. Null: the SDK's default credential chain (environment, profile, instance role...).</summary>
-    public string? AccessKeyId { get; set; }
+    public string? AccessKeyId
+    {
+        get => _accessKeyId;
+        set => _accessKeyId = NotSetWhenBlank(value);
+    }
 
     /// <summary>Secret access key for <see cref="AccessKeyId"/>.</summary>
-    public string? SecretAccessKey { get; set; }
+    public string? SecretAccessKey
+    {
+        get => _secretAccessKey;
+        set => _secretAccessKey = NotSetWhenBlank(value);
+    }
 
     /// <summary>Session token for temporary credentials, with <see cref="AccessKeyId"/>.</summary>
-    public string? SessionToken { get; set; }
+    public string? SessionToken
+    {
+        get => _sessionToken;
+        set => _sessionToken = NotSetWhenBlank(value);
+    }
+
+    private string? _kmsKeyId;
+    private string? _serviceUrl;
+    private string? _region;
+    private string? _accessKeyId;
+    private string? _secretAccessKey;
+    private string? _sessionToken;
+
+    // The optional settings take an empty value as "not set": appsettings.json placeholders are "", and an empty
+    // ServiceUrl or Region must not fail validation or ask for a client of the sink's own.
+    private static string? NotSetWhenBlank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
 
     /// <summary>True when the settings ask for a client of the sink's own rather than one from the container.</summary>
     internal bool WantsOwnClient => ServiceUrl is not null || Region is not null || AccessKeyId is not null;

@@ -109,6 +109,30 @@ public class OptionsAndRegistrationTests
     }
 
     [Test]
+    public void Empty_values_in_the_section_are_not_set_so_the_environment_variables_and_defaults_stay()
+    {
+        // appsettings.json placeholders: every value present but empty.
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Langfuse:Host"] = "",
+            ["Langfuse:PublicKey"] = "",
+            ["Langfuse:SecretKey"] = " ",
+            ["Langfuse:Environment"] = "",
+            ["Langfuse:Release"] = "",
+        }).Build();
+        var variables = new Dictionary<string, string> { ["LANGFUSE_PUBLIC_KEY"] = "pk-lf-env", ["LANGFUSE_SECRET_KEY"] = "sk-lf-env", ["LANGFUSE_RELEASE"] = "from-env" };
+        var services = new ServiceCollection();
+        services.AddLlmObservability().AddLangfuseSink(o => configuration.GetSection("Langfuse").Bind(o), null, variables.GetValueOrDefault);
+        using var provider = services.BuildServiceProvider();
+
+        var options = provider.GetRequiredService<IOptionsMonitor<LangfuseSinkOptions>>().Get(LangfuseSink.DefaultName);
+
+        Assert.That((options.Host, options.PublicKey, options.SecretKey, options.Environment, options.Release),
+            Is.EqualTo((LangfuseSinkOptions.EuCloudHost, "pk-lf-env", "sk-lf-env", (string?)null, "from-env")));
+        Assert.That(options.GetValidationErrors(), Is.Empty);
+    }
+
+    [Test]
     public void The_configuration_section_overrides_the_environment_variables_it_sets_and_keeps_the_others()
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
