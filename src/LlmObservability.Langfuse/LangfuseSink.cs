@@ -41,7 +41,7 @@ public sealed partial class LangfuseSink : ILlmLogSink
     private readonly LangfuseSinkOptions _options;
     private readonly ILogger _logger;
     private readonly AuthenticationHeaderValue _authorization;
-    private readonly ConditionalWeakTable<IReadOnlyList<StandardLoggingPayload>, HashSet<StandardLoggingPayload>> _finishedOfFailedBatches = [];
+    private readonly ConditionalWeakTable<IReadOnlyList<StandardLoggingPayload>, BatchProgress> _progressOfFailedBatches = [];
     private readonly ConcurrentDictionary<int, bool> _reportedStatuses = new();
     private long _requestsAccepted;
     private long _spansAccepted;
@@ -99,35 +99,58 @@ public sealed partial class LangfuseSink : ILlmLogSink
     {
         ArgumentNullException.ThrowIfNull(batch);
         // The dispatcher retries a failed batch with the same list: skip what an earlier attempt already finished.
-        var finished = _finishedOfFailedBatches.TryGetValue(batch, out var earlier)
-            ? earlier
-            : new HashSet<StandardLoggingPayload>(ReferenceEqualityComparer.Instance);
+        var progress = _progressOfFailedBatches.TryGetValue(batch, out var earlier) ? earlier : new BatchProgress();
 
         var spans = new List<PlannedSpan>(batch.Count);
         foreach (var payload in batch)
         {
-            if (payload is null || finished.Contains(payload)) continue;
+            if (payload is null || progress.Finished.Contains(payload)) continue;
             if (Encode(payload) is { } span) spans.Add(span);
-            else finished.Add(payload);
+            else progress.Refuse(payload, $"Call {payload.Id} could not be encoded for Langfuse.");
         }
-        if (spans.Count == 0)
+        if (spans.Count > 0)
         {
-            _finishedOfFailedBatches.Remove(batch);
-            return;
+            var requests = SpanSizer.Plan(spans, _options.MaxRequestBytes);
+            if (requests.Count > 1 && earlier is null) Interlocked.Increment(ref _batchesSplit);
+            try
+            {
+                foreach (var request in requests) await SendAsync(request, progress, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                if (progress.Finished.Count > 0) _progressOfFailedBatches.AddOrUpdate(batch, progress);
+                throw;
+            }
         }
+        _progressOfFailedBatches.Remove(batch);
 
-        var requests = SpanSizer.Plan(spans, _options.MaxRequestBytes);
-        if (requests.Count > 1 && earlier is null) Interlocked.Increment(ref _batchesSplit);
-        try
+        // Every record is done with. Refused ones are reported to the dispatcher, which counts them as rejected (not as
+        // delivered) and does not retry them, as it does for the HTTP and S3 sinks.
+        if (progress.Rejected > 0)
         {
-            foreach (var request in requests) await SendAsync(request, finished, cancellationToken).ConfigureAwait(false);
+            throw new LlmSinkWriteException(progress.Reason ?? $"Langfuse refused {progress.Rejected} spans.")
+            {
+                CompletedCount = batch.Count,
+                RejectedCount = progress.Rejected,
+            };
         }
-        catch
+    }
+
+    /// <summary>What the attempts at one batch finished (sent or refused for good), and how many of those were refused.</summary>
+    private sealed class BatchProgress
+    {
+        public HashSet<StandardLoggingPayload> Finished { get; } = new(ReferenceEqualityComparer.Instance);
+
+        public int Rejected { get; private set; }
+
+        public string? Reason { get; private set; }
+
+        public void Refuse(StandardLoggingPayload payload, string reason)
         {
-            if (finished.Count > 0) _finishedOfFailedBatches.AddOrUpdate(batch, finished);
-            throw;
+            if (!Finished.Add(payload)) return;
+            Rejected++;
+            Reason ??= reason;
         }
-        _finishedOfFailedBatches.Remove(batch);
     }
 
     private PlannedSpan? Encode(StandardLoggingPayload payload)
@@ -152,7 +175,7 @@ public sealed partial class LangfuseSink : ILlmLogSink
         }
     }
 
-    private async Task SendAsync(List<PlannedSpan> spans, HashSet<StandardLoggingPayload> finished, CancellationToken cancellationToken)
+    private async Task SendAsync(List<PlannedSpan> spans, BatchProgress progress, CancellationToken cancellationToken)
     {
         var body = Gzip(OtlpTraceEncoder.EncodeRequest([.. spans.Select(s => s.Span)]));
         using var request = new HttpRequestMessage(HttpMethod.Post, Endpoint) { Content = new ByteArrayContent(body) };
@@ -181,15 +204,15 @@ public sealed partial class LangfuseSink : ILlmLogSink
             {
                 Interlocked.Increment(ref _requestsAccepted);
                 Interlocked.Add(ref _spansAccepted, spans.Count);
-                MarkFinished(spans, finished);
+                foreach (var span in spans) progress.Finished.Add((StandardLoggingPayload)span.Source);
                 return;
             }
             if (response.StatusCode == HttpStatusCode.RequestEntityTooLarge && spans.Count > 1)
             {
                 // The server's limit is below ours: halve until it takes them.
                 var half = spans.Count / 2;
-                await SendAsync(spans[..half], finished, cancellationToken).ConfigureAwait(false);
-                await SendAsync(spans[half..], finished, cancellationToken).ConfigureAwait(false);
+                await SendAsync(spans[..half], progress, cancellationToken).ConfigureAwait(false);
+                await SendAsync(spans[half..], progress, cancellationToken).ConfigureAwait(false);
                 return;
             }
             if (IsTransient(status))
@@ -204,7 +227,8 @@ public sealed partial class LangfuseSink : ILlmLogSink
             Interlocked.Increment(ref _requestsRejected);
             Interlocked.Add(ref _spansRejected, spans.Count);
             Volatile.Write(ref _lastRejectionStatus, status);
-            MarkFinished(spans, finished);
+            var reason = $"Langfuse refused {spans.Count} spans with HTTP {status} at {Endpoint}.";
+            foreach (var span in spans) progress.Refuse((StandardLoggingPayload)span.Source, reason);
             var detail = await ReadBodyAsync(response, cancellationToken).ConfigureAwait(false);
             if (_reportedStatuses.TryAdd(status, true))
             {
@@ -221,11 +245,6 @@ public sealed partial class LangfuseSink : ILlmLogSink
     }
 
     private static bool IsTransient(int status) => status is 408 or 429 or >= 500;
-
-    private static void MarkFinished(List<PlannedSpan> spans, HashSet<StandardLoggingPayload> finished)
-    {
-        foreach (var span in spans) finished.Add((StandardLoggingPayload)span.Source);
-    }
 
     private static async Task<string> ReadBodyAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
@@ -253,7 +272,7 @@ public sealed partial class LangfuseSink : ILlmLogSink
         return () => httpClient;
     }
 
-    [LoggerMessage(EventId = 600, Level = LogLevel.Error, Message = "Langfuse refused {Count} spans with HTTP {Status} at {Endpoint}; they are dropped and counted in LangfuseSink.GetStatistics(). {Hint} Response: {Detail}. Further refusals with this status are logged at Debug.")]
+    [LoggerMessage(EventId = 600, Level = LogLevel.Error, Message = "Langfuse refused {Count} spans with HTTP {Status} at {Endpoint}; they are not retried, and are counted as rejected in the dispatcher's statistics and in LangfuseSink.GetStatistics(). {Hint} Response: {Detail}. Further refusals with this status are logged at Debug.")]
     private static partial void LogRejected(ILogger logger, int status, Uri endpoint, int count, string hint, string detail);
 
     [LoggerMessage(EventId = 601, Level = LogLevel.Debug, Message = "Langfuse refused {Count} spans with HTTP {Status} again.")]

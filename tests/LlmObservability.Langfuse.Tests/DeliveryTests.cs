@@ -94,8 +94,7 @@ public class DeliveryTests
         Assert.That(reports[0].Message, Does.Not.Contain("sk-lf-wrong"), "the secret never appears in logs");
         Assert.That(host.LogsOf(601), Has.Count.EqualTo(requests - 1), "the repeats are logged at Debug");
         var dispatcher = host.Dispatcher.GetStatistics().Sinks.Single();
-        Assert.That(dispatcher.Failed, Is.Zero, "nothing thrown, so the dispatcher does not retry");
-        Assert.That(dispatcher.Delivered, Is.EqualTo(3));
+        Assert.That((dispatcher.Delivered, dispatcher.Rejected, dispatcher.Failed), Is.EqualTo((0L, 3L, 0L)), "refused for good: counted as rejected, not delivered, and not retried");
     }
 
     [Test]

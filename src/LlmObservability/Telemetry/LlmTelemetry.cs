@@ -158,6 +158,7 @@ internal sealed class LlmMetrics : IDisposable
         _meter.CreateObservableCounter("llm_observability.sink.enqueued", () => PerSink(statistics, s => s.Enqueued), "{record}", "Records placed in each sink's queue.");
         _meter.CreateObservableCounter("llm_observability.sink.delivered", () => PerSink(statistics, s => s.Delivered), "{record}", "Records each sink accepted.");
         _meter.CreateObservableCounter("llm_observability.sink.failed", () => PerSink(statistics, s => s.Failed), "{record}", "Records given up after a sink failed every retry.");
+        _meter.CreateObservableCounter("llm_observability.sink.rejected", () => PerSink(statistics, s => s.Rejected), "{record}", "Records the destination refused for good (e.g. HTTP 400, 401, 403); not retried.");
         _meter.CreateObservableCounter("llm_observability.sink.dropped", () => PerSink(statistics, s => s.Dropped), "{record}", "Records dropped because a sink's queue was full or shutdown timed out.");
         _meter.CreateObservableUpDownCounter("llm_observability.sink.queue_depth", () => PerSink(statistics, s => s.QueueDepth), "{record}", "Records waiting in each sink's queue.");
         _meter.CreateObservableCounter("llm_observability.intake.dropped", () => statistics().Dropped, "{record}", "Records refused before payload building (intake queue full or stopping).");

@@ -296,6 +296,31 @@ public class MetricsTests
         Assert.That(last.Tags["llm_observability.sink"], Is.EqualTo("audit"));
     }
 
+    [Test]
+    public async Task Records_a_sink_refuses_for_good_are_observable_as_rejected()
+    {
+        using var meterFactory = new TestMeterFactory();
+        var refusing = new RefusingSink();
+        await using var dispatcher = new LlmLogDispatcher([new LlmSinkRegistration(refusing, new LlmSinkOptions { Name = "strict" })], meterFactory: meterFactory);
+        using var rejected = new MetricCollector<long>(meterFactory, LlmTelemetry.MeterName, "llm_observability.sink.rejected");
+        using var delivered = new MetricCollector<long>(meterFactory, LlmTelemetry.MeterName, "llm_observability.sink.delivered");
+        for (var i = 0; i < 3; i++) dispatcher.TryEnqueue(PayloadFactory.Create());
+        await dispatcher.FlushAsync();
+
+        rejected.RecordObservableInstruments();
+        delivered.RecordObservableInstruments();
+        Assert.That(rejected.LastMeasurement!.Value, Is.EqualTo(3));
+        Assert.That(rejected.LastMeasurement.Tags["llm_observability.sink"], Is.EqualTo("strict"));
+        Assert.That(delivered.LastMeasurement!.Value, Is.Zero);
+    }
+
+    /// <summary>Refuses every batch for good, as a destination answering 401 would.</summary>
+    private sealed class RefusingSink : LlmObservability.Sinks.ILlmLogSink
+    {
+        public ValueTask WriteBatchAsync(IReadOnlyList<StandardLoggingPayload> batch, CancellationToken cancellationToken) =>
+            throw new LlmObservability.Sinks.LlmSinkWriteException("401 Unauthorized") { IsPermanent = true };
+    }
+
     private sealed class TestMeterFactory : IMeterFactory
     {
         private readonly List<Meter> _meters = [];
