@@ -22,7 +22,7 @@ public class ChatBodyReaderTests
         ["model", "stream", "messages", "role", "content", "name", "tool_call_id", "tool_calls", "id", "type", "function", "arguments", "text", "refusal",
          "tools", "functions", "response_format", "temperature", "choices", "index", "message", "finish_reason", "reasoning", "reasoning_content",
          "service_tier", "usage", "prompt_tokens", "completion_tokens", "total_tokens", "prompt_tokens_details", "cached_tokens", "cache_write_tokens",
-         "completion_tokens_details", "reasoning_tokens", "prompt_cache_hit_tokens", "prompt_cache_miss_tokens", "x_groq"],
+         "completion_tokens_details", "reasoning_tokens", "prompt_cache_hit_tokens", "prompt_cache_miss_tokens", "x_groq", "function_call", "thinking"],
         RandomValue);
 
     private static readonly WholeBodyDifferential Differential = new(Route, Mutator, MutationsPerBody);
@@ -84,6 +84,17 @@ public class ChatBodyReaderTests
         """{"usage":"none","x_groq":"text"}""",
         """{"x_groq":{"usage":{"prompt_tokens":1}},"choices":[]}""",
         """{"ch\u006fices":[]}""",
+        // Content as parts (Mistral's reasoning models): thinking parts are reasoning, the rest the answer.
+        """{"choices":[{"index":0,"message":{"role":"assistant","tool_calls":null,"content":[{"type":"thinking","thinking":[{"type":"text","text":"think"}]},{"type":"text","text":"answer"}]},"finish_reason":"stop"}]}""",
+        """{"choices":[{"message":{"content":[{"type":"thinking","thinking":[{"type":"text","text":"only thinking"}],"closed":true}],"reasoning_content":"rc"}}]}""",
+        """{"choices":[{"message":{"content":[{"thinking":"bare"},"s",{"type":"text","thinking":"typed text"},{"type":"reference","reference_ids":[1]},{"type":"thinking","thinking":5},null]}}]}""",
+        // The legacy function call.
+        """{"choices":[{"index":0,"message":{"role":"assistant","content":null,"function_call":{"name":"f","arguments":"{\"a\":1}"}},"finish_reason":"function_call"}]}""",
+        """{"choices":[{"message":{"tool_calls":[{"id":"a","type":"function","function":{"name":"t","arguments":"1"}}],"function_call":{"name":"f"}}}]}""",
+        """{"choices":[{"message":{"function_call":{"arguments":5,"name":null}}}]}""",
+        """{"choices":[{"message":{"function_call":{"name":"a","name":"b"}}}]}""",
+        """{"choices":[{"message":{"function_call":"none","content":"c"}}]}""",
+        """{"choices":[{"message":{"function_call":{}}},{"index":1,"message":{"function_call":{"name":"second"}}}]}""",
         """{"choices":[{"message":{"content":"a"}}],}""",
         """{"choices":[{"message":{"content":"a"}}]} x""",
     ];
@@ -236,8 +247,11 @@ public class ChatBodyReaderTests
 
     private static string Show(byte[] json) => WholeBodyDifferential.Show(json);
 
-    private static JsonNode? RandomValue(Random random) => random.Next(16) switch
+    private static JsonNode? RandomValue(Random random) => random.Next(19) switch
     {
+        16 => ChatChunkReaderTests.ContentParts(random),
+        17 => new JsonObject { ["name"] = random.Next(2) == 0 ? "f" : null, ["arguments"] = random.Next(2) == 0 ? "{\"a\":1}" : JsonValue.Create(7) },
+        18 => new JsonObject { ["role"] = "assistant", ["content"] = ChatChunkReaderTests.ContentParts(random), ["function_call"] = new JsonObject { ["name"] = "f", ["arguments"] = "{}" } },
         0 => null,
         1 => JsonValue.Create(random.Next(-2, 3)),
         2 => JsonValue.Create(random.NextDouble() * 3),

@@ -92,6 +92,7 @@ internal sealed class OpenAiChatAdapter : ProviderAdapter
                 if ((Json.Long(choice, "index") ?? 0) != 0 || Json.Object(choice, "message") is not { } message) continue;
                 var contentValue = Json.Get(message, "content");
                 if (contentValue is { } value && Utf8Text.FromJsonString(value) is { } utf8) record.Output(limits.MaxContentChars).AppendUtf8(utf8);
+                else if (contentValue is { ValueKind: JsonValueKind.Array } parts) ReadResponseParts(parts, record, limits);
                 else if (ContentText(contentValue) is { } content) record.Output(limits.MaxContentChars).Append(content);
                 AppendIfPresent(record, message, "refusal", limits, static r => r.RefusalText, static (r, t) => r.RefusalText = t);
                 AppendIfPresent(record, message, ReasoningField(message), limits, static r => r.ReasoningText, static (r, t) => r.ReasoningText = t);
@@ -99,6 +100,11 @@ internal sealed class OpenAiChatAdapter : ProviderAdapter
                 {
                     record.ToolCalls ??= new ToolCallAccumulator(limits.MaxContentChars);
                     foreach (var call in toolCalls.EnumerateArray()) ReadToolCall(call, record.ToolCalls.Add());
+                }
+                if (Json.Object(message, "function_call") is { } functionCall)
+                {
+                    record.ToolCalls ??= new ToolCallAccumulator(limits.MaxContentChars);
+                    ReadFunctionCall(functionCall, record.ToolCalls.Add());
                 }
             }
         }
@@ -241,6 +247,86 @@ internal sealed class OpenAiChatAdapter : ProviderAdapter
         else builder.Append('[').Append(type ?? "part").Append(']');
     }
 
+    /// <summary>
+    /// An answer given as content parts (Mistral's reasoning models: <c>[{"type":"thinking","thinking":[{"type":"text","text":"…"}]},{"type":"text","text":"…"}]</c>):
+    /// the thinking parts are the reasoning, not part of the answer; the other parts are the answer, joined as
+    /// <see cref="ContentText"/> joins them. Content made only of thinking leaves the answer unset rather than empty.
+    /// </summary>
+    private static void ReadResponseParts(JsonElement parts, CallRecord record, CaptureLimits limits)
+    {
+        StringBuilder? answer = null;
+        foreach (var part in parts.EnumerateArray())
+        {
+            if (ThinkingOf(part) is { } thinking)
+            {
+                AppendThinking(thinking, record, limits);
+                continue;
+            }
+            answer ??= new StringBuilder();
+            if (part.ValueKind == JsonValueKind.String) AppendContentPart(answer, part.GetString(), null);
+            else AppendContentPart(answer, Json.String(part, "text") ?? Json.String(part, "refusal"), Json.String(part, "type"));
+        }
+        if (answer is not null) record.Output(limits.MaxContentChars).Append(answer.ToString());
+    }
+
+    /// <summary>
+    /// One streamed <c>delta.content</c> given as parts (Mistral's reasoning models while they think, and often for the
+    /// first text after): thinking parts go to the reasoning, the text of the others (a string, or a part's <c>text</c>)
+    /// to the answer, each as it comes since a delta is a fragment. True: it added text to either, so it counts as the
+    /// first token as a <c>reasoning_content</c> delta does.
+    /// </summary>
+    private static bool ReadDeltaParts(JsonElement parts, CallRecord record, CaptureLimits limits)
+    {
+        var added = false;
+        foreach (var part in parts.EnumerateArray())
+        {
+            if (ThinkingOf(part) is { } thinking) added |= AppendThinking(thinking, record, limits);
+            else if ((part.ValueKind == JsonValueKind.String ? part.GetString() : Json.String(part, "text")) is { Length: > 0 } text)
+            {
+                record.Output(limits.MaxContentChars).Append(text);
+                added = true;
+            }
+        }
+        return added;
+    }
+
+    /// <summary>A thinking part's <c>thinking</c> member (an array of text parts, or a string); null: not a thinking part. Mistral may leave out a part's <c>type</c>.</summary>
+    private static JsonElement? ThinkingOf(JsonElement part) =>
+        part.ValueKind == JsonValueKind.Object && Json.Get(part, "thinking") is { ValueKind: JsonValueKind.Array or JsonValueKind.String } thinking
+            && (Json.Get(part, "type") is not { } type || (type.ValueKind == JsonValueKind.String && type.ValueEquals("thinking")))
+            ? thinking
+            : null;
+
+    /// <summary>Appends a thinking part's text to the reasoning, its parts one after another (they are one trace). True: it added text.</summary>
+    private static bool AppendThinking(JsonElement thinking, CallRecord record, CaptureLimits limits)
+    {
+        var added = false;
+        if (thinking.ValueKind == JsonValueKind.String) Append(thinking.GetString());
+        else
+        {
+            foreach (var part in thinking.EnumerateArray()) Append(part.ValueKind == JsonValueKind.String ? part.GetString() : Json.String(part, "text"));
+        }
+        return added;
+
+        void Append(string? text)
+        {
+            if (text is not { Length: > 0 }) return;
+            (record.ReasoningText ??= new TextAccumulator(limits.MaxContentChars)).Append(text);
+            added = true;
+        }
+    }
+
+    /// <summary>
+    /// The legacy <c>function_call</c> (<c>{"name":…,"arguments":…}</c>, from requests that give <c>functions</c>
+    /// rather than <c>tools</c>): a tool call of type function without an id.
+    /// </summary>
+    internal static void ReadFunctionCall(JsonElement function, ToolCallAccumulator.Builder builder)
+    {
+        builder.Type ??= "function";
+        builder.Name ??= Json.String(function, "name");
+        builder.Arguments.Append(Json.String(function, "arguments"));
+    }
+
     internal static void ReadToolCall(JsonElement call, ToolCallAccumulator.Builder builder)
     {
         builder.Id ??= Json.String(call, "id");
@@ -271,7 +357,7 @@ internal sealed class OpenAiChatAdapter : ProviderAdapter
         accumulator.Append(text);
     }
 
-    /// <summary>Reads one <c>chat.completion.chunk</c> (an object that is not an error) into the record; <paramref name="hadContent"/>: it carried text, reasoning, a refusal or tool calls.</summary>
+    /// <summary>Reads one <c>chat.completion.chunk</c> (an object that is not an error) into the record; <paramref name="hadContent"/>: it carried text, reasoning, a refusal, tool calls or a function call.</summary>
     internal static void ReadChunk(JsonElement root, CallRecord record, CaptureLimits limits, out bool hadContent)
     {
         hadContent = false;
@@ -288,6 +374,10 @@ internal sealed class OpenAiChatAdapter : ProviderAdapter
                 if (Json.String(delta, "content") is { Length: > 0 } text)
                 {
                     record.Output(limits.MaxContentChars).Append(text);
+                    hadContent = true;
+                }
+                else if (Json.Array(delta, "content") is { } parts && ReadDeltaParts(parts, record, limits))
+                {
                     hadContent = true;
                 }
                 if (Json.String(delta, "refusal") is { Length: > 0 } refusal)
@@ -307,6 +397,13 @@ internal sealed class OpenAiChatAdapter : ProviderAdapter
                     {
                         ReadToolCall(call, record.ToolCalls[(int)(Json.Long(call, "index") ?? 0)]);
                     }
+                    hadContent = true;
+                }
+                if (Json.Object(delta, "function_call") is { } functionCall)
+                {
+                    // The legacy function call streams one call, its arguments in pieces.
+                    record.ToolCalls ??= new ToolCallAccumulator(limits.MaxContentChars);
+                    ReadFunctionCall(functionCall, record.ToolCalls[0]);
                     hadContent = true;
                 }
             }

@@ -17,7 +17,8 @@ namespace LlmObservability.Providers;
 /// and <see cref="OpenAiChatAdapter.ParseResponse"/> do makes it return false with the record untouched, and the builder
 /// takes the document path: JSON it does not accept (see <see cref="FastJsonReader"/>), a root that is not an object, a
 /// field it reads given twice or under an escaped name, text that is not valid Unicode once unescaped, a count that is
-/// not a whole number, a message or tool call that is not an object, Groq's <c>x_groq</c>.
+/// not a whole number, a message or tool call that is not an object, Groq's <c>x_groq</c>, and an answer whose content
+/// is an array of parts (Mistral's reasoning models, whose thinking parts the document path splits off as reasoning).
 /// </remarks>
 internal static class OpenAiChatBodyReader
 {
@@ -108,7 +109,6 @@ internal static class OpenAiChatBodyReader
             record.AddFinishReason(choice.FinishReason);
             if ((choice.Index ?? 0) != 0 || !choice.HasMessage) continue;
             if (choice.ContentUtf8 is { } utf8) record.Output(limits.MaxContentChars).AppendUtf8(utf8);
-            else if (choice.ContentText is { } text) record.Output(limits.MaxContentChars).Append(text);
             if (choice.Refusal is { Length: > 0 } refusal) (record.RefusalText ??= new TextAccumulator(limits.MaxContentChars)).Append(refusal);
             if ((choice.ReasoningContentPresent ? choice.ReasoningContent : choice.Reasoning) is { Length: > 0 } reasoning)
                 (record.ReasoningText ??= new TextAccumulator(limits.MaxContentChars)).Append(reasoning);
@@ -116,6 +116,11 @@ internal static class OpenAiChatBodyReader
             {
                 record.ToolCalls ??= new ToolCallAccumulator(limits.MaxContentChars);
                 foreach (var call in calls) call.ApplyTo(record.ToolCalls.Add());
+            }
+            if (choice.FunctionCall is { } functionCall)
+            {
+                record.ToolCalls ??= new ToolCallAccumulator(limits.MaxContentChars);
+                functionCall.ApplyTo(record.ToolCalls.Add());
             }
         }
         usage?.ApplyTo(record);
@@ -129,7 +134,7 @@ internal static class OpenAiChatBodyReader
     private static readonly byte[][] MessageNames = Names("content", "role", "name", "tool_call_id", "tool_calls");
     private static readonly byte[][] PartNames = Names("type", "text", "refusal");
     private static readonly byte[][] ChoiceNames = Names("message", "index", "finish_reason");
-    private static readonly byte[][] ResponseMessageNames = Names("content", "refusal", "reasoning_content", "reasoning", "tool_calls");
+    private static readonly byte[][] ResponseMessageNames = Names("content", "refusal", "reasoning_content", "reasoning", "tool_calls", "function_call");
     private static readonly byte[][] UsageNames = Names(
         "prompt_tokens", "completion_tokens", "total_tokens", "prompt_tokens_details", "completion_tokens_details", "prompt_cache_hit_tokens", "prompt_cache_miss_tokens");
     private static readonly byte[][] PromptDetailsNames = Names("cached_tokens", "cache_write_tokens");
@@ -276,12 +281,12 @@ internal static class OpenAiChatBodyReader
         public long? Index;
         public bool HasMessage;
         public byte[]? ContentUtf8;
-        public string? ContentText;
         public string? Refusal;
         public bool ReasoningContentPresent;
         public string? ReasoningContent;
         public string? Reasoning;
         public List<ToolCall>? ToolCalls;
+        public ToolCall? FunctionCall; // the legacy function_call, a tool call of type function without an id
     }
 
     private static bool ReadChoices(ref FastJsonReader reader, out List<Choice>? choices)
@@ -324,16 +329,26 @@ internal static class OpenAiChatBodyReader
             var read = field switch
             {
                 1 when reader.TokenType == JsonTokenType.String => ReadUtf8(ref reader, out choice.ContentUtf8),
-                1 when reader.TokenType == JsonTokenType.StartArray => ReadContentParts(ref reader, out choice.ContentText),
+                1 when reader.TokenType == JsonTokenType.StartArray => false, // parts: the document path splits thinking from the answer
                 2 when reader.TokenType == JsonTokenType.String => ReadString(ref reader, out choice.Refusal),
                 4 when reader.TokenType == JsonTokenType.String => ReadString(ref reader, out choice.ReasoningContent),
                 8 when reader.TokenType == JsonTokenType.String => ReadString(ref reader, out choice.Reasoning),
                 16 when reader.TokenType == JsonTokenType.StartArray => ReadToolCalls(ref reader, out choice.ToolCalls),
+                32 when reader.TokenType == JsonTokenType.StartObject => ReadFunctionCall(ref reader, out choice.FunctionCall),
                 _ => reader.Skip(),
             };
             if (!read) return false;
         }
         return !reader.Failed;
+    }
+
+    /// <summary>The legacy <c>function_call</c>, as <see cref="OpenAiChatAdapter.ReadFunctionCall"/> records it.</summary>
+    private static bool ReadFunctionCall(ref FastJsonReader reader, out ToolCall? call)
+    {
+        call = null;
+        if (!ReadFunction(ref reader, out var name, out var arguments)) return false;
+        call = new ToolCall(null, "function", true, name, arguments);
+        return true;
     }
 
     /// <summary>A usage block's counts; <see cref="OpenAiChatAdapter.UsageCounts.ApplyTo"/> applies them.</summary>

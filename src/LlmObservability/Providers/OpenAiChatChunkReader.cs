@@ -14,7 +14,9 @@ namespace LlmObservability.Providers;
 /// It reads everything first and changes the record only when the whole chunk was understood; anything it does not
 /// handle exactly as the <see cref="JsonDocument"/> path does (invalid JSON or UTF-8, a field it reads given twice, an
 /// <c>error</c>, a <c>usage</c> or <c>x_groq</c> object, a tool call that is not an object, a root that is not an
-/// object) makes <see cref="TryRead"/> return false with the record untouched, and the caller then takes that path.
+/// object, a <c>delta.content</c> given as an array of parts (Mistral's reasoning models, whose thinking parts are
+/// reasoning), a legacy <c>delta.function_call</c>) makes <see cref="TryRead"/> return false with the record
+/// untouched, and the caller then takes that path.
 /// So the fast path changes the cost of a chunk, never what is recorded from it.
 /// </remarks>
 internal sealed class OpenAiChatChunkReader
@@ -269,6 +271,7 @@ internal sealed class OpenAiChatChunkReader
                 : reader.ValueTextEquals("refusal"u8) ? 4
                 : reader.ValueTextEquals("reasoning_content"u8) ? 8
                 : reader.ValueTextEquals("reasoning"u8) ? 16
+                : reader.ValueTextEquals("function_call"u8) ? 32
                 : 0;
             if ((seen & field) != 0) return false;
             seen |= field;
@@ -284,6 +287,10 @@ internal sealed class OpenAiChatChunkReader
                     }
                     if (!ReadString(ref reader, out choice.Content)) return false;
                     break;
+                case 1 when reader.TokenType == JsonTokenType.StartArray:
+                    return false; // content parts (thinking and text): rare enough to leave to the document path
+                case 32 when reader.TokenType == JsonTokenType.StartObject:
+                    return false; // the legacy function call: likewise
                 case 2 when reader.TokenType == JsonTokenType.StartArray:
                     choice.HasToolCalls = true;
                     choice.FirstToolCall = _toolCalls.Count;

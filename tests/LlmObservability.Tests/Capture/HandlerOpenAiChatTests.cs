@@ -173,6 +173,31 @@ public class HandlerOpenAiChatTests
     }
 
     [Test]
+    public async Task A_legacy_function_call_is_recorded_as_a_tool_call()
+    {
+        await using var harness = new Harness(StubHandler.Json("openai/chat-response-function-call.json"));
+        using var response = await harness.Client.SendAsync(Harness.ChatRequest(Harness.SimpleChatBody()));
+        var payload = await harness.SinglePayloadAsync();
+
+        Assert.That(payload.ToolCalls, Is.EqualTo(new[] { new LlmToolCall { Id = null, Type = "function", Name = "get_current_weather", Arguments = "{\n  \"location\": \"Boston, MA\"\n}" } }));
+        Assert.That(payload.FinishReasons, Is.EqualTo(new[] { "function_call" }));
+        Assert.That(payload.Response, Is.Null, "no text, only the function call");
+    }
+
+    [Test]
+    public async Task A_streamed_legacy_function_call_is_assembled_from_its_deltas()
+    {
+        await using var harness = new Harness(StubHandler.Sse(Fixture.Bytes("openai/chat-stream-function-call.sse"), chunkSize: 5));
+        using var response = await harness.Client.SendAsync(Harness.ChatRequest(Harness.SimpleChatBody(stream: true)));
+        await response.Content.ReadAsStringAsync();
+        var payload = await harness.SinglePayloadAsync();
+
+        Assert.That(payload.ToolCalls, Is.EqualTo(new[] { new LlmToolCall { Id = null, Type = "function", Name = "get_current_weather", Arguments = "{\n  \"location\": \"Boston, MA\"\n}" } }));
+        Assert.That(payload.FinishReasons, Is.EqualTo(new[] { "function_call" }));
+        Assert.That(payload.TtftMs, Is.Not.Null, "a function-call delta is content");
+    }
+
+    [Test]
     public async Task Whole_body_tool_calls_cached_and_reasoning_tokens_are_read()
     {
         await using (var harness = new Harness(StubHandler.Json("openai/chat-response-tool-calls.json")))

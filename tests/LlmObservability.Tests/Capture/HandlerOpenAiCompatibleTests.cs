@@ -84,6 +84,52 @@ public class HandlerOpenAiCompatibleTests
     }
 
     [Test]
+    public async Task Mistral_reasoning_stream_splits_thinking_chunks_from_text_and_times_the_first_token_at_the_thinking()
+    {
+        // Magistral and reasoning Mistral models send delta.content as an array of chunks while they think (and for
+        // the first text), then as plain strings.
+        Harness? h = null;
+        var events = StubHandler.SseEvents("mistral/chat-stream-reasoning.sse");
+        await using var harness = h = new Harness(StubHandler.TimedSse(() => h!.Time, events));
+
+        using var response = await harness.Client.SendAsync(Harness.Post("https://api.mistral.ai/v1/chat/completions", "{\"model\":\"magistral-medium-latest\",\"messages\":[{\"role\":\"user\",\"content\":\"2+2?\"}],\"stream\":true}"), HttpCompletionOption.ResponseHeadersRead);
+        Assert.That(await response.Content.ReadAsByteArrayAsync(), Is.EqualTo(Fixture.Bytes("mistral/chat-stream-reasoning.sse")));
+        var payload = await harness.SinglePayloadAsync();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(payload.Provider, Is.EqualTo("mistral"));
+            Assert.That(payload.ResponseModel, Is.EqualTo("magistral-medium-2509"));
+            Assert.That(payload.Response!.Reasoning, Is.EqualTo("Let me think."));
+            Assert.That(payload.Response.Text, Is.EqualTo("The answer is 4."));
+            Assert.That(payload.CompletionTokens, Is.EqualTo(23));
+            Assert.That(payload.FinishReasons, Is.EqualTo(new[] { "stop" }));
+            // Headers at +20 ms; the role chunk at +30 has no content; the first thinking chunk at +40 does, as a
+            // reasoning_content chunk would.
+            Assert.That(payload.TtftMs, Is.EqualTo(40));
+            Assert.That(payload.CompletionStartTime, Is.EqualTo(payload.StartTime.AddMilliseconds(40)));
+        });
+    }
+
+    [Test]
+    public async Task Mistral_reasoning_response_keeps_the_thinking_chunk_out_of_the_answer()
+    {
+        await using var harness = new Harness(StubHandler.Json("mistral/chat-response-reasoning.json"));
+        using var response = await harness.Client.SendAsync(Harness.Post("https://api.mistral.ai/v1/chat/completions", "{\"model\":\"magistral-medium-latest\",\"messages\":[{\"role\":\"user\",\"content\":\"2+2?\"}]}"));
+        var payload = await harness.SinglePayloadAsync();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(payload.Provider, Is.EqualTo("mistral"));
+            Assert.That(payload.Response!.Text, Is.EqualTo("The answer is 4."));
+            Assert.That(payload.Response.Reasoning, Is.EqualTo("Let me think. Two plus two is four."));
+            Assert.That(payload.PromptTokens, Is.EqualTo(14));
+            Assert.That(payload.CompletionTokens, Is.EqualTo(25));
+            Assert.That(payload.FinishReasons, Is.EqualTo(new[] { "stop" }));
+        });
+    }
+
+    [Test]
     public async Task OpenRouter_comments_reasoning_and_cache_writes_are_understood()
     {
         var payload = await StreamAsync("openrouter/chat-stream.sse", "https://openrouter.ai/api/v1/chat/completions", chunkSize: 4);
