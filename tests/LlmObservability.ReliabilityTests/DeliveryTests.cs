@@ -216,6 +216,77 @@ public class DeliveryTests
         await dispatcher.DisposeAsync();
     }
 
+    // Second in the process, for the reason given on the test before it.
+    [Test]
+    [Order(1)]
+    public async Task Memory_stays_bounded_by_the_queues_when_calls_through_the_handler_outrun_a_slow_sink()
+    {
+        // Through the handler, so what waits in the intake is what a real backlog holds: each record's pooled copies of
+        // its request body and of its response (a whole body or a stream's raw reads), not a prebuilt payload.
+        const int intakeCapacity = 2_000, sinkCapacity = 2_000, calls = 100_000;
+        var slow = new SlowSink();
+        await using var dispatcher = new LlmLogDispatcher(
+            [new LlmSinkRegistration(slow, new LlmSinkOptions { QueueCapacity = sinkCapacity, MaxBatchSize = 100 })],
+            new LlmObservabilityOptions { QueueCapacity = intakeCapacity, ShutdownTimeout = TimeSpan.FromSeconds(1) });
+        using var client = new HttpClient(new LlmObservabilityHandler(dispatcher) { InnerHandler = new SizedProvider() });
+        var prose = string.Concat(Enumerable.Range(0, 400).Select(i => $"Sentence {i} of a long prompt about the weather. "));
+
+        GC.Collect();
+        var before = GC.GetTotalMemory(forceFullCollection: true);
+        long peakFirstQuarter = 0, peak = 0;
+        for (var i = 0; i < calls; i++)
+        {
+            var stream = i % 2 == 1;
+            // ~4 KB of request text, different in every call so that no record shares another's strings.
+            var text = prose.Substring(i % 1_000, 4_000);
+            var body = $$"""{"model":"gpt-4o-mini","stream":{{(stream ? "true" : "false")}},"messages":[{"role":"user","content":"{{text}} #{{i}}"}]}""";
+            using (var request = new HttpRequestMessage(HttpMethod.Post, "https://api.openai.com/v1/chat/completions") { Content = new StringContent(body, Encoding.UTF8, "application/json") })
+            using (var response = await client.SendAsync(request))
+            {
+                await response.Content.ReadAsByteArrayAsync();
+            }
+            if (i % 5_000 == 0)
+            {
+                var live = GC.GetTotalMemory(forceFullCollection: true) - before;
+                peak = Math.Max(peak, live);
+                if (i <= calls / 4) peakFirstQuarter = peak;
+            }
+        }
+        peak = Math.Max(peak, GC.GetTotalMemory(forceFullCollection: true) - before);
+        var stats = dispatcher.GetStatistics();
+        // A waiting record holds ~4 KB of request and up to ~19 KB of response reads; a built payload the same texts as
+        // strings. Generous per record, so the bound only fails if something is kept beyond the queues.
+        var bound = (long)intakeCapacity * 48 * 1_024 + (long)sinkCapacity * 48 * 1_024 + (64L << 20);
+        var growth = peak - peakFirstQuarter;
+
+        Figures.Print("memory_handler", ("calls", calls), ("dropped_intake", stats.Dropped), ("dropped_sink", stats.Sinks[0].Dropped),
+            ("peak_first_quarter_mb", (peakFirstQuarter / 1024.0 / 1024.0).ToString("0.0")), ("peak_live_managed_mb", (peak / 1024.0 / 1024.0).ToString("0.0")),
+            ("bound_mb", (bound / 1024.0 / 1024.0).ToString("0.0")));
+        Assert.That(stats.Dropped + stats.Sinks[0].Dropped, Is.GreaterThan(0), "the calls outran the sink, so the queues were full");
+        Assert.That(peak, Is.LessThan(bound));
+        // Full queues hold the same amount whatever the number of calls: 75,000 more calls must not add a record's worth each.
+        Assert.That(growth, Is.LessThan(32L << 20), $"live memory grew by {growth / 1024.0 / 1024.0:0.0} MB after the first quarter");
+    }
+
+    /// <summary>Answers a whole ~4 KB chat completion, or a ~19 KB stream of 50 chunks (and usage, and [DONE]) when the request asks for one.</summary>
+    private sealed class SizedProvider : HttpMessageHandler
+    {
+        private static readonly byte[] Whole = Encoding.UTF8.GetBytes(
+            $$$"""{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,"message":{"role":"assistant","content":"{{{new string('w', 4_000)}}}"},"finish_reason":"stop"}],"usage":{"prompt_tokens":900,"completion_tokens":800,"total_tokens":1700}}""");
+
+        private static readonly byte[] Stream = Encoding.UTF8.GetBytes(string.Concat(
+            Enumerable.Range(0, 50).Select(i => $$"""data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,"delta":{"content":"{{new string('s', 200)}} {{i}}"},"finish_reason":null}]}""" + "\n\n"))
+            + "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o-mini-2024-07-18\",\"choices\":[],\"usage\":{\"prompt_tokens\":900,\"completion_tokens\":800,\"total_tokens\":1700}}\n\ndata: [DONE]\n\n");
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var stream = (await request.Content!.ReadAsStringAsync(cancellationToken)).Contains("\"stream\":true", StringComparison.Ordinal);
+            var response = new HttpResponseMessage(HttpStatusCode.OK) { Content = new ByteArrayContent(stream ? Stream : Whole), RequestMessage = request };
+            response.Content.Headers.ContentType = new MediaTypeHeaderValue(stream ? "text/event-stream" : "application/json");
+            return response;
+        }
+    }
+
     // First in the process: after a Generic Host has run under parallel load in this test process, even plain
     // allocations stay reachable for a while (seen without any dispatcher at all), which would blur this measure.
     [Test]
