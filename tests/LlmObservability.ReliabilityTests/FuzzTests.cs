@@ -51,6 +51,15 @@ public class FuzzTests
             var payload = builder.Build(record);
             Assert.That(payload, Is.Not.Null);
             Assert.DoesNotThrow(() => LlmPayloadJson.Serialize(payload), $"case {i}");
+            // What happened is recorded, whatever the body: an HTTP error is a failure with an error, and a success never
+            // carries an error other than a note.
+            if (record.HttpStatus >= 400)
+            {
+                Assert.That(payload.Status, Is.EqualTo(LlmCallStatus.Failure), $"case {i}: HTTP {record.HttpStatus}");
+                Assert.That(payload.Error?.Type, Is.Not.Null.And.Not.Empty, $"case {i}: HTTP {record.HttpStatus}");
+            }
+            Assert.That(payload.HttpStatus, Is.EqualTo(record.HttpStatus), $"case {i}");
+            if (payload.Status == LlmCallStatus.Success && payload.Error is { } error) Assert.That(error.Type, Is.EqualTo("capture_note"), $"case {i}");
             if (payload.Error is not null) notes++;
         }
         Figures.Print($"fuzz-bodies {adapter.GetType().Name}", ("cases", cases), ("with_error_or_note", notes), ("seed", Seed));
@@ -85,8 +94,16 @@ public class FuzzTests
                 foreach (var chunk in RandomChunks(random, stream)) capture.OnBytes(chunk);
                 capture.Complete((CallEnd)random.Next(1, 5), random.Next(3) == 0 ? new IOException("cut (fuzz)") : null);
 
+                var end = record.End;
                 var payload = builder.Build(record);
                 Assert.DoesNotThrow(() => LlmPayloadJson.Serialize(payload), $"{mediaType} case {i}");
+                // A stream that threw or was cancelled is a failure that says so; a success carries at most a note.
+                if (end is CallEnd.Exception or CallEnd.Cancelled)
+                {
+                    Assert.That(payload.Status, Is.EqualTo(LlmCallStatus.Failure), $"{mediaType} case {i}: {end}");
+                    Assert.That(payload.Error?.Type, Is.Not.Null.And.Not.Empty, $"{mediaType} case {i}: {end}");
+                }
+                if (payload.Status == LlmCallStatus.Success && payload.Error is { } error) Assert.That(error.Type, Is.EqualTo("capture_note"), $"{mediaType} case {i}");
                 if (!string.IsNullOrEmpty(payload.Response?.Text)) withText++;
                 ran++;
             }
