@@ -188,7 +188,7 @@ public class TransparencyTests
     }
 
     [Test]
-    public async Task Cancellation_mid_stream_throws_the_same_exception_type()
+    public async Task Cancellation_mid_stream_throws_the_same_exception()
     {
         var sink = new CollectingSink();
         await using var dispatcher = new LlmLogDispatcher([new LlmSinkRegistration(sink, new LlmSinkOptions { BatchInterval = TimeSpan.Zero })]);
@@ -207,7 +207,7 @@ public class TransparencyTests
                 await pending;
                 return [];
             }, HttpCompletionOption.ResponseHeadersRead);
-            return outcome.Exception?.Split(':')[0];
+            return outcome.Exception;
         }
 
         var without = await Run(bare);
@@ -244,21 +244,27 @@ public class TransparencyTests
     {
         var sink = new CollectingSink();
         await using var dispatcher = new LlmLogDispatcher([new LlmSinkRegistration(sink, new LlmSinkOptions { BatchInterval = TimeSpan.Zero })]);
+        using var bare = new HttpClient(Transport(true));
         using var observed = new HttpClient(new LlmObservabilityHandler(dispatcher) { InnerHandler = Transport(true) });
 
+        static async Task<byte[]> FirstReadThenDispose(Stream stream, CancellationToken c)
+        {
+            var buffer = new byte[100];
+            var read = await stream.ReadAsync(buffer, c);
+            return buffer[..read]; // the response is disposed with most of its body unread
+        }
         for (var i = 0; i < 20; i++)
         {
-            var outcome = await CallAsync(observed, i % 2 == 0 ? "large" : "hang", async (stream, c) =>
-            {
-                var buffer = new byte[100];
-                _ = await stream.ReadAsync(buffer, c);
-                return buffer; // the response is disposed with most of its body unread
-            }, HttpCompletionOption.ResponseHeadersRead);
-            Assert.That(outcome.Exception, Is.Null);
+            var scenario = i % 2 == 0 ? "large" : "hang";
+            var without = await CallAsync(bare, scenario, FirstReadThenDispose, HttpCompletionOption.ResponseHeadersRead);
+            var with = await CallAsync(observed, scenario, FirstReadThenDispose, HttpCompletionOption.ResponseHeadersRead);
+            Assert.That((with.Exception, with.Status, with.Body), Is.EqualTo((without.Exception, without.Status, without.Body)), $"call {i} ({scenario})");
+            Assert.That(with.Exception, Is.Null);
         }
+        var afterBare = await CallAsync(bare, "json", (s, c) => ReadAll(s, 4096, c), HttpCompletionOption.ResponseContentRead);
         var after = await CallAsync(observed, "json", (s, c) => ReadAll(s, 4096, c), HttpCompletionOption.ResponseContentRead);
         await dispatcher.FlushAsync();
-        Assert.That(after.Body, Has.Length.EqualTo(Encoding.UTF8.GetByteCount(ChatJson)));
+        Assert.That(after.Body, Is.EqualTo(afterBare.Body).And.Length.EqualTo(Encoding.UTF8.GetByteCount(ChatJson)));
         Assert.That(sink.Payloads.Take(20).Select(p => p.Error?.Type), Has.All.EqualTo("incomplete_response"));
         Figures.Print("dispose-early", ("calls", 21), ("recorded", sink.Payloads.Count));
     }
