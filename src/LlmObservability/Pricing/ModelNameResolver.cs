@@ -10,7 +10,8 @@ namespace LlmObservability.Pricing;
 /// without a path prefix (<c>openai/gpt-4o</c>, <c>models/gemini-2.5-pro</c>); without a Bedrock region and vendor
 /// prefix and version suffix (<c>us.anthropic.claude-3-5-sonnet-20240620-v1:0</c>); with a Vertex AI
 /// <c>@version</c> turned into <c>-version</c>; then each of those without a date or revision suffix
-/// (<c>-2024-08-06</c>, <c>-20250929</c>, <c>-001</c>) and without <c>-latest</c>. Four-digit suffixes (<c>-2411</c>,
+/// (<c>-2024-08-06</c>, <c>-20250929</c>, <c>-001</c>) and without <c>-latest</c>; last, for a Claude name written with a
+/// dotted version (<c>anthropic/claude-sonnet-4.5</c>), all of that again with the dot made a dash. Four-digit suffixes (<c>-2411</c>,
 /// <c>-0613</c>) are not removed: providers that use them change prices between versions, so those must be listed.
 /// </remarks>
 internal static partial class ModelNameResolver
@@ -57,14 +58,31 @@ internal static partial class ModelNameResolver
         var prefixes = PriceFilePrefixes(provider);
         var result = new List<string>(bare.Count * (1 + prefixes.Length) * 2);
         foreach (var candidate in bare) AddWithPrefixes(result, candidate, prefixes);
+        foreach (var candidate in bare) AddUndated(result, candidate, prefixes);
+
+        // OpenRouter and other routers write Claude versions with a dot (anthropic/claude-sonnet-4.5) where Anthropic
+        // and the price tables write a dash (claude-sonnet-4-5). Tried last, and only for Claude names, so that a name
+        // whose dots are real (gpt-4.1, gemini-2.5-flash, or a dotted entry of a price file) is found as written first.
+        var dashed = new List<string>(2);
         foreach (var candidate in bare)
         {
-            var stripped = DateSuffix().Replace(candidate, "");
-            if (stripped != candidate && stripped.Length > 0) AddWithPrefixes(result, stripped, prefixes);
-            var notLatest = LatestSuffix().Replace(stripped, "");
-            if (notLatest != stripped && notLatest.Length > 0) AddWithPrefixes(result, notLatest, prefixes);
+            if (candidate.Contains("claude", StringComparison.OrdinalIgnoreCase) && VersionDot().IsMatch(candidate))
+            {
+                AddDistinct(dashed, VersionDot().Replace(candidate, "-"));
+            }
         }
+        foreach (var candidate in dashed) AddWithPrefixes(result, candidate, prefixes);
+        foreach (var candidate in dashed) AddUndated(result, candidate, prefixes);
         return result;
+    }
+
+    /// <summary>The name without a date or revision suffix, then also without <c>-latest</c>, when those differ from it.</summary>
+    private static void AddUndated(List<string> result, string candidate, string[] prefixes)
+    {
+        var stripped = DateSuffix().Replace(candidate, "");
+        if (stripped != candidate && stripped.Length > 0) AddWithPrefixes(result, stripped, prefixes);
+        var notLatest = LatestSuffix().Replace(stripped, "");
+        if (notLatest != stripped && notLatest.Length > 0) AddWithPrefixes(result, notLatest, prefixes);
     }
 
     /// <summary>The undated base of a dated model name (<c>claude-sonnet-4-5-20250929</c> → <c>claude-sonnet-4-5</c>).</summary>
@@ -145,8 +163,13 @@ internal static partial class ModelNameResolver
     [GeneratedRegex("-latest$", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
     private static partial Regex LatestSuffix();
 
-    [GeneratedRegex(@"-v\d+(?::\d+)?$", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
+    // -v1, -v1:0, and a context-window variant after it: -v1:0:200k, -v1:0:48k
+    [GeneratedRegex(@"-v\d+(?::\d+)?(?::\d+k)?$", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
     private static partial Regex BedrockVersionSuffix();
+
+    // a dot between two digits: the 4.5 of claude-sonnet-4.5
+    [GeneratedRegex(@"(?<=\d)\.(?=\d)", RegexOptions.CultureInvariant)]
+    private static partial Regex VersionDot();
 
     [GeneratedRegex(@"-v\d+$", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
     private static partial Regex VersionSuffix();

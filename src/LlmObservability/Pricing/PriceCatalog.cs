@@ -176,9 +176,11 @@ public sealed partial class PriceCatalog
     private void ReportUnknown(string? provider, string? requestedModel, string? responseModel)
     {
         if (!_logger.IsEnabled(LogLevel.Warning) || Volatile.Read(ref _reportedCount) >= MaxReportedUnknownModels) return;
-        if (!_reportedUnknown.TryAdd($"{provider}\n{requestedModel}\n{responseModel}", 0)) return;
+        // Keyed by the name reported (the one looked up and not found), not by the pair of names: one unknown model seen
+        // behind several requested names, or answered with and without a response model, is one warning.
+        var model = (string.IsNullOrWhiteSpace(responseModel) ? requestedModel : responseModel)?.Trim();
+        if (!_reportedUnknown.TryAdd($"{provider}\n{model}", 0)) return;
         Interlocked.Increment(ref _reportedCount);
-        var model = string.IsNullOrWhiteSpace(responseModel) ? requestedModel : responseModel;
         Log.UnknownModel(_logger, model ?? "(none)", requestedModel ?? "(none)", provider ?? "(unknown)");
     }
 

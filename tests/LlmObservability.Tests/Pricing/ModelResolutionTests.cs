@@ -17,6 +17,13 @@ public class ModelResolutionTests
     [TestCase("anthropic", "claude-sonnet-4-5-20250929", "claude-sonnet-4-5-20250929")]
     [TestCase("anthropic", "claude-sonnet-4-5", "claude-sonnet-4-5-20250929")]
     [TestCase("openrouter", "anthropic/claude-sonnet-4-5", "claude-sonnet-4-5-20250929")]
+    [TestCase("openrouter", "anthropic/claude-sonnet-4.5", "claude-sonnet-4-5-20250929")] // OpenRouter writes Claude versions with a dot
+    [TestCase("openrouter", "anthropic/claude-opus-4.1", "claude-opus-4-1-20250805")]
+    [TestCase("openrouter", "anthropic/claude-haiku-4.5", "claude-haiku-4-5-20251001")]
+    [TestCase("openrouter", "anthropic/claude-3.5-haiku", "claude-3-5-haiku-20241022")]    // dotted, then the newest dated entry
+    [TestCase("openrouter", "openai/gpt-4.1", "gpt-4.1")]                                  // real dots stay as written
+    [TestCase("openrouter", "openai/gpt-4.1-mini-2025-04-14", "gpt-4.1-mini-2025-04-14")]
+    [TestCase("openrouter", "google/gemini-2.5-flash", "gemini-2.5-flash")]
     [TestCase("anthropic", "claude-3-5-haiku", "claude-3-5-haiku-20241022")] // undated → newest dated entry
     [TestCase("anthropic", "claude-3-7-sonnet-20250219", "claude-3-7-sonnet-20250219")]
     [TestCase("gemini", "models/gemini-2.5-pro", "gemini-2.5-pro")]
@@ -35,6 +42,9 @@ public class ModelResolutionTests
     [TestCase("global.anthropic.claude-haiku-4-5-20251001-v1:0", "claude-haiku-4-5-20251001")]
     [TestCase("apac.anthropic.claude-3-haiku-20240307-v1:0", "claude-3-haiku-20240307")]
     [TestCase("anthropic.claude-sonnet-4-5-v1", "claude-sonnet-4-5-20250929")]
+    [TestCase("anthropic.claude-3-haiku-20240307-v1:0:200k", "claude-3-haiku-20240307")] // context-window variant
+    [TestCase("anthropic.claude-3-haiku-20240307-v1:0:48k", "claude-3-haiku-20240307")]
+    [TestCase("us.anthropic.claude-3-5-sonnet-20240620-v1:0:200k", "claude-3-5-sonnet-20240620")]
     public void Resolves_Bedrock_model_ids(string modelId, string expectedKey) =>
         Assert.That(Catalog.Find("bedrock", modelId)?.Key, Is.EqualTo(expectedKey));
 
@@ -47,6 +57,8 @@ public class ModelResolutionTests
     [TestCase("mistral-large-2512")] // four-digit versions are never stripped: Mistral reprices between them
     [TestCase("ft:gpt-4o-mini:acme::abc123")]
     [TestCase("llama-3.3-70b-versatile")]
+    [TestCase("gpt-4.1.5")]            // a dot is only made a dash in a Claude name
+    [TestCase("claude-sonnet-9.9")]    // and then the dashed name must be listed too
     [TestCase("")]
     public void Does_not_guess(string model) => Assert.That(Catalog.Find("openai", model), Is.Null);
 
@@ -109,6 +121,12 @@ public class ModelResolutionTests
         var second = catalog.Calculate("openai", "no-such-model", null, usage);
         var other = catalog.Calculate("openai", "another-unknown", null, usage);
         var known = catalog.Calculate("openai", "gpt-4o", null, usage);
+        // The same unknown model seen again with the response naming it, in another case, or behind another requested name:
+        // the name looked up and not found is the same, so no new warning.
+        var answered = catalog.Calculate("openai", "no-such-model", "no-such-model", usage);
+        var otherCase = catalog.Calculate("openai", "no-such-model", "NO-SUCH-MODEL", usage);
+        var viaAlias = catalog.Calculate("openai", "my-alias", "no-such-model", usage);
+        var emptyResponse = catalog.Calculate("openai", "no-such-model", "", usage);
 
         var warnings = logger.Messages(LogLevel.Warning);
         Assert.Multiple(() =>
@@ -117,6 +135,7 @@ public class ModelResolutionTests
             Assert.That(second, Is.Null);
             Assert.That(other, Is.Null);
             Assert.That(known, Is.Not.Null);
+            Assert.That(new[] { answered, otherCase, viaAlias, emptyResponse }, Is.All.Null);
             Assert.That(warnings, Has.Count.EqualTo(2));
             Assert.That(warnings.Count(w => w.Contains("'no-such-model'", StringComparison.Ordinal)), Is.EqualTo(1));
             Assert.That(warnings.Count(w => w.Contains("'another-unknown'", StringComparison.Ordinal)), Is.EqualTo(1));
