@@ -182,9 +182,7 @@ internal sealed class PayloadBuilder
     private LlmCost? Price(CallRecord record, ProviderAdapter adapter)
     {
         if (prices is null || adapter.ToUsage(record) is not { } usage) return null;
-        var tier = record.ServiceTier
-            ?? (record.ModelParameters?.TryGetValue("service_tier", out var requested) == true && requested.ValueKind == JsonValueKind.String ? requested.GetString() : null);
-        return prices.Calculate(record.Route.Provider, record.RequestedModel, record.ResponseModel, usage, tier);
+        return prices.Calculate(record.Route.Provider, record.RequestedModel, record.ResponseModel, usage, adapter.PricedServiceTier(record));
     }
 
     private void ParseRequest(CallRecord record, ProviderAdapter adapter)

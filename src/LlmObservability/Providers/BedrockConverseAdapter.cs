@@ -18,7 +18,9 @@ namespace LlmObservability.Providers;
 /// <remarks>
 /// Usage: <c>inputTokens</c> counts uncached input only; <c>cacheReadInputTokens</c> and <c>cacheWriteInputTokens</c> are
 /// reported beside it (as Anthropic does), so prompt tokens = <c>inputTokens</c>, cached = <c>cacheReadInputTokens</c>,
-/// cache creation = <c>cacheWriteInputTokens</c>; reasoning is inside <c>outputTokens</c> and not broken out.
+/// cache creation = <c>cacheWriteInputTokens</c>, of which the <c>cacheDetails</c> entry with <c>ttl</c> <c>1h</c> is
+/// the one-hour part (priced apart); reasoning is inside <c>outputTokens</c> and not broken out. The service tier is the
+/// response's <c>serviceTier.type</c> (whole body, or the stream's <c>metadata</c> event), else the request's.
 /// <c>metrics.latencyMs</c> is the server's own timing and is not copied (the payload measures latency client-side).
 /// Errors: the type is the <c>x-amzn-errortype</c> header (or the body's <c>__type</c>), the message the body's
 /// <c>message</c>; in a stream, exception messages (<c>throttlingException</c>, <c>modelStreamErrorException</c>, ...).
@@ -31,12 +33,21 @@ internal sealed class BedrockConverseAdapter : ProviderAdapter
 
     public override string CallType => "converse";
 
-    /// <summary>Bedrock reports cache reads and writes beside <c>inputTokens</c>, as Anthropic does.</summary>
+    /// <summary>Bedrock reports cache reads and writes beside <c>inputTokens</c>, as Anthropic does, and one-hour writes apart.</summary>
     public override LlmUsage? ToUsage(CallRecord record)
     {
         if (record.PromptTokens is null && record.CompletionTokens is null) return null;
-        return LlmUsage.ForAnthropic(record.PromptTokens ?? 0, record.CompletionTokens ?? 0, record.CachedPromptTokens ?? 0, record.CacheCreationTokens ?? 0);
+        return LlmUsage.ForAnthropic(record.PromptTokens ?? 0, record.CompletionTokens ?? 0, record.CachedPromptTokens ?? 0,
+            record.CacheCreationTokens ?? 0, record.CacheCreation1hTokens ?? 0);
     }
+
+    /// <summary>
+    /// The tier the response's <c>serviceTier.type</c> says served the call, else the one the request's
+    /// <c>serviceTier.type</c> asked for (<c>priority</c>, <c>default</c>, <c>flex</c>, <c>reserved</c>).
+    /// </summary>
+    public override string? PricedServiceTier(CallRecord record) =>
+        record.ServiceTier
+        ?? (record.ModelParameters?.TryGetValue("serviceTier", out var requested) == true && requested.ValueKind == JsonValueKind.Object ? Json.String(requested, "type") : null);
 
     public override ProviderRoute? Match(HttpRequestMessage request, Uri uri)
     {
@@ -147,7 +158,7 @@ internal sealed class BedrockConverseAdapter : ProviderAdapter
     /// <summary>
     /// <c>inferenceConfig</c> members as they are (maxTokens, temperature, topP, stopSequences); <c>toolConfig.tools</c>
     /// as <c>tools_count</c> (cache points left out) and its <c>toolChoice</c> as it is; <c>additionalModelRequestFields</c> (model-specific
-    /// settings such as top_k or thinking) and <c>performanceConfig</c> as they are.
+    /// settings such as top_k or thinking), <c>performanceConfig</c> and <c>serviceTier</c> as they are.
     /// </summary>
     private static Dictionary<string, JsonElement>? ReadParameters(JsonElement root)
     {
@@ -172,7 +183,7 @@ internal sealed class BedrockConverseAdapter : ProviderAdapter
             }
             if (Json.Object(toolConfig, "toolChoice") is { } choice) (parameters ??= new(StringComparer.Ordinal))["toolChoice"] = choice.Clone();
         }
-        foreach (var name in (ReadOnlySpan<string>)["additionalModelRequestFields", "performanceConfig"])
+        foreach (var name in (ReadOnlySpan<string>)["additionalModelRequestFields", "performanceConfig", "serviceTier"])
         {
             if (Json.Object(root, name) is { } value) (parameters ??= new(StringComparer.Ordinal))[name] = value.Clone();
         }
@@ -241,14 +252,30 @@ internal sealed class BedrockConverseAdapter : ProviderAdapter
         if (Json.Get(toolUse, "input") is { } input) builder.Arguments.Append(input.ValueKind == JsonValueKind.String ? input.GetString() : input.GetRawText());
     }
 
+    /// <summary>The usage and service tier of a whole response or of the stream's <c>metadata</c> event (both carry them at the root).</summary>
     private static void ReadUsage(JsonElement root, CallRecord record)
     {
+        if (Json.Object(root, "serviceTier") is { } tier) record.ServiceTier = Json.String(tier, "type") ?? record.ServiceTier;
         if (Json.Object(root, "usage") is not { } usage) return;
         record.PromptTokens = Json.Long(usage, "inputTokens") ?? record.PromptTokens;
         record.CompletionTokens = Json.Long(usage, "outputTokens") ?? record.CompletionTokens;
         record.TotalTokens = Json.Long(usage, "totalTokens") ?? record.TotalTokens;
         record.CachedPromptTokens = Json.Long(usage, "cacheReadInputTokens") ?? record.CachedPromptTokens;
-        record.CacheCreationTokens = Json.Long(usage, "cacheWriteInputTokens") ?? record.CacheCreationTokens;
+        var cacheWrite = Json.Long(usage, "cacheWriteInputTokens");
+        // cacheDetails: [{"ttl": "5m" | "1h", "inputTokens": N}], the writes by lifetime; one-hour writes cost more.
+        if (Json.Array(usage, "cacheDetails") is { } details)
+        {
+            long? oneHour = null, all = null;
+            foreach (var detail in details.EnumerateArray())
+            {
+                var tokens = Json.Long(detail, "inputTokens");
+                all = Json.Add(all, tokens);
+                if (Json.String(detail, "ttl") == "1h") oneHour = Json.Add(oneHour, tokens);
+            }
+            record.CacheCreation1hTokens = oneHour ?? record.CacheCreation1hTokens;
+            cacheWrite ??= all;
+        }
+        record.CacheCreationTokens = cacheWrite ?? record.CacheCreationTokens;
     }
 
     /// <summary>

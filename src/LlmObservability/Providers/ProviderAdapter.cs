@@ -98,6 +98,17 @@ internal abstract class ProviderAdapter
     }
 
     /// <summary>
+    /// The service tier the call is priced at (<see cref="PriceCatalog.Calculate"/>): the one the response reported
+    /// (<see cref="CallRecord.ServiceTier"/>, which says what actually served the call), else the request's
+    /// <c>service_tier</c> when it is a string. Null: neither says, the standard prices.
+    /// </summary>
+    public virtual string? PricedServiceTier(CallRecord record) => record.ServiceTier ?? RequestString(record, "service_tier");
+
+    /// <summary>A model parameter of the request that is a string, else null.</summary>
+    internal static string? RequestString(CallRecord record, string name) =>
+        record.ModelParameters?.TryGetValue(name, out var value) == true && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    /// <summary>
     /// Whether a 2xx body whose root holds a non-null <c>error</c> member is an error body. Gateways answer so when the
     /// model fails after the request was accepted (OpenRouter documents a 200 with <c>{"error": {"code", "message"}}</c>).
     /// False where <c>error</c> belongs to the success body's own schema and <see cref="ParseResponse"/> reads it.

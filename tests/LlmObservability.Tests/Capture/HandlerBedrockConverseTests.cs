@@ -1,5 +1,6 @@
 using System.Net;
 using LlmObservability.Payload;
+using LlmObservability.Pricing;
 using LlmObservability.Providers;
 using static LlmObservability.Tests.Capture.ProviderTestSupport;
 
@@ -265,6 +266,94 @@ public class HandlerBedrockConverseTests
         Assert.That(payload.ToolCalls!.Single().Arguments, Is.EqualTo("raw"));
         Assert.That(payload.FinishReasons, Is.Null);
         Assert.That(payload.Messages!.Select(m => (m.Role, m.Content)), Is.EqualTo(new (string?, string?)[] { ("user", null), (null, null) }));
+    }
+
+    private const string SonnetUrl = Host + "/model/us.anthropic.claude-sonnet-4-5-20250929-v1%3A0/converse";
+
+    /// <summary>Prices for claude-sonnet-4-5 with a flex and a priority tier, so that the tier the call names shows in its cost.</summary>
+    private static LlmObservabilityOptions WithSonnetTiers()
+    {
+        var options = new LlmObservabilityOptions();
+        var price = new LlmModelPrice { InputPerMillion = 3m, OutputPerMillion = 15m, CacheCreationPerMillion = 3.75m, CacheCreation1hPerMillion = 6m };
+        price.Tiers.Add(new LlmModelPriceTier { Name = "Flex", ServiceTiers = { "flex" }, InputPerMillion = 1.5m, OutputPerMillion = 7.5m });
+        price.Tiers.Add(new LlmModelPriceTier { Name = "Priority", ServiceTiers = { "priority" }, InputPerMillion = 6m, OutputPerMillion = 30m });
+        options.Pricing.Overrides["claude-sonnet-4-5-20250929"] = price;
+        return options;
+    }
+
+    [Test]
+    public async Task One_hour_cache_writes_in_cacheDetails_are_billed_at_the_one_hour_price()
+    {
+        // TokenUsage as Bedrock documents it: cacheDetails lists the writes by TTL, 1h before 5m.
+        const string body = """
+            {"output":{"message":{"role":"assistant","content":[{"text":"Done."}]}},"stopReason":"end_turn",
+             "usage":{"inputTokens":100,"outputTokens":50,"totalTokens":1650,"cacheReadInputTokens":0,"cacheWriteInputTokens":1500,
+                      "cacheDetails":[{"ttl":"1h","inputTokens":1000},{"ttl":"5m","inputTokens":500}]},
+             "metrics":{"latencyMs":800}}
+            """;
+        await using var harness = new Harness(Json(body));
+        using var response = await harness.Client.SendAsync(Request(SimpleBody, SonnetUrl));
+        var payload = await harness.SinglePayloadAsync();
+        var cost = payload.Cost!;
+
+        // claude-sonnet-4-5: $3/M input, $3.75/M five-minute writes, $6/M one-hour writes, $15/M output.
+        Assert.Multiple(() =>
+        {
+            Assert.That(payload.CacheCreationTokens, Is.EqualTo(1500));
+            Assert.That(cost.Input, Is.EqualTo(100 * 3m / 1_000_000));
+            Assert.That(cost.CacheCreation, Is.EqualTo(1000 * 6m / 1_000_000 + 500 * 3.75m / 1_000_000), "0.006 + 0.001875");
+            Assert.That(cost.Output, Is.EqualTo(50 * 15m / 1_000_000));
+            Assert.That(cost.Total, Is.EqualTo(0.0003m + 0.007875m + 0.00075m));
+        });
+    }
+
+    [Test]
+    public async Task The_requested_serviceTier_prices_the_call_when_the_response_does_not_name_one()
+    {
+        const string request = """{"messages":[{"role":"user","content":[{"text":"Hello"}]}],"serviceTier":{"type":"priority"}}""";
+        const string body = """{"output":{"message":{"role":"assistant","content":[{"text":"Hi."}]}},"stopReason":"end_turn","usage":{"inputTokens":1000,"outputTokens":100,"totalTokens":1100}}""";
+        await using var harness = new Harness(Json(body), WithSonnetTiers());
+        using var response = await harness.Client.SendAsync(Request(request, SonnetUrl));
+        var payload = await harness.SinglePayloadAsync();
+
+        // priority: 1,000 × $6/M + 100 × $30/M = 0.006 + 0.003
+        Assert.That(payload.Cost!.Total, Is.EqualTo(0.009m));
+        Assert.That(payload.ModelParameters!["serviceTier"].GetProperty("type").GetString(), Is.EqualTo("priority"));
+    }
+
+    [Test]
+    public async Task The_serviceTier_of_the_response_beats_the_requested_one()
+    {
+        const string request = """{"messages":[{"role":"user","content":[{"text":"Hello"}]}],"serviceTier":{"type":"priority"}}""";
+        const string body = """{"output":{"message":{"role":"assistant","content":[{"text":"Hi."}]}},"stopReason":"end_turn","usage":{"inputTokens":1000,"outputTokens":100,"totalTokens":1100},"serviceTier":{"type":"flex"}}""";
+        await using var harness = new Harness(Json(body), WithSonnetTiers());
+        using var response = await harness.Client.SendAsync(Request(request, SonnetUrl));
+
+        // flex: 1,000 × $1.50/M + 100 × $7.50/M = 0.0015 + 0.00075
+        Assert.That((await harness.SinglePayloadAsync()).Cost!.Total, Is.EqualTo(0.00225m));
+    }
+
+    [Test]
+    public async Task ConverseStream_reads_the_service_tier_and_one_hour_writes_from_the_metadata_event()
+    {
+        byte[] stream =
+        [
+            .. EventStreamFrames.Event("messageStart", """{"role":"assistant"}"""),
+            .. EventStreamFrames.Event("contentBlockDelta", """{"contentBlockIndex":0,"delta":{"text":"Hi."}}"""),
+            .. EventStreamFrames.Event("contentBlockStop", """{"contentBlockIndex":0}"""),
+            .. EventStreamFrames.Event("messageStop", """{"stopReason":"end_turn"}"""),
+            .. EventStreamFrames.Event("metadata", """{"usage":{"inputTokens":1000,"outputTokens":100,"totalTokens":3100,"cacheWriteInputTokens":2000,"cacheDetails":[{"ttl":"1h","inputTokens":2000}]},"metrics":{"latencyMs":300},"serviceTier":{"type":"flex"}}"""),
+        ];
+        const string request = """{"messages":[{"role":"user","content":[{"text":"Hello"}]}],"serviceTier":{"type":"default"}}""";
+        await using var harness = new Harness(Chunked(stream, EventStream, chunkSize: 5), WithSonnetTiers());
+        using var response = await harness.Client.SendAsync(Request(request, SonnetUrl.Replace("/converse", "/converse-stream", StringComparison.Ordinal)), HttpCompletionOption.ResponseHeadersRead);
+        await ReadAllAsync(await response.Content.ReadAsStreamAsync(), bufferSize: 64);
+        var cost = (await harness.SinglePayloadAsync()).Cost!;
+
+        // flex prices input and output; the flex tier names no cache price, so the one-hour writes keep $6/M:
+        // 1,000 × $1.50/M + 2,000 × $6/M + 100 × $7.50/M = 0.0015 + 0.012 + 0.00075
+        Assert.That(cost.CacheCreation, Is.EqualTo(2000 * 6m / 1_000_000));
+        Assert.That(cost.Total, Is.EqualTo(0.0015m + 0.012m + 0.00075m));
     }
 
     [TestCase(ConverseUrl, Host, "/model/us.anthropic.claude-3-5-sonnet-20240620-v1%3A0/converse", Model)]
