@@ -24,7 +24,7 @@ public class AnthropicBodyReaderTests
          "thinking", "signature", "data", "source", "cache_control", "citations", "tools", "mcp_servers", "metadata", "user_id", "budget_tokens",
          "output_config", "format", "effort", "output_format", "temperature", "max_tokens", "stop_sequences", "tool_choice", "tools_count",
          "stop_reason", "stop_sequence", "usage", "input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens",
-         "cache_creation", "ephemeral_5m_input_tokens", "ephemeral_1h_input_tokens", "output_tokens_details", "thinking_tokens", "service_tier"],
+         "cache_creation", "ephemeral_5m_input_tokens", "ephemeral_1h_input_tokens", "output_tokens_details", "thinking_tokens", "service_tier", "speed"],
         RandomValue);
 
     private static readonly WholeBodyDifferential Differential = new(Route, Mutator, MutationsPerBody);
@@ -127,6 +127,13 @@ public class AnthropicBodyReaderTests
         """{"usage":{"input_tokens":9223372036854775808}}""",
         """{"usage":{"input_tokens":1,"server_tool_use":{"web_search_requests":2},"service_tier":"standard"}}""",
         """{"usage":{}}""",
+        """{"model":"claude-opus-4-8","usage":{"input_tokens":10,"output_tokens":5,"service_tier":"standard","speed":"fast"}}""",
+        """{"model":"claude-opus-4-8","usage":{"input_tokens":10,"output_tokens":5,"service_tier":"batch","speed":"standard"}}""",
+        """{"usage":{"service_tier":"priority","service_tier":"batch"}}""",
+        """{"usage":{"speed":"fast","speed":"standard"}}""",
+        """{"usage":{"service_tier":5,"speed":null}}""",
+        """{"usage":{"service_tier":"\ud800","speed":"f\u0061st"}}""",
+        """{"usage":{"speed":"fast"},"usage":{"speed":"standard"}}""",
         """{"c\u006fntent":[]}""",
         """{"content":[{"type":"text","text":"a"}],}""",
         """{"content":[{"type":"text","text":"a"}]} x""",
@@ -143,7 +150,7 @@ public class AnthropicBodyReaderTests
     public void The_fast_request_reader_builds_exactly_the_payload_the_document_path_builds()
     {
         var response = File.ReadAllBytes(Path.Combine(FixtureRoot, "messages-response.json"));
-        var bodies = FixtureBodies("messages-request*.json").Append(GeneratedRequest).Concat(RequestEdgeCases.Select(Encoding.UTF8.GetBytes)).Append(InvalidUtf8Request).ToList();
+        var bodies = FixtureBodies("messages-request*.json").Append(GeneratedRequest).Append(GeneratedFastModeRequest).Concat(RequestEdgeCases.Select(Encoding.UTF8.GetBytes)).Append(InvalidUtf8Request).ToList();
         Assert.That(bodies, Has.Count.GreaterThan(RequestEdgeCases.Length + 2), "fixture requests were found");
         Differential.Check("anthropic-body-reader-request", bodies, body => (body, response), AnthropicBodyReader.TryReadRequest, Seed);
     }
@@ -152,7 +159,7 @@ public class AnthropicBodyReaderTests
     public void The_fast_response_reader_builds_exactly_the_payload_the_document_path_builds()
     {
         var request = File.ReadAllBytes(Path.Combine(FixtureRoot, "messages-request.json"));
-        var bodies = FixtureBodies("messages-response*.json").Append(GeneratedResponse).Concat(ResponseEdgeCases.Select(Encoding.UTF8.GetBytes)).Append(InvalidUtf8Response).ToList();
+        var bodies = FixtureBodies("messages-response*.json").Append(GeneratedResponse).Append(GeneratedFastModeResponse).Concat(ResponseEdgeCases.Select(Encoding.UTF8.GetBytes)).Append(InvalidUtf8Response).ToList();
         Assert.That(bodies, Has.Count.GreaterThan(ResponseEdgeCases.Length + 2), "fixture responses were found");
         Differential.Check("anthropic-body-reader-response", bodies, body => (request, body), AnthropicBodyReader.TryReadResponse, Seed + 1);
     }
@@ -161,8 +168,8 @@ public class AnthropicBodyReaderTests
     [Test]
     public void The_common_shapes_are_taken()
     {
-        Differential.AssertTakesAll(FixtureBodies("messages-request*.json").Append(GeneratedRequest), AnthropicBodyReader.TryReadRequest);
-        Differential.AssertTakesAll(FixtureBodies("messages-response*.json").Append(GeneratedResponse), AnthropicBodyReader.TryReadResponse);
+        Differential.AssertTakesAll(FixtureBodies("messages-request*.json").Append(GeneratedRequest).Append(GeneratedFastModeRequest), AnthropicBodyReader.TryReadRequest);
+        Differential.AssertTakesAll(FixtureBodies("messages-response*.json").Append(GeneratedResponse).Append(GeneratedFastModeResponse), AnthropicBodyReader.TryReadResponse);
     }
 
     private static IEnumerable<byte[]> FixtureBodies(string pattern) =>
@@ -210,7 +217,38 @@ public class AnthropicBodyReaderTests
         ["usage"] = new JsonObject { ["input_tokens"] = 500, ["cache_creation_input_tokens"] = 0, ["cache_read_input_tokens"] = 0, ["output_tokens"] = 450 },
     });
 
-    private static JsonNode? RandomValue(Random random) => random.Next(20) switch
+    /// <summary>A fast-mode request as the docs show it: <c>speed</c> beside the service tier the caller allows.</summary>
+    private static readonly byte[] GeneratedFastModeRequest = JsonSerializer.SerializeToUtf8Bytes(new JsonObject
+    {
+        ["model"] = "claude-opus-4-8",
+        ["max_tokens"] = 4096,
+        ["speed"] = "fast",
+        ["service_tier"] = "auto",
+        ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "Refactor this module to use dependency injection" }),
+    });
+
+    /// <summary>A message served in fast mode: its usage names the service tier and the speed (priced as tier fast).</summary>
+    private static readonly byte[] GeneratedFastModeResponse = JsonSerializer.SerializeToUtf8Bytes(new JsonObject
+    {
+        ["id"] = "msg_02",
+        ["type"] = "message",
+        ["role"] = "assistant",
+        ["model"] = "claude-opus-4-8",
+        ["content"] = new JsonArray(new JsonObject { ["type"] = "text", ["text"] = LongText }),
+        ["stop_reason"] = "end_turn",
+        ["stop_sequence"] = null,
+        ["usage"] = new JsonObject
+        {
+            ["input_tokens"] = 1000,
+            ["cache_creation_input_tokens"] = 0,
+            ["cache_read_input_tokens"] = 0,
+            ["output_tokens"] = 200,
+            ["service_tier"] = "standard",
+            ["speed"] = "fast",
+        },
+    });
+
+    private static JsonNode? RandomValue(Random random) => random.Next(21) switch
     {
         0 => null,
         1 => JsonValue.Create(random.Next(-2, 3)),
@@ -231,6 +269,7 @@ public class AnthropicBodyReaderTests
         16 => new JsonObject { ["type"] = "enabled", ["budget_tokens"] = 1024 },
         17 => new JsonObject { ["type"] = "json_schema", ["schema"] = new JsonObject() },
         18 => new JsonObject { ["user_id"] = "u-1" },
+        19 => JsonValue.Create(random.Next(5) switch { 0 => "fast", 1 => "standard", 2 => "priority", 3 => "batch", _ => "auto" }),
         _ => JsonValue.Create(long.MaxValue),
     };
 }

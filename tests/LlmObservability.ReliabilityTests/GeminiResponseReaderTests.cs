@@ -30,7 +30,7 @@ public class GeminiResponseReaderTests
     private static readonly JsonMutator Mutator = new(
         ["candidates", "responseId", "modelVersion", "promptFeedback", "blockReason", "usageMetadata", "error", "index", "finishReason", "content",
          "parts", "role", "text", "thought", "thoughtSignature", "functionCall", "id", "name", "args", "promptTokenCount", "toolUsePromptTokenCount",
-         "candidatesTokenCount", "totalTokenCount", "cachedContentTokenCount", "thoughtsTokenCount", "groundingMetadata", "safetyRatings"],
+         "candidatesTokenCount", "totalTokenCount", "cachedContentTokenCount", "thoughtsTokenCount", "groundingMetadata", "safetyRatings", "trafficType"],
         RandomValue);
 
     private static readonly WholeBodyDifferential Differential = new(Route, Mutator, MutationsPerBody);
@@ -114,6 +114,12 @@ public class GeminiResponseReaderTests
         """{"usageMetadata":{"promptTokenCount":9223372036854775807,"toolUsePromptTokenCount":0}}""",
         """{"usageMetadata":{"promptTok\u0065nCount":5}}""",
         """{"usageMetadata":{"promptTokensDetails":[{"modality":"TEXT","tokenCount":9}],"trafficType":"ON_DEMAND"}}""",
+        """{"usageMetadata":{"promptTokenCount":5,"candidatesTokenCount":2,"trafficType":"ON_DEMAND_PRIORITY"},"modelVersion":"gemini-2.5-flash"}""",
+        """{"usageMetadata":{"trafficType":"ON_DEMAND_FLEX","trafficType":"ON_DEMAND"}}""",
+        """{"usageMetadata":{"trafficType":5}}""",
+        """{"usageMetadata":{"trafficType":null}}""",
+        """{"usageMetadata":{"trafficType":"\ud800"}}""",
+        """{"usageMetadata":{"trafficType":"PROVISIONED_\u0054HROUGHPUT"}}""",
         """{"candidates":[{"content":{"parts":[{"text":"a"}]}}],}""",
         """{"candidates":[{"content":{"parts":[{"text":"a"}]}}]} x""",
         """[{"candidates":[{"content":{"parts":[{"text":"array root"}]}}]}]""",
@@ -240,15 +246,21 @@ public class GeminiResponseReaderTests
     private static readonly string LongText =
         string.Join(" ", Enumerable.Range(0, 30).Select(i => $"Line {i}: café ☕ costs {i * 3}€ <b>\"bold\"</b> & more.\n"));
 
-    private static JsonObject Usage(int prompt, int candidates, int thoughts, int toolUse = 0) => new()
+    /// <summary>A <c>usageMetadata</c>; Vertex AI adds the <c>trafficType</c> the call was served from.</summary>
+    private static JsonObject Usage(int prompt, int candidates, int thoughts, int toolUse = 0, string? trafficType = null)
     {
-        ["promptTokenCount"] = prompt,
-        ["candidatesTokenCount"] = candidates,
-        ["totalTokenCount"] = prompt + candidates + thoughts + toolUse,
-        ["promptTokensDetails"] = new JsonArray(new JsonObject { ["modality"] = "TEXT", ["tokenCount"] = prompt }),
-        ["thoughtsTokenCount"] = thoughts,
-        ["toolUsePromptTokenCount"] = toolUse,
-    };
+        var usage = new JsonObject
+        {
+            ["promptTokenCount"] = prompt,
+            ["candidatesTokenCount"] = candidates,
+            ["totalTokenCount"] = prompt + candidates + thoughts + toolUse,
+            ["promptTokensDetails"] = new JsonArray(new JsonObject { ["modality"] = "TEXT", ["tokenCount"] = prompt }),
+            ["thoughtsTokenCount"] = thoughts,
+            ["toolUsePromptTokenCount"] = toolUse,
+        };
+        if (trafficType is not null) usage["trafficType"] = trafficType;
+        return usage;
+    }
 
     /// <summary>Whole bodies as Google's API writes them (compact, non-ASCII escaped by the serializer here), with several candidates, thoughts and calls.</summary>
     private static readonly byte[][] GeneratedBodies =
@@ -276,7 +288,7 @@ public class GeminiResponseReaderTests
                     ["finishReason"] = "MAX_TOKENS",
                     ["index"] = 1,
                 }),
-            ["usageMetadata"] = Usage(812, 420, 96, 40),
+            ["usageMetadata"] = Usage(812, 420, 96, 40, "ON_DEMAND_PRIORITY"),
             ["modelVersion"] = "gemini-2.5-pro",
             ["responseId"] = "mAitaLmkHPPlz7IPvtfUqQ4",
         }),
@@ -308,7 +320,7 @@ public class GeminiResponseReaderTests
             chunks.Add((null, JsonSerializer.SerializeToUtf8Bytes(new JsonObject
             {
                 ["candidates"] = new JsonArray(candidate),
-                ["usageMetadata"] = Usage(58, candidates, 50),
+                ["usageMetadata"] = Usage(58, candidates, 50, trafficType: "ON_DEMAND_FLEX"),
                 ["modelVersion"] = "gemini-2.5-flash",
                 ["responseId"] = "tTCwacuEBMvnitYP06qsgQY",
             })));
@@ -319,7 +331,7 @@ public class GeminiResponseReaderTests
         return chunks;
     }
 
-    private static JsonNode? RandomValue(Random random) => random.Next(20) switch
+    private static JsonNode? RandomValue(Random random) => random.Next(21) switch
     {
         0 => null,
         1 => JsonValue.Create(random.Next(-2, 3)),
@@ -340,6 +352,7 @@ public class GeminiResponseReaderTests
         16 => new JsonObject { ["blockReason"] = "SAFETY" },
         17 => new JsonObject { ["code"] = 429, ["message"] = "m", ["status"] = "RESOURCE_EXHAUSTED" },
         18 => JsonValue.Create(random.Next(3)),
+        19 => JsonValue.Create(random.Next(4) switch { 0 => "ON_DEMAND", 1 => "ON_DEMAND_PRIORITY", 2 => "ON_DEMAND_FLEX", _ => "PROVISIONED_THROUGHPUT" }),
         _ => JsonValue.Create(long.MaxValue),
     };
 }

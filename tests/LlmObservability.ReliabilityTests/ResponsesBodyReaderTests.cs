@@ -186,6 +186,14 @@ public class ResponsesBodyReaderTests
         """{"usage":{"input_tokens":true,"output_tokens":[1],"total_tokens":{}}}""",
         """{"usage":{"input_tokens":9223372036854775808}}""",
         """{"usage":{}}""",
+        """{"model":"gpt-4.1-mini-2025-04-14","service_tier":"priority","usage":{"input_tokens":1000,"output_tokens":100}}""",
+        """{"model":"o4-mini-2025-04-16","service_tier":"flex","usage":{"input_tokens":1000,"output_tokens":100}}""",
+        """{"service_tier":"priority","service_tier":"default"}""",
+        """{"service_tier":5}""",
+        """{"service_tier":null}""",
+        """{"service_tier":"\ud800"}""",
+        """{"service_tier":"pr\u0069ority","model":"gpt-4.1-mini"}""",
+        """{"servic\u0065_tier":"flex"}""",
         """{"\u006futput":[]}""",
         """{"output":[{"type":"message","content":[]}],}""",
         """{"output":[]} x""",
@@ -253,6 +261,7 @@ public class ResponsesBodyReaderTests
             ["input"] = LongText,
             ["temperature"] = 0.2,
             ["max_output_tokens"] = 1024,
+            ["service_tier"] = "auto",
         }),
         JsonSerializer.SerializeToUtf8Bytes(new JsonObject
         {
@@ -330,6 +339,7 @@ public class ResponsesBodyReaderTests
                 ["total_tokens"] = 950,
             },
             ["metadata"] = new JsonObject(),
+            ["service_tier"] = "priority",
         }),
         JsonSerializer.SerializeToUtf8Bytes(new JsonObject
         {
@@ -353,6 +363,7 @@ public class ResponsesBodyReaderTests
                     ["role"] = "assistant",
                     ["content"] = new JsonArray(new JsonObject { ["type"] = "refusal", ["refusal"] = "I can't share that." }),
                 }),
+            ["service_tier"] = "flex",
             ["usage"] = new JsonObject
             {
                 ["input_tokens"] = 312,
@@ -364,7 +375,7 @@ public class ResponsesBodyReaderTests
         }),
     ];
 
-    private static JsonNode? RandomValue(Random random) => random.Next(22) switch
+    private static JsonNode? RandomValue(Random random) => random.Next(23) switch
     {
         0 => null,
         1 => JsonValue.Create(random.Next(-2, 3)),
@@ -390,6 +401,7 @@ public class ResponsesBodyReaderTests
         18 => new JsonObject { ["effort"] = "low", ["summary"] = "auto" },
         19 => new JsonObject { ["type"] = "json_schema", ["schema"] = new JsonObject() },
         20 => new JsonObject { ["reason"] = "max_output_tokens", ["code"] = "c", ["message"] = "m" },
+        21 => JsonValue.Create(random.Next(5) switch { 0 => "priority", 1 => "flex", 2 => "default", 3 => "auto", _ => "scale" }),
         _ => JsonValue.Create(long.MaxValue),
     };
 }

@@ -9,9 +9,9 @@ namespace LlmObservability.ReliabilityTests;
 /// <summary>
 /// The check every whole-body fast reader is held to (OpenAI chat, Anthropic, Responses, Gemini):
 /// each body and <paramref name="mutationsPerBody"/> fuzzed variants of it are built into a whole payload twice, with
-/// the fast path and without it, and the two payloads' JSON (with the response ID, which the payload does not carry)
-/// must be equal; a body the fast reader declines must leave the record untouched. Half the cases cap content at 40
-/// characters.
+/// the fast path and without it, and the two payloads' JSON (with the response ID, service tier and speed, which the
+/// payload does not carry) must be equal; a body the fast reader declines must leave the record untouched. Half the
+/// cases cap content at 40 characters.
 /// </summary>
 internal sealed class WholeBodyDifferential(ProviderRoute route, JsonMutator mutator, int mutationsPerBody)
 {
@@ -90,7 +90,9 @@ internal sealed class WholeBodyDifferential(ProviderRoute route, JsonMutator mut
         try
         {
             var payload = record.Build(builder);
-            return Encoding.UTF8.GetString(LlmPayloadJson.SerializeToUtf8Bytes(payload)) + "\nresponse_id=" + record.ResponseId;
+            // The response ID, service tier and speed are not in the payload (the tier only through the cost): compared as read.
+            return Encoding.UTF8.GetString(LlmPayloadJson.SerializeToUtf8Bytes(payload)) + "\nresponse_id=" + record.ResponseId
+                + "\nservice_tier=" + record.ServiceTier + "\nspeed=" + record.Speed;
         }
         finally
         {
@@ -101,7 +103,7 @@ internal sealed class WholeBodyDifferential(ProviderRoute route, JsonMutator mut
     /// <summary>What the body readers set on a record, before any payload is built from it.</summary>
     private static string State(CallRecord record) =>
         ChatChunkReaderTests.Snapshot(record, hadContent: false)
-        + $"requested={record.RequestedModel}, stream={record.Stream}, 1h={record.CacheCreation1hTokens}, "
+        + $"requested={record.RequestedModel}, stream={record.Stream}, 1h={record.CacheCreation1hTokens}, speed={record.Speed}, "
         + $"parameters={(record.ModelParameters is { } parameters ? string.Join("|", parameters.Select(p => $"{p.Key}:{p.Value.GetRawText()}")) : "<null>")}, "
         + $"messages={(record.Messages is { } messages ? string.Join("|", messages) : "<null>")}";
 

@@ -146,8 +146,11 @@ internal sealed class CallRecord : PendingRecord
     /// <summary>The part of <see cref="CacheCreationTokens"/> written with a one-hour cache lifetime, where priced apart.</summary>
     public long? CacheCreation1hTokens { get; set; }
 
-    /// <summary>The service tier the response (or else the request) names: default, flex, priority, batch, ...</summary>
+    /// <summary>The service tier the response names: default, flex, priority, batch, ... (the request's is in <see cref="ModelParameters"/>).</summary>
     public string? ServiceTier { get; set; }
+
+    /// <summary>The inference speed the response names (Anthropic's <c>usage.speed</c>: <c>standard</c> or <c>fast</c>).</summary>
+    public string? Speed { get; set; }
     public long? ReasoningTokens { get; set; }
 
     // outcome

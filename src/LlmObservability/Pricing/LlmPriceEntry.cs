@@ -178,7 +178,8 @@ public sealed record LlmPriceEntry
     /// <summary>
     /// Reduces the service-tier spellings of the providers to the names tiers use: null, empty, <c>default</c>,
     /// <c>auto</c>, <c>standard</c>, <c>standard_only</c> and <c>on_demand</c> mean the standard tier (null);
-    /// <c>on_demand_priority</c> (Vertex AI) means <c>priority</c>; anything else is kept, trimmed.
+    /// Vertex AI's traffic types <c>on_demand_priority</c> and <c>on_demand_flex</c> mean <c>priority</c> and
+    /// <c>flex</c>; anything else is kept, trimmed. All compared case-insensitively (Vertex writes them in capitals).
     /// </summary>
     /// <param name="serviceTier">The tier as the request or response spelled it.</param>
     /// <returns>The tier name to match, or null for the standard tier.</returns>
@@ -191,6 +192,7 @@ public sealed record LlmPriceEntry
             if (string.Equals(tier, standard, StringComparison.OrdinalIgnoreCase)) return null;
         }
         if (string.Equals(tier, "on_demand_priority", StringComparison.OrdinalIgnoreCase)) return "priority";
+        if (string.Equals(tier, "on_demand_flex", StringComparison.OrdinalIgnoreCase)) return "flex";
         return tier;
     }
 

@@ -126,7 +126,7 @@ internal static class AnthropicBodyReader
     private static readonly byte[][] ThinkingNames = Names("type", "budget_tokens");
     private static readonly byte[][] FormatName = Names("format");
     private static readonly byte[][] UsageNames = Names(
-        "input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens", "cache_creation", "output_tokens_details");
+        "input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens", "cache_creation", "output_tokens_details", "service_tier", "speed");
     private static readonly byte[][] CacheCreationNames = Names("ephemeral_5m_input_tokens", "ephemeral_1h_input_tokens");
     private static readonly byte[][] OutputDetailsNames = Names("thinking_tokens");
 
@@ -439,7 +439,8 @@ internal static class AnthropicBodyReader
 
     /// <summary>A usage block's counts as given (null: absent); <see cref="ApplyTo"/> does what <c>ReadUsage</c> does.</summary>
     private readonly record struct Usage(
-        long? Input, long? Output, long? CacheRead, long? CacheCreation, bool HasByLifetime, long? FiveMinutes, long? OneHour, bool HasDetails, long? Thinking)
+        long? Input, long? Output, long? CacheRead, long? CacheCreation, bool HasByLifetime, long? FiveMinutes, long? OneHour, bool HasDetails, long? Thinking,
+        string? ServiceTier, string? Speed)
     {
         public void ApplyTo(CallRecord record)
         {
@@ -455,6 +456,8 @@ internal static class AnthropicBodyReader
             record.CacheCreationTokens = cacheCreation ?? record.CacheCreationTokens;
             if (HasDetails) record.ReasoningTokens = Thinking ?? record.ReasoningTokens;
             record.TotalTokens = Json.Add(Json.Add(record.PromptTokens, record.CachedPromptTokens), Json.Add(record.CacheCreationTokens, record.CompletionTokens));
+            record.ServiceTier = ServiceTier ?? record.ServiceTier;
+            record.Speed = Speed ?? record.Speed;
         }
     }
 
@@ -462,6 +465,7 @@ internal static class AnthropicBodyReader
     {
         usage = null;
         long? input = null, output = null, cacheRead = null, cacheCreation = null, fiveMinutes = null, oneHour = null, thinking = null;
+        string? serviceTier = null, speed = null;
         bool byLifetime = false, details = false;
         var seen = 0;
         while (NextMember(ref reader, UsageNames, ref seen, out var field))
@@ -474,12 +478,14 @@ internal static class AnthropicBodyReader
                 8 => ReadLong(ref reader, out cacheCreation),
                 16 when reader.TokenType == JsonTokenType.StartObject => byLifetime = ReadCounts(ref reader, CacheCreationNames, out fiveMinutes, out oneHour),
                 32 when reader.TokenType == JsonTokenType.StartObject => details = ReadCounts(ref reader, OutputDetailsNames, out thinking, out _),
+                64 when reader.TokenType == JsonTokenType.String => ReadName(ref reader, out serviceTier),
+                128 when reader.TokenType == JsonTokenType.String => ReadName(ref reader, out speed),
                 _ => reader.Skip(),
             };
             if (!read) return false;
         }
         if (reader.Failed) return false;
-        usage = new Usage(input, output, cacheRead, cacheCreation, byLifetime, fiveMinutes, oneHour, details, thinking);
+        usage = new Usage(input, output, cacheRead, cacheCreation, byLifetime, fiveMinutes, oneHour, details, thinking, serviceTier, speed);
         return true;
     }
 }

@@ -18,7 +18,8 @@ namespace LlmObservability.Providers;
 /// nor written to the prompt cache, and <c>cache_read_input_tokens</c> / <c>cache_creation_input_tokens</c> are reported
 /// beside it, so the total is input + cache read + cache creation + output. Thinking tokens are inside
 /// <c>output_tokens</c>. In a stream, the usage of <c>message_delta</c> is cumulative: it replaces, never adds to, what
-/// <c>message_start</c> said.
+/// <c>message_start</c> said. The usage also says how the call was served, which prices it: <c>service_tier</c>
+/// (<c>standard</c>, <c>priority</c>, <c>batch</c>) and, in fast mode, <c>speed</c> (see <see cref="PricedServiceTier"/>).
 /// </remarks>
 internal sealed class AnthropicMessagesAdapter : ProviderAdapter
 {
@@ -37,6 +38,19 @@ internal sealed class AnthropicMessagesAdapter : ProviderAdapter
         if (record.PromptTokens is null && record.CompletionTokens is null) return null;
         return LlmUsage.ForAnthropic(record.PromptTokens ?? 0, record.CompletionTokens ?? 0, record.CachedPromptTokens ?? 0,
             record.CacheCreationTokens ?? 0, record.CacheCreation1hTokens ?? 0);
+    }
+
+    /// <summary>
+    /// Fast mode is priced as tier <c>fast</c>: when the response's <c>usage.speed</c> says <c>fast</c>, or, when the
+    /// response does not say, the request asked for <c>speed: "fast"</c>. A response that says <c>standard</c> was served
+    /// (and billed) at standard speed whatever was asked. Otherwise the response's <c>usage.service_tier</c>
+    /// (<c>standard</c>, <c>priority</c>, <c>batch</c>), else the request's <c>service_tier</c> (<c>auto</c>,
+    /// <c>standard_only</c>).
+    /// </summary>
+    public override string? PricedServiceTier(CallRecord record)
+    {
+        var speed = record.Speed ?? RequestString(record, "speed");
+        return string.Equals(speed, "fast", StringComparison.OrdinalIgnoreCase) ? "fast" : base.PricedServiceTier(record);
     }
 
     public override ProviderRoute? MatchTrusted(HttpRequestMessage request, Uri uri) => MatchPath(uri);
@@ -170,6 +184,8 @@ internal sealed class AnthropicMessagesAdapter : ProviderAdapter
         }
         // Every input token is in exactly one of input / cache read / cache creation, so the total is their sum plus output.
         record.TotalTokens = Json.Add(Json.Add(record.PromptTokens, record.CachedPromptTokens), Json.Add(record.CacheCreationTokens, record.CompletionTokens));
+        record.ServiceTier = Json.Name(usage, "service_tier") ?? record.ServiceTier;
+        record.Speed = Json.Name(usage, "speed") ?? record.Speed;
     }
 
     internal const string RedactedThinkingNote = "[redacted_thinking]";

@@ -19,7 +19,7 @@ namespace LlmObservability.Providers;
 /// <c>candidatesTokenCount</c>; <c>toolUsePromptTokenCount</c> (tool results such as search grounding fed back to the
 /// model) is input beside <c>promptTokenCount</c> and is added to the prompt tokens, so that prompt + completion +
 /// reasoning = <c>totalTokenCount</c>. Each stream chunk carries the running totals, so later chunks overwrite earlier
-/// ones rather than add to them.
+/// ones rather than add to them. Vertex AI's <c>usageMetadata.trafficType</c> is the call's service tier.
 /// </remarks>
 internal sealed class GeminiGenerateContentAdapter : ProviderAdapter
 {
@@ -273,11 +273,16 @@ internal sealed class GeminiGenerateContentAdapter : ProviderAdapter
         if (Json.Object(root, "usageMetadata") is not { } usage) return;
         new UsageCounts(
             Json.Long(usage, "promptTokenCount"), Json.Long(usage, "toolUsePromptTokenCount"), Json.Long(usage, "candidatesTokenCount"),
-            Json.Long(usage, "totalTokenCount"), Json.Long(usage, "cachedContentTokenCount"), Json.Long(usage, "thoughtsTokenCount")).ApplyTo(record);
+            Json.Long(usage, "totalTokenCount"), Json.Long(usage, "cachedContentTokenCount"), Json.Long(usage, "thoughtsTokenCount"),
+            Json.Name(usage, "trafficType")).ApplyTo(record);
     }
 
-    /// <summary>A <c>usageMetadata</c>'s counts as given (null: absent); <see cref="ApplyTo"/> records them as the running totals they are.</summary>
-    internal readonly record struct UsageCounts(long? Prompt, long? ToolUse, long? Candidates, long? Total, long? Cached, long? Thoughts)
+    /// <summary>
+    /// A <c>usageMetadata</c>'s counts as given (null: absent); <see cref="ApplyTo"/> records them as the running totals
+    /// they are. Vertex AI adds <c>trafficType</c> (<c>ON_DEMAND</c>, <c>ON_DEMAND_PRIORITY</c>, <c>ON_DEMAND_FLEX</c>,
+    /// <c>PROVISIONED_THROUGHPUT</c>), the quota the call was served from, which is its service tier.
+    /// </summary>
+    internal readonly record struct UsageCounts(long? Prompt, long? ToolUse, long? Candidates, long? Total, long? Cached, long? Thoughts, string? TrafficType)
     {
         public void ApplyTo(CallRecord record)
         {
@@ -286,6 +291,7 @@ internal sealed class GeminiGenerateContentAdapter : ProviderAdapter
             record.TotalTokens = Total ?? record.TotalTokens;
             record.CachedPromptTokens = Cached ?? record.CachedPromptTokens;
             record.ReasoningTokens = Thoughts ?? record.ReasoningTokens;
+            record.ServiceTier = TrafficType ?? record.ServiceTier;
         }
     }
 

@@ -68,7 +68,7 @@ internal sealed class GeminiResponseReader
     private static readonly byte[][] CallNames = Names("id", "name", "args");
     private static readonly byte[][] FeedbackNames = Names("blockReason");
     private static readonly byte[][] UsageNames = Names(
-        "promptTokenCount", "toolUsePromptTokenCount", "candidatesTokenCount", "totalTokenCount", "cachedContentTokenCount", "thoughtsTokenCount");
+        "promptTokenCount", "toolUsePromptTokenCount", "candidatesTokenCount", "totalTokenCount", "cachedContentTokenCount", "thoughtsTokenCount", "trafficType");
 
     /// <summary>What the root says beside its candidates and parts (which are in the reader's lists).</summary>
     private struct Chunk
@@ -250,6 +250,7 @@ internal sealed class GeminiResponseReader
     {
         usage = null;
         long? prompt = null, toolUse = null, candidates = null, total = null, cached = null, thoughts = null;
+        string? trafficType = null;
         var seen = 0;
         while (NextMember(ref reader, UsageNames, ref seen, out var field))
         {
@@ -261,12 +262,13 @@ internal sealed class GeminiResponseReader
                 8 => ReadLong(ref reader, out total),
                 16 => ReadLong(ref reader, out cached),
                 32 => ReadLong(ref reader, out thoughts),
+                64 when reader.TokenType == JsonTokenType.String => ReadName(ref reader, out trafficType),
                 _ => reader.Skip(),
             };
             if (!read) return false;
         }
         if (reader.Failed) return false;
-        usage = new GeminiGenerateContentAdapter.UsageCounts(prompt, toolUse, candidates, total, cached, thoughts);
+        usage = new GeminiGenerateContentAdapter.UsageCounts(prompt, toolUse, candidates, total, cached, thoughts, trafficType);
         return true;
     }
 

@@ -17,7 +17,8 @@ namespace LlmObservability.Providers;
 /// the reason itself otherwise (<c>incomplete</c> when none is given), <c>failed</c> → <c>error</c>,
 /// <c>cancelled</c> → <c>cancelled</c>, and a background response still <c>queued</c>/<c>in_progress</c> keeps that status.
 /// Usage is OpenAI's: <c>input_tokens</c> includes <c>input_tokens_details.cached_tokens</c>, <c>output_tokens</c>
-/// includes <c>output_tokens_details.reasoning_tokens</c>.
+/// includes <c>output_tokens_details.reasoning_tokens</c>. The response's <c>service_tier</c> (the tier that served the
+/// call, which may differ from the request's <c>auto</c>) prices it.
 /// </remarks>
 internal sealed class OpenAiResponsesAdapter : ProviderAdapter
 {
@@ -201,6 +202,7 @@ internal sealed class OpenAiResponsesAdapter : ProviderAdapter
     {
         record.ResponseId = Json.NonEmpty(response, "id") ?? record.ResponseId;
         record.ResponseModel = Json.NonEmpty(response, "model") ?? record.ResponseModel;
+        record.ServiceTier = Json.Name(response, "service_tier") ?? record.ServiceTier;
         if (readOutput && Json.Array(response, "output") is { } output)
         {
             foreach (var item in output.EnumerateArray()) ReadOutputItem(item, record, limits);
@@ -312,6 +314,8 @@ internal sealed class OpenAiResponsesAdapter : ProviderAdapter
                     {
                         record.ResponseId ??= Json.NonEmpty(started, "id");
                         record.ResponseModel ??= Json.NonEmpty(started, "model");
+                        // Here the tier is often the request's echoed ("auto"); the final object says which served.
+                        record.ServiceTier ??= Json.Name(started, "service_tier");
                     }
                     break;
                 case "response.output_item.added" or "response.output_item.done":

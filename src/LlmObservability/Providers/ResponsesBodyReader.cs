@@ -22,7 +22,8 @@ namespace LlmObservability.Providers;
 /// do makes it return false with the record untouched, and the builder takes the document path: JSON it does not accept
 /// (see <see cref="FastJsonReader"/>), a root that is not an object, any escaped member name, a member it reads given
 /// twice (at the root: <c>input</c>, <c>instructions</c>, <c>model</c>, <c>stream</c>, <c>reasoning</c>, <c>text</c>,
-/// <c>prompt</c>, <c>output</c>, <c>id</c>, <c>status</c>, <c>incomplete_details</c>, <c>usage</c>, <c>error</c>; in an
+/// <c>prompt</c>, <c>output</c>, <c>id</c>, <c>status</c>, <c>incomplete_details</c>, <c>usage</c>, <c>error</c>,
+/// <c>service_tier</c>; in an
 /// item, a part, the usage and the objects it looks into), a string it reads that is not valid Unicode once unescaped
 /// (it reads every field any item or part type is read for, whatever the type), a token count that is not a whole number.
 /// </remarks>
@@ -84,7 +85,7 @@ internal static class ResponsesBodyReader
     {
         var reader = new FastJsonReader(body);
         if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return false;
-        string? id = null, model = null, status = null, incompleteReason = null;
+        string? id = null, model = null, status = null, incompleteReason = null, serviceTier = null;
         List<OutputItem>? output = null;
         Usage usage = default;
         Error? error = null;
@@ -102,6 +103,7 @@ internal static class ResponsesBodyReader
                 16 when isObject => ReadNameMember(ref reader, ReasonName, out incompleteReason),
                 32 when isObject => ReadUsage(ref reader, out usage),
                 64 when isObject => ReadError(ref reader, out error),
+                128 when isString => ReadName(ref reader, out serviceTier),
                 _ => reader.Skip(),
             };
             if (!read) return false;
@@ -111,6 +113,7 @@ internal static class ResponsesBodyReader
         // The whole body was understood: apply it in the document path's order (ReadResponseObject).
         record.ResponseId = id is { Length: > 0 } ? id : record.ResponseId;
         record.ResponseModel = model is { Length: > 0 } ? model : record.ResponseModel;
+        record.ServiceTier = serviceTier ?? record.ServiceTier;
         foreach (var item in output ?? []) item.ApplyTo(record, limits);
         usage.ApplyTo(record);
         error?.ApplyTo(record);
@@ -120,7 +123,7 @@ internal static class ResponsesBodyReader
 
     // The members each object's reader takes, by position: a member's field is 1 << its index here.
     private static readonly byte[][] RequestNames = Names("input", "instructions", "model", "stream", "reasoning", "text", "prompt");
-    private static readonly byte[][] ResponseNames = Names("output", "id", "model", "status", "incomplete_details", "usage", "error");
+    private static readonly byte[][] ResponseNames = Names("output", "id", "model", "status", "incomplete_details", "usage", "error", "service_tier");
     private static readonly byte[][] ReasoningNames = Names("effort", "summary");
     private static readonly byte[][] TextNames = Names("format", "verbosity");
     private static readonly byte[][] TypeName = Names("type");

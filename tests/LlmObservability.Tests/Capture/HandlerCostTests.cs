@@ -41,6 +41,100 @@ public class HandlerCostTests
         Assert.That((await harness.SinglePayloadAsync()).Cost!.Total, Is.EqualTo(0.0000665m + 0.00014m));
     }
 
+    private const string ResponsesUrl = "https://api.openai.com/v1/responses";
+
+    private static StubHandler JsonBody(string body) =>
+        new((_, _) => Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent(body, Encoding.UTF8, "application/json") }));
+
+    [Test]
+    public async Task A_Responses_body_that_says_priority_is_priced_at_priority_after_a_request_for_auto()
+    {
+        var body = Fixture.Text("openai/responses-response.json").Replace("\"service_tier\": \"default\"", "\"service_tier\": \"priority\"", StringComparison.Ordinal);
+        await using var harness = new Harness(JsonBody(body));
+        using var response = await harness.Client.SendAsync(Harness.Post(ResponsesUrl, """{"model":"gpt-4.1","input":"Plan a day in Paris.","service_tier":"auto"}"""));
+        var cost = (await harness.SinglePayloadAsync()).Cost!;
+
+        // gpt-4.1-2025-04-14 priority: $3.50/M input, $0.875/M cached, $14/M output (standard: $2, $0.50, $8 → 0.001044).
+        // input 1,326 of which 1,152 cached → 174 uncached; 15 output.
+        Assert.Multiple(() =>
+        {
+            Assert.That(cost.Input, Is.EqualTo(174 * 3.5m / 1_000_000));
+            Assert.That(cost.CacheRead, Is.EqualTo(1152 * 0.875m / 1_000_000));
+            Assert.That(cost.Output, Is.EqualTo(15 * 14m / 1_000_000));
+            Assert.That(cost.Total, Is.EqualTo(0.000609m + 0.001008m + 0.00021m));
+        });
+    }
+
+    [Test]
+    public async Task A_Responses_stream_is_priced_at_the_tier_its_completed_event_names()
+    {
+        // response.created and .in_progress echo the request's "auto"; response.completed names the tier that served.
+        var sse = Fixture.Text("openai/responses-stream.sse").Replace("\"service_tier\":\"default\"", "\"service_tier\":\"auto\"", StringComparison.Ordinal);
+        var last = sse.LastIndexOf("\"service_tier\":\"auto\"", StringComparison.Ordinal);
+        Assert.That(sse.IndexOf("\"type\":\"response.completed\"", StringComparison.Ordinal), Is.LessThan(last), "the last tier is the completed event's");
+        sse = sse[..last] + "\"service_tier\":\"priority\"" + sse[(last + "\"service_tier\":\"auto\"".Length)..];
+        await using var harness = new Harness(StubHandler.Sse(Encoding.UTF8.GetBytes(sse)));
+        using (var response = await harness.Client.SendAsync(Harness.Post(ResponsesUrl, """{"model":"gpt-4.1","input":"Plan a day in Paris.","stream":true,"service_tier":"auto"}"""), HttpCompletionOption.ResponseHeadersRead))
+        {
+            await response.Content.ReadAsStringAsync();
+        }
+
+        // gpt-4.1-2025-04-14 priority: 37 × $3.50/M + 11 × $14/M (standard would be 37 × $2/M + 11 × $8/M = 0.000162)
+        Assert.That((await harness.SinglePayloadAsync()).Cost!.Total, Is.EqualTo(0.0001295m + 0.000154m));
+    }
+
+    private const string FastModeRequest = """{"model":"claude-opus-4-8","max_tokens":1024,"speed":"fast","messages":[{"role":"user","content":"Refactor this module to use dependency injection"}]}""";
+
+    private static string OpusMessage(string usageTail) => $$$"""
+        {"id":"msg_01FastMode","type":"message","role":"assistant","model":"claude-opus-4-8","content":[{"type":"text","text":"Done."}],
+         "stop_reason":"end_turn","stop_sequence":null,
+         "usage":{"input_tokens":1000,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":200{{{usageTail}}}}}
+        """;
+
+    // claude-opus-4-8: standard $5/M input, $25/M output; fast mode $10/M, $50/M.
+    // Fast: 1,000 × $10/M + 200 × $50/M = 0.01 + 0.01. Standard: 1,000 × $5/M + 200 × $25/M = 0.005 + 0.005.
+    [TestCase(",\"service_tier\":\"standard\",\"speed\":\"fast\"", 0.02)]     // the response says fast
+    [TestCase(",\"service_tier\":\"standard\"", 0.02)]                          // the response does not say: the request's speed
+    [TestCase(",\"service_tier\":\"standard\",\"speed\":\"standard\"", 0.01)] // served at standard speed after all
+    public async Task Anthropic_fast_mode_is_priced_as_tier_fast(string usageTail, decimal expected)
+    {
+        await using var harness = new Harness(JsonBody(OpusMessage(usageTail)));
+        using var request = HandlerAnthropicMessagesTests.MessagesRequest(FastModeRequest);
+        request.Headers.Add("anthropic-beta", "fast-mode-2026-02-01");
+        using var response = await harness.Client.SendAsync(request);
+        Assert.That((await harness.SinglePayloadAsync()).Cost!.Total, Is.EqualTo(expected));
+    }
+
+    [Test]
+    public async Task An_Anthropic_response_in_the_batch_tier_is_priced_at_the_batch_multiplier()
+    {
+        var body = Fixture.Text("anthropic/messages-response.json").Replace("\"service_tier\": \"standard\"", "\"service_tier\": \"batch\"", StringComparison.Ordinal);
+        await using var harness = new Harness(JsonBody(body));
+        using var response = await harness.Client.SendAsync(HandlerAnthropicMessagesTests.MessagesRequest(
+            """{"model":"claude-sonnet-4-5","max_tokens":256,"messages":[{"role":"user","content":"Umbrella?"}]}"""));
+
+        // claude-sonnet-4-5 at half price: 12 × $1.50/M input, 2,048 × $0.15/M reads, 300 × $1.875/M 5-minute writes,
+        // 1,200 × $3/M one-hour writes, 48 × $7.50/M output.
+        Assert.That((await harness.SinglePayloadAsync()).Cost!.Total, Is.EqualTo(0.000018m + 0.0003072m + 0.0005625m + 0.0036m + 0.00036m));
+    }
+
+    [Test]
+    public async Task An_Anthropic_stream_is_priced_by_the_speed_in_message_start()
+    {
+        var sse = Fixture.Text("anthropic/messages-stream.sse")
+            .Replace("claude-sonnet-4-5-20250929", "claude-opus-4-8", StringComparison.Ordinal)
+            .Replace("\"service_tier\":\"standard\"", "\"service_tier\":\"standard\",\"speed\":\"fast\"", StringComparison.Ordinal);
+        await using var harness = new Harness(StubHandler.Sse(Encoding.UTF8.GetBytes(sse)));
+        using (var response = await harness.Client.SendAsync(HandlerAnthropicMessagesTests.MessagesRequest(
+            """{"model":"claude-opus-4-8","max_tokens":256,"stream":true,"messages":[{"role":"user","content":"Hello"}]}"""), HttpCompletionOption.ResponseHeadersRead))
+        {
+            await response.Content.ReadAsStringAsync();
+        }
+
+        // fast mode: 25 × $10/M input + 15 × $50/M output
+        Assert.That((await harness.SinglePayloadAsync()).Cost!.Total, Is.EqualTo(0.00025m + 0.00075m));
+    }
+
     [Test]
     public async Task An_unknown_model_has_a_null_cost_never_zero()
     {

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using LlmObservability.Payload;
+using LlmObservability.Pricing;
 using LlmObservability.Providers;
 using static LlmObservability.Tests.Capture.ProviderTestSupport;
 
@@ -343,6 +344,31 @@ public class HandlerGeminiTests
         Assert.That(payload.Response!.Text, Is.EqualTo("fine"));
         Assert.That(payload.Status, Is.EqualTo(LlmCallStatus.Success));
         Assert.That(payload.Error!.Message, Does.Contain("1 stream event(s) could not be parsed"));
+    }
+
+    [TestCase("ON_DEMAND_PRIORITY", 0.00099)]  // priority: 1,000 × $0.54/M + 100 × $4.50/M = 0.00054 + 0.00045
+    [TestCase("ON_DEMAND_FLEX", 0.000275)]     // flex: 1,000 × $0.15/M + 100 × $1.25/M = 0.00015 + 0.000125
+    [TestCase("ON_DEMAND", 0.00055)]           // standard: 1,000 × $0.30/M + 100 × $2.50/M = 0.0003 + 0.00025
+    public async Task Vertex_traffic_type_prices_the_call_at_its_service_tier(string trafficType, decimal expected)
+    {
+        // Vertex AI's usageMetadata names the quota that served the call.
+        var body = $$"""
+            {"candidates":[{"content":{"role":"model","parts":[{"text":"Paris."}]},"finishReason":"STOP"}],
+             "usageMetadata":{"promptTokenCount":1000,"candidatesTokenCount":100,"totalTokenCount":1100,"trafficType":"{{trafficType}}"},
+             "modelVersion":"gemini-2.5-flash","createTime":"2025-06-01T10:00:00.000000Z","responseId":"vx-1"}
+            """;
+        var options = new LlmObservabilityOptions();
+        var price = new LlmModelPrice { InputPerMillion = 0.30m, OutputPerMillion = 2.50m };
+        price.Tiers.Add(new LlmModelPriceTier { Name = "Priority", ServiceTiers = { "priority" }, InputPerMillion = 0.54m, OutputPerMillion = 4.50m });
+        price.Tiers.Add(new LlmModelPriceTier { Name = "Flex", ServiceTiers = { "flex" }, InputPerMillion = 0.15m, OutputPerMillion = 1.25m });
+        options.Pricing.Overrides["gemini-2.5-flash"] = price;
+        await using var harness = new Harness(Json(body), options);
+        using var response = await harness.Client.SendAsync(Post(
+            "https://us-central1-aiplatform.googleapis.com/v1/projects/p1/locations/us-central1/publishers/google/models/gemini-2.5-flash:generateContent", SimpleBody));
+        var payload = await harness.SinglePayloadAsync();
+
+        Assert.That(payload.Provider, Is.EqualTo("vertex_ai"));
+        Assert.That(payload.Cost!.Total, Is.EqualTo(expected));
     }
 
     [TestCase("https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:generateContent", "gemini", "https://generativelanguage.googleapis.com/v1beta", "/models/gemini-2.5-flash:generateContent")]

@@ -99,6 +99,8 @@ public class TierTests
         Assert.Multiple(() =>
         {
             Assert.That(LlmPriceEntry.NormalizeServiceTier("ON_DEMAND_PRIORITY"), Is.EqualTo("priority"));
+            Assert.That(LlmPriceEntry.NormalizeServiceTier("ON_DEMAND_FLEX"), Is.EqualTo("flex"));
+            Assert.That(LlmPriceEntry.NormalizeServiceTier("ON_DEMAND"), Is.Null);
             Assert.That(LlmPriceEntry.NormalizeServiceTier(" standard "), Is.Null);
             Assert.That(LlmPriceEntry.NormalizeServiceTier("flex"), Is.EqualTo("flex"));
         });
