@@ -8,6 +8,8 @@ namespace LlmObservability.Telemetry;
 /// The OpenTelemetry GenAI request attributes a call's model parameters hold. Providers name the same setting in their
 /// own way (<c>max_tokens</c>, <c>max_completion_tokens</c>, <c>max_output_tokens</c>, Gemini's <c>maxOutputTokens</c>,
 /// Bedrock's <c>maxTokens</c>, Ollama's <c>num_predict</c>); the payload keeps each as sent, and this reads them all.
+/// Gemini takes its generation config in either spelling (<c>maxOutputTokens</c> or <c>max_output_tokens</c>,
+/// <c>candidateCount</c> or <c>candidate_count</c>), so both are here.
 /// </summary>
 internal static class GenAiRequestAttributes
 {
@@ -23,7 +25,7 @@ internal static class GenAiRequestAttributes
         ("gen_ai.request.frequency_penalty", Kind.Double, ["frequency_penalty", "frequencyPenalty"]),
         ("gen_ai.request.presence_penalty", Kind.Double, ["presence_penalty", "presencePenalty"]),
         ("gen_ai.request.seed", Kind.Count, ["seed"]),
-        ("gen_ai.request.choice.count", Kind.ChoiceCount, ["n", "candidateCount"]),
+        ("gen_ai.request.choice.count", Kind.ChoiceCount, ["n", "candidateCount", "candidate_count"]),
         ("gen_ai.request.stop_sequences", Kind.Strings, ["stop", "stop_sequences", "stopSequences"]),
     ];
 

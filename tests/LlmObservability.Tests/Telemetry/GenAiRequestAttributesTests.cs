@@ -18,6 +18,7 @@ public class GenAiRequestAttributesTests
     [TestCase("""{"temperature":0.2,"top_p":0.9,"max_tokens":256,"frequency_penalty":0.5,"presence_penalty":-0.5,"seed":7,"n":2,"stop":["END","STOP"]}""", TestName = "OpenAI chat")]
     [TestCase("""{"temperature":0.2,"top_p":0.9,"max_completion_tokens":256,"frequency_penalty":0.5,"presence_penalty":-0.5,"seed":7,"n":2,"stop":["END","STOP"]}""", TestName = "OpenAI chat, max_completion_tokens")]
     [TestCase("""{"temperature":0.2,"topP":0.9,"maxOutputTokens":256,"frequencyPenalty":0.5,"presencePenalty":-0.5,"seed":7,"candidateCount":2,"stopSequences":["END","STOP"]}""", TestName = "Gemini generationConfig")]
+    [TestCase("""{"temperature":0.2,"top_p":0.9,"max_output_tokens":256,"frequency_penalty":0.5,"presence_penalty":-0.5,"seed":7,"candidate_count":2,"stop_sequences":["END","STOP"]}""", TestName = "Gemini generation_config in snake_case, as the API also takes it")]
     public void Each_providers_names_give_the_same_attributes(string parameters)
     {
         Assert.That(Read(parameters), Is.EquivalentTo(new Dictionary<string, object>
