@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using LlmObservability.Capture;
 using LlmObservability.Providers;
 
@@ -10,7 +11,9 @@ namespace LlmObservability.ReliabilityTests;
 /// The fast reader for whole Gemini requests (<see cref="GeminiRequestReader"/>) against the <see cref="JsonDocument"/>
 /// path it short-cuts (<see cref="GeminiGenerateContentAdapter.ParseRequest"/>): the fixture's request, requests shaped
 /// as the SDKs write them, hand-written edge cases and fuzzed variants of all of them go through
-/// <see cref="WholeBodyDifferential"/>. Fixed seed.
+/// <see cref="WholeBodyDifferential"/>. The API takes every member under its snake_case proto name as well as its
+/// lowerCamelCase one, so each body also goes through with its member names respelled at random, one by one (a member
+/// can then be given under both spellings), and the fuzzer sets and duplicates members under both. Fixed seed.
 /// </summary>
 public class GeminiRequestReaderTests
 {
@@ -23,8 +26,11 @@ public class GeminiRequestReaderTests
         ["contents", "systemInstruction", "generationConfig", "tools", "toolConfig", "cachedContent", "role", "parts", "text", "thought",
          "functionCall", "functionResponse", "inlineData", "fileData", "executableCode", "codeExecutionResult", "name", "id", "args", "response",
          "functionDeclarations", "googleSearch", "codeExecution", "temperature", "topK", "responseSchema", "responseJsonSchema", "speechConfig",
-         "thinkingConfig", "safetySettings", "mimeType", "data"],
-        RandomValue);
+         "thinkingConfig", "safetySettings", "mimeType", "data",
+         "system_instruction", "generation_config", "tool_config", "cached_content", "function_call", "function_response", "inline_data",
+         "file_data", "executable_code", "code_execution_result", "function_declarations", "google_search", "code_execution", "top_k",
+         "max_output_tokens", "response_schema", "response_json_schema", "speech_config", "thinking_config", "safety_settings", "mime_type"],
+        random => Respelled(random, RandomValue(random)));
 
     private static readonly WholeBodyDifferential Differential = new(Route, Mutator, MutationsPerBody);
 
@@ -89,6 +95,25 @@ public class GeminiRequestReaderTests
         """[{"contents":[]}]""",
         """ "just a string" """,
         """  { "contents" : [ { "role" : "user" , "parts" : [ { "text" : "spaces" } ] } ] , "generationConfig" : { "temperature" : 0.1 } }  """,
+        // snake_case, and members given under both spellings (the reader declines those; the document reads the camelCase one)
+        """{"system_instruction":{"parts":[{"text":"sys"}]},"generation_config":{"max_output_tokens":5,"top_p":0.5,"candidate_count":2},"tool_config":{"function_calling_config":{"mode":"ANY"}},"cached_content":"cachedContents/x"}""",
+        """{"system_instruction":"You are terse.","contents":[{"parts":[{"text":"u"}]}]}""",
+        """{"systemInstruction":{"parts":[{"text":"camel"}]},"system_instruction":{"parts":[{"text":"snake"}]}}""",
+        """{"system_instruction":{"parts":[{"text":"snake"}]},"systemInstruction":null}""",
+        """{"systemInstruction":5,"system_instruction":"snake"}""",
+        """{"generationConfig":{"temperature":0.1},"generation_config":{"temperature":0.9}}""",
+        """{"generation_config":{"maxOutputTokens":6,"max_output_tokens":5,"response_schema":{"type":"OBJECT"},"response_json_schema":{},"_response_json_schema":{},"speech_config":{},"thinking_config":{"thinking_budget":0}}}""",
+        """{"toolConfig":{"functionCallingConfig":{}},"tool_config":{"function_calling_config":{}}}""",
+        """{"tool_config":"x","cached_content":5}""",
+        """{"cachedContent":"a","cached_content":"b"}""",
+        """{"cached_content":"\ud800"}""",
+        """{"tools":[{"function_declarations":[{"name":"a"},{"name":"b"}]},{"google_search":{}},{"code_execution":{}},{"functionDeclarations":[{"name":"c"}],"function_declarations":[{"name":"d"},{"name":"e"}]},{"function_declarations":{"name":"x"}}]}""",
+        """{"contents":[{"role":"model","parts":[{"text":"t"},{"function_call":{"id":"c1","name":"f","args":{"a":1}}},{"function_call":{"name":"g"}}]},{"role":"user","parts":[{"function_response":{"name":"f","id":"c1","response":{"r":1}}}]}]}""",
+        """{"contents":[{"parts":[{"inline_data":{"mime_type":"image/png","data":"AAAA"}},{"file_data":{"file_uri":"gs://x"}},{"executable_code":{}},{"code_execution_result":{}},{"inline_data":null,"file_data":{}},{"inline_data":null}]}]}""",
+        """{"contents":[{"parts":[{"functionCall":{"name":"f"},"function_call":{"name":"g"}}]}]}""",
+        """{"contents":[{"parts":[{"functionCall":"x","function_call":{"name":"g"}},{"function_response":{"name":"r"},"functionResponse":null}]}]}""",
+        """{"contents":[{"parts":[{"inlineData":{},"inline_data":{}}]}]}""",
+        """{"contents":[{"parts":[{"fileData":null,"file_data":{}}]}]}""",
     ];
 
     private static readonly byte[] InvalidUtf8 = [.. "{\"contents\":[{\"parts\":[{\"text\":\"bad "u8, 0xFF, .. " utf8\"}]}]}"u8];
@@ -97,19 +122,48 @@ public class GeminiRequestReaderTests
     public void The_fast_request_reader_builds_exactly_the_payload_the_document_path_builds()
     {
         var response = File.ReadAllBytes(Path.Combine(FixtureRoot, "generate-content-response.json"));
-        var bodies = FixtureRequests().Append(GeneratedRequest).Concat(EdgeCases.Select(Encoding.UTF8.GetBytes)).Append(InvalidUtf8).ToList();
-        Assert.That(bodies, Has.Count.GreaterThan(EdgeCases.Length + 2), "the fixture request was found");
+        var originals = FixtureRequests().Append(GeneratedRequest).Concat(EdgeCases.Select(Encoding.UTF8.GetBytes)).ToList();
+        var random = new Random(Seed);
+        var bodies = originals.Concat(originals.Select(body => Respelled(random, body))).Append(InvalidUtf8).ToList();
+        Assert.That(originals, Has.Count.GreaterThan(EdgeCases.Length + 2), "the fixture requests were found");
         var (taken, declined) = Differential.Check("gemini-request-reader", bodies, body => (body, response), GeminiRequestReader.TryReadRequest, Seed);
         Assert.That(taken, Is.GreaterThan((taken + declined) / 4), "the fast reader takes a good share of the requests");
         Assert.That(declined, Is.GreaterThan((taken + declined) / 10), "a good share of the requests go to the document path");
     }
 
-    /// <summary>The common shapes are taken, not declined: the fixture's request and one as the SDKs write it.</summary>
+    /// <summary>
+    /// The common shapes are taken, not declined: the fixtures' requests and one as the SDKs write it, in camelCase, in
+    /// snake_case and in mixes of the two.
+    /// </summary>
     [Test]
     public void The_common_shapes_are_taken()
     {
-        Differential.AssertTakesAll(FixtureRequests().Append(GeneratedRequest), GeminiRequestReader.TryReadRequest);
+        var common = FixtureRequests().Append(GeneratedRequest).ToList();
+        var random = new Random(Seed);
+        var respelled = common.SelectMany(body => Enumerable.Range(0, 10).Select(_ => Respelled(random, body))).ToList();
+        Assert.That(FixtureRequests().Select(Encoding.UTF8.GetString), Has.Some.Contains("\"system_instruction\""), "the snake_case fixture was found");
+        Differential.AssertTakesAll(common.Concat(respelled).Append(Respelled(new Random(Seed), GeneratedRequest, always: true)), GeminiRequestReader.TryReadRequest);
     }
+
+    /// <summary>
+    /// The body with each member name that has capitals (and looks like one: <c>"name":</c>) spelled in snake_case,
+    /// each one by chance (every one with <paramref name="always"/>), the rest of the text as it was: duplicates,
+    /// escapes and odd shapes stay, and a member given twice can now be given once under each spelling.
+    /// </summary>
+    private static byte[] Respelled(Random random, byte[] body, bool always = false) =>
+        Encoding.UTF8.GetBytes(Regex.Replace(Encoding.UTF8.GetString(body), "\"([A-Za-z_]*[A-Z][A-Za-z_]*)\"(\\s*):",
+            m => always || random.Next(2) == 0 ? $"\"{SnakeCase(m.Groups[1].Value)}\"{m.Groups[2].Value}:" : m.Value));
+
+    /// <summary>A random value with its member names (nested ones too) in snake_case by chance, one by one.</summary>
+    private static JsonNode? Respelled(Random random, JsonNode? node) => node switch
+    {
+        JsonObject obj => new JsonObject(obj.ToList().Select(p => KeyValuePair.Create(
+            random.Next(2) == 0 ? SnakeCase(p.Key) : p.Key, Respelled(random, p.Value?.DeepClone())))),
+        JsonArray array => new JsonArray([.. array.Select(item => Respelled(random, item?.DeepClone()))]),
+        _ => node,
+    };
+
+    private static string SnakeCase(string name) => Regex.Replace(name, "[A-Z]", m => "_" + m.Value.ToLowerInvariant());
 
     /// <summary>The stream flag comes from the endpoint on both paths (the differential above uses the streaming one only).</summary>
     [TestCase(":generateContent", false)]

@@ -25,7 +25,16 @@ internal static class FastJsonFields
     /// twice (the document path reads those, so the reader is stopped). A loop over the members ends at one of the two;
     /// <see cref="FastJsonReader.Failed"/> tells which.
     /// </summary>
-    internal static bool NextMember(ref FastJsonReader reader, byte[][] names, ref int seen, out int field, out ReadOnlySpan<byte> name)
+    internal static bool NextMember(ref FastJsonReader reader, byte[][] names, ref int seen, out int field, out ReadOnlySpan<byte> name) =>
+        NextMember(ref reader, names, null, ref seen, out field, out name);
+
+    /// <summary>
+    /// As <see cref="NextMember(ref FastJsonReader, byte[][], ref int, out int, out ReadOnlySpan{byte})"/>, with each
+    /// name's field given in <paramref name="fields"/> (null: 1 &lt;&lt; its index). Names that share a field are one member
+    /// under two spellings (Gemini's <c>systemInstruction</c> and <c>system_instruction</c>): given under both, it is
+    /// given twice.
+    /// </summary>
+    internal static bool NextMember(ref FastJsonReader reader, byte[][] names, int[]? fields, ref int seen, out int field, out ReadOnlySpan<byte> name)
     {
         field = 0;
         name = default;
@@ -35,7 +44,7 @@ internal static class FastJsonFields
         for (var i = 0; i < names.Length; i++)
         {
             if (!name.SequenceEqual(names[i])) continue;
-            field = 1 << i;
+            field = fields is null ? 1 << i : fields[i];
             break;
         }
         if ((seen & field) != 0) return reader.Stop();

@@ -13,6 +13,8 @@ namespace LlmObservability.Providers;
 /// it, one JSON array of them), on generativelanguage.googleapis.com, on Vertex AI
 /// (<c>…/publishers/google/models/{model}:generateContent</c>, provider <c>vertex_ai</c>) and on any host with that path.
 /// The model comes from the URL path, the API key from the <c>x-goog-api-key</c> header or the <c>key=</c> query (masked).
+/// A request's members may be spelled in lowerCamelCase or in snake_case, as the API takes both (see <c>Member</c>);
+/// responses are read in lowerCamelCase, the spelling the API writes.
 /// </summary>
 /// <remarks>
 /// Usage: <c>promptTokenCount</c> includes <c>cachedContentTokenCount</c>; <c>thoughtsTokenCount</c> is reported beside
@@ -27,8 +29,13 @@ internal sealed class GeminiGenerateContentAdapter : ProviderAdapter
 
     private const string StreamMethod = ":streamGenerateContent";
 
-    // generationConfig members that are schemas or other bulky structures, not parameters worth a log line.
-    internal static readonly HashSet<string> BulkyConfig = new(StringComparer.Ordinal) { "responseSchema", "responseJsonSchema", "_responseJsonSchema", "speechConfig" };
+    // generationConfig members that are schemas or other bulky structures, not parameters worth a log line, in both
+    // spellings (see Member).
+    internal static readonly HashSet<string> BulkyConfig = new(StringComparer.Ordinal)
+    {
+        "responseSchema", "responseJsonSchema", "_responseJsonSchema", "speechConfig",
+        "response_schema", "response_json_schema", "_response_json_schema", "speech_config",
+    };
 
     public override string CallType => "generate_content";
 
@@ -76,7 +83,7 @@ internal sealed class GeminiGenerateContentAdapter : ProviderAdapter
         record.ModelParameters = ReadParameters(root);
 
         var messages = new List<LlmMessage>();
-        if (Json.Get(root, "systemInstruction") is { } system)
+        if (Member(root, "systemInstruction", "system_instruction")?.Value is { } system)
         {
             // The REST reference takes a Content; a bare string is tolerated the way the SDKs accept one.
             messages.Add(system.ValueKind == JsonValueKind.String
@@ -131,15 +138,27 @@ internal sealed class GeminiGenerateContentAdapter : ProviderAdapter
     }
 
     /// <summary>
+    /// The member under its lowerCamelCase name when that is given (not null), else under its snake_case one, with the
+    /// name it was given under. The API reads its JSON as protobuf does, which takes a field under either name, and
+    /// requests written by hand or after curl examples use the snake_case ones (<c>system_instruction</c>,
+    /// <c>generation_config</c>, <c>function_call</c>, <c>inline_data</c>, ...). A request that gives both is one the
+    /// API refuses; reading the camelCase one is as good as any.
+    /// </summary>
+    private static (string Name, JsonElement Value)? Member(JsonElement obj, string camel, string snake) =>
+        Json.Get(obj, camel) is { } value ? (camel, value) : Json.Get(obj, snake) is { } other ? (snake, other) : null;
+
+    /// <summary>
     /// <c>generationConfig</c> members as they are (temperature, topP, topK, maxOutputTokens, candidateCount,
     /// stopSequences, thinkingConfig, ...) except response schemas; <c>tools</c> as <c>tools_count</c> (each function
     /// declaration counts, and each built-in tool such as googleSearch or codeExecution); <c>toolConfig</c> and
-    /// <c>cachedContent</c> as they are. Contents, system instruction and safety settings are not parameters.
+    /// <c>cachedContent</c> as they are. Contents, system instruction and safety settings are not parameters. Every name
+    /// is kept as the request spelled it (<c>max_output_tokens</c>, <c>tool_config</c>): the payload keeps the provider's
+    /// names as sent, and the span's <c>gen_ai.request.*</c> attributes know both spellings.
     /// </summary>
     private static Dictionary<string, JsonElement>? ReadParameters(JsonElement root)
     {
         Dictionary<string, JsonElement>? parameters = null;
-        if (Json.Object(root, "generationConfig") is { } config)
+        if (Member(root, "generationConfig", "generation_config")?.Value is { ValueKind: JsonValueKind.Object } config)
         {
             foreach (var property in config.EnumerateObject())
             {
@@ -155,13 +174,13 @@ internal sealed class GeminiGenerateContentAdapter : ProviderAdapter
                 if (tool.ValueKind != JsonValueKind.Object) continue;
                 foreach (var kind in tool.EnumerateObject())
                 {
-                    count += kind.Name == "functionDeclarations" && kind.Value.ValueKind == JsonValueKind.Array ? kind.Value.GetArrayLength() : 1;
+                    count += kind.Name is "functionDeclarations" or "function_declarations" && kind.Value.ValueKind == JsonValueKind.Array ? kind.Value.GetArrayLength() : 1;
                 }
             }
             (parameters ??= new(StringComparer.Ordinal))["tools_count"] = JsonSerializer.SerializeToElement(count, ProviderJsonContext.Default.Int32);
         }
-        if (Json.Object(root, "toolConfig") is { } toolConfig) (parameters ??= new(StringComparer.Ordinal))["toolConfig"] = toolConfig.Clone();
-        if (Json.String(root, "cachedContent") is not null) (parameters ??= new(StringComparer.Ordinal))["cachedContent"] = root.GetProperty("cachedContent").Clone();
+        if (Member(root, "toolConfig", "tool_config") is { Value.ValueKind: JsonValueKind.Object } toolConfig) (parameters ??= new(StringComparer.Ordinal))[toolConfig.Name] = toolConfig.Value.Clone();
+        if (Member(root, "cachedContent", "cached_content") is { Value.ValueKind: JsonValueKind.String } cached) (parameters ??= new(StringComparer.Ordinal))[cached.Name] = cached.Value.Clone();
         return parameters;
     }
 
@@ -180,12 +199,12 @@ internal sealed class GeminiGenerateContentAdapter : ProviderAdapter
             {
                 string? piece;
                 if (Json.String(part, "text") is { } partText) piece = Json.Bool(part, "thought") == true ? "[thought]" : partText;
-                else if (Json.Object(part, "functionCall") is { } call)
+                else if (Member(part, "functionCall", "function_call")?.Value is { ValueKind: JsonValueKind.Object } call)
                 {
                     ReadFunctionCall(call, (calls ??= new ToolCallAccumulator(limits.MaxContentChars)).Add());
                     continue;
                 }
-                else if (Json.Object(part, "functionResponse") is { } response)
+                else if (Member(part, "functionResponse", "function_response")?.Value is { ValueKind: JsonValueKind.Object } response)
                 {
                     name ??= Json.String(response, "name");
                     toolCallId ??= Json.String(response, "id");
@@ -207,8 +226,8 @@ internal sealed class GeminiGenerateContentAdapter : ProviderAdapter
     }
 
     private static string PartNote(JsonElement part) =>
-        PartNote(Json.Get(part, "inlineData") is not null, Json.Get(part, "fileData") is not null,
-            Json.Get(part, "executableCode") is not null, Json.Get(part, "codeExecutionResult") is not null);
+        PartNote(Member(part, "inlineData", "inline_data") is not null, Member(part, "fileData", "file_data") is not null,
+            Member(part, "executableCode", "executable_code") is not null, Member(part, "codeExecutionResult", "code_execution_result") is not null);
 
     /// <summary>The note for a part that is no text, call or response, by which of these members it has (not null).</summary>
     internal static string PartNote(bool inlineData, bool fileData, bool executableCode, bool codeExecutionResult) =>

@@ -19,7 +19,9 @@ namespace LlmObservability.Providers;
 /// the builder takes the document path: JSON it does not accept (see <see cref="FastJsonReader"/>), a root that is not
 /// an object, any escaped member name, a member it reads given twice (at the root: <c>contents</c>,
 /// <c>systemInstruction</c>, <c>generationConfig</c>, <c>tools</c>, <c>toolConfig</c>, <c>cachedContent</c>; in a
-/// content, a part, a function call or response), a string it reads that is not valid Unicode once unescaped.
+/// content, a part, a function call or response), also when given once under each spelling (<c>systemInstruction</c>
+/// and <c>system_instruction</c>: the API takes either, see <see cref="Members"/>), a string it reads that is not valid
+/// Unicode once unescaped.
 /// </remarks>
 internal static class GeminiRequestReader
 {
@@ -33,10 +35,14 @@ internal static class GeminiRequestReader
         List<(string Name, JsonElement Value)>? config = null;
         int? toolsCount = null;
         JsonElement? toolConfig = null, cachedContent = null;
+        string? toolConfigName = null, cachedContentName = null;
         var seen = 0;
-        while (NextMember(ref reader, RootNames, ref seen, out var field))
+        while (NextMember(ref reader, RootNames.Names, RootNames.Fields, ref seen, out var field, out var name))
         {
             var kind = reader.TokenType;
+            // The parameters keep the name as the request spelled it, as the document path does.
+            if (field == 16) toolConfigName = Members.Spelling(name, "toolConfig", "tool_config");
+            else if (field == 32) cachedContentName = Members.Spelling(name, "cachedContent", "cached_content");
             var read = field switch
             {
                 1 when kind == JsonTokenType.StartArray => ReadContents(ref reader, limits, out contents),
@@ -59,8 +65,8 @@ internal static class GeminiRequestReader
         Dictionary<string, JsonElement>? parameters = null;
         foreach (var (name, value) in config ?? []) (parameters ??= new(StringComparer.Ordinal))[name] = value;
         if (toolsCount is { } count) (parameters ??= new(StringComparer.Ordinal))["tools_count"] = JsonSerializer.SerializeToElement(count, ProviderJsonContext.Default.Int32);
-        if (toolConfig is { } tools) (parameters ??= new(StringComparer.Ordinal))["toolConfig"] = tools;
-        if (cachedContent is { } cached) (parameters ??= new(StringComparer.Ordinal))["cachedContent"] = cached;
+        if (toolConfig is { } tools) (parameters ??= new(StringComparer.Ordinal))[toolConfigName!] = tools;
+        if (cachedContent is { } cached) (parameters ??= new(StringComparer.Ordinal))[cachedContentName!] = cached;
         record.ModelParameters = parameters;
         if (system is null && contents is not { Count: > 0 }) return true;
         var messages = contents ?? [];
@@ -69,13 +75,50 @@ internal static class GeminiRequestReader
         return true;
     }
 
-    // The members each object's reader takes, by position: a member's field is 1 << its index here.
-    private static readonly byte[][] RootNames = Names("contents", "systemInstruction", "generationConfig", "tools", "toolConfig", "cachedContent");
+    // The members each object's reader takes, by position: a member's field is 1 << its index here, under either spelling.
+    private static readonly Members RootNames = Members.Of("contents", "systemInstruction", "generationConfig", "tools", "toolConfig", "cachedContent");
     private static readonly byte[][] ContentNames = Names("role", "parts");
-    private static readonly byte[][] PartNames = Names("text", "thought", "functionCall", "functionResponse", "inlineData", "fileData", "executableCode", "codeExecutionResult");
+    private static readonly Members PartNames = Members.Of("text", "thought", "functionCall", "functionResponse", "inlineData", "fileData", "executableCode", "codeExecutionResult");
     private static readonly byte[][] CallNames = Names("id", "name", "args");
     private static readonly byte[][] ResponseNames = Names("name", "id", "response");
     private static readonly byte[][] NoNames = [];
+
+    /// <summary>
+    /// Member names in both spellings the API takes: protobuf's JSON parser reads a field under its lowerCamelCase
+    /// name and under the proto's own snake_case one (<c>systemInstruction</c>, <c>system_instruction</c>). The names
+    /// are those given to <see cref="Of"/>, then the snake_case spelling of each that has capitals; both spellings of a
+    /// name have the field 1 &lt;&lt; its index in the list given.
+    /// </summary>
+    private sealed record Members(byte[][] Names, int[] Fields)
+    {
+        public static Members Of(params string[] camelCase)
+        {
+            var names = new List<string>(camelCase);
+            var fields = new List<int>(camelCase.Select((_, i) => 1 << i));
+            for (var i = 0; i < camelCase.Length; i++)
+            {
+                var snake = SnakeCase(camelCase[i]);
+                if (snake == camelCase[i]) continue;
+                names.Add(snake);
+                fields.Add(1 << i);
+            }
+            return new Members(FastJsonFields.Names([.. names]), [.. fields]);
+        }
+
+        /// <summary>Which of the two spellings <paramref name="name"/> is (a name <c>NextMember</c> matched to their field).</summary>
+        public static string Spelling(ReadOnlySpan<byte> name, string camel, string snake) => name.IndexOf((byte)'_') >= 0 ? snake : camel;
+
+        private static string SnakeCase(string camel)
+        {
+            var snake = new StringBuilder(camel.Length + 4);
+            foreach (var c in camel)
+            {
+                if (char.IsAsciiLetterUpper(c)) snake.Append('_').Append(char.ToLowerInvariant(c));
+                else snake.Append(c);
+            }
+            return snake.ToString();
+        }
+    }
 
     private static bool ReadSystemText(ref FastJsonReader reader, CaptureLimits limits, out LlmMessage? system)
     {
@@ -154,7 +197,7 @@ internal static class GeminiRequestReader
         if (reader.TokenType == JsonTokenType.StartObject)
         {
             var seen = 0;
-            while (NextMember(ref reader, PartNames, ref seen, out var field))
+            while (NextMember(ref reader, PartNames.Names, PartNames.Fields, ref seen, out var field, out _))
             {
                 var kind = reader.TokenType;
                 bool read;
@@ -269,7 +312,7 @@ internal static class GeminiRequestReader
             var seen = 0;
             while (NextMember(ref reader, NoNames, ref seen, out _, out var kind))
             {
-                if (kind.SequenceEqual("functionDeclarations"u8) && reader.TokenType == JsonTokenType.StartArray)
+                if ((kind.SequenceEqual("functionDeclarations"u8) || kind.SequenceEqual("function_declarations"u8)) && reader.TokenType == JsonTokenType.StartArray)
                 {
                     while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
                     {

@@ -1,5 +1,8 @@
 using System.Net;
 using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using LlmObservability.Capture;
 using LlmObservability.Payload;
 using LlmObservability.Pricing;
 using LlmObservability.Providers;
@@ -83,6 +86,98 @@ public class HandlerGeminiTests
             Assert.That(messages[4].Content, Is.EqualTo("Summarise it in one sentence.\n[file_data]"));
         });
     }
+
+    /// <summary>
+    /// The API reads its JSON as protobuf does, which takes each field under its snake_case proto name as well as its
+    /// lowerCamelCase one, and requests written by hand or after curl examples use the former. The snake_case fixture
+    /// is the camelCase one spelled the other way, member for member: it gives the same payload, its parameters under
+    /// the names sent.
+    /// </summary>
+    [Test]
+    public async Task A_request_in_snake_case_gives_the_payload_of_the_same_request_in_camel_case()
+    {
+        var camel = await PayloadOf("gemini/generate-content-request.json");
+        var snake = await PayloadOf("gemini/generate-content-request-snake-case.json");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(snake.Messages!.Select(m => m.Role), Is.EqualTo(new[] { "system", "user", "model", "user", "user" }), "the system instruction is read");
+            Assert.That(snake.Messages![0].Content, Is.EqualTo("You are a concise travel assistant."));
+            Assert.That(snake.Messages[1].Content, Is.EqualTo("What is in this picture, and what is the weather there?\n[inline_data]"));
+            Assert.That(snake.Messages[2].ToolCalls!.Single().Name, Is.EqualTo("get_weather"), "the function call is read");
+            Assert.That(snake.Messages[3].Name, Is.EqualTo("get_weather"), "the function response is read");
+            Assert.That(snake.Messages[4].Content, Is.EqualTo("Summarise it in one sentence.\n[file_data]"));
+            Assert.That(snake.ModelParameters!.Keys, Is.EquivalentTo(new[]
+            {
+                "temperature", "top_p", "top_k", "max_output_tokens", "candidate_count", "stop_sequences", "response_mime_type", "thinking_config", "tools_count", "tool_config",
+            }), "the parameters keep the names sent");
+            Assert.That(snake.ModelParameters!["tools_count"].GetInt32(), Is.EqualTo(3), "two function declarations and google_search");
+            Assert.That(Parameters(snake), Is.EqualTo(Parameters(camel, snakeCase: true)));
+            Assert.That(Comparable(snake), Is.EqualTo(Comparable(camel)), "everything else is the same");
+        });
+
+        static async Task<StandardLoggingPayload> PayloadOf(string request)
+        {
+            await using var harness = new Harness(StubHandler.Json("gemini/generate-content-response.json"));
+            using var response = await harness.Client.SendAsync(Request(Fixture.Text(request)));
+            return await harness.SinglePayloadAsync();
+        }
+
+        // What differs from call to call, and the parameters (compared above), left out.
+        static string Comparable(StandardLoggingPayload payload) => LlmPayloadJson.Serialize(payload with
+        {
+            Id = "id", TraceId = null, SpanId = null, ParentSpanId = null, StartTime = default, CompletionStartTime = null, EndTime = default,
+            TtftMs = null, LatencyMs = 0, OutputTokensPerSecond = null, ModelParameters = null,
+        });
+    }
+
+    /// <summary>The document path (what the fast reader declines goes there) reads both spellings alike too.</summary>
+    [Test]
+    public void The_document_path_reads_a_request_in_snake_case_as_the_same_request_in_camel_case()
+    {
+        var camel = Parse("gemini/generate-content-request.json");
+        var snake = Parse("gemini/generate-content-request-snake-case.json");
+
+        Assert.That(snake.Messages!.Select(m => m.Role), Is.EqualTo(new[] { "system", "user", "model", "user", "user" }));
+        Assert.That(string.Join("|", snake.Messages!.Select(Show)), Is.EqualTo(string.Join("|", camel.Messages!.Select(Show))));
+        Assert.That(Parameters(snake.ModelParameters!), Is.EqualTo(Parameters(camel.ModelParameters!, snakeCase: true)));
+
+        static CallRecord Parse(string fixture)
+        {
+            var record = new CallRecord(new ProviderRoute(GeminiGenerateContentAdapter.Instance, "gemini", Base, "/models/gemini-2.5-flash:generateContent")) { Id = "id" };
+            using var document = JsonDocument.Parse(Fixture.Text(fixture));
+            GeminiGenerateContentAdapter.Instance.ParseRequest(document.RootElement, record, new CaptureLimits(100_000, 10_000));
+            return record;
+        }
+
+        static string Show(LlmMessage message) =>
+            $"{message} calls={string.Join(",", message.ToolCalls?.Select(c => c.ToString()) ?? [])}";
+    }
+
+    /// <summary>Response schemas and speech settings are no parameters in either spelling, on either path.</summary>
+    [Test]
+    public async Task Schemas_in_snake_case_are_left_out_of_the_parameters_too()
+    {
+        const string body = """{"contents":[{"parts":[{"text":"Hi"}]}],"generation_config":{"temperature":0.3,"response_mime_type":"application/json","response_schema":{"type":"OBJECT"},"response_json_schema":{"type":"object"},"speech_config":{"voice_config":{}}}}""";
+        await using var harness = new Harness(StubHandler.Json("gemini/generate-content-response.json"));
+        using var response = await harness.Client.SendAsync(Request(body));
+        var payload = await harness.SinglePayloadAsync();
+
+        var record = new CallRecord(new ProviderRoute(GeminiGenerateContentAdapter.Instance, "gemini", Base, "/models/gemini-2.5-flash:generateContent")) { Id = "id" };
+        using (var document = JsonDocument.Parse(body)) GeminiGenerateContentAdapter.Instance.ParseRequest(document.RootElement, record, new CaptureLimits(1000, 1000));
+
+        Assert.That(payload.ModelParameters!.Keys, Is.EquivalentTo(new[] { "temperature", "response_mime_type" }));
+        Assert.That(record.ModelParameters!.Keys, Is.EquivalentTo(new[] { "temperature", "response_mime_type" }));
+    }
+
+    private static Dictionary<string, string> Parameters(StandardLoggingPayload payload, bool snakeCase = false) => Parameters(payload.ModelParameters!, snakeCase);
+
+    /// <summary>Each parameter's JSON by its name; with <paramref name="snakeCase"/>, every member name (the parameters' and those inside them) in snake_case.</summary>
+    private static Dictionary<string, string> Parameters(IReadOnlyDictionary<string, JsonElement> parameters, bool snakeCase = false) =>
+        parameters.ToDictionary(p => snakeCase ? SnakeCase(p.Key) : p.Key,
+            p => snakeCase ? Regex.Replace(p.Value.GetRawText(), "\"(\\w+)\":", m => $"\"{SnakeCase(m.Groups[1].Value)}\":") : p.Value.GetRawText());
+
+    private static string SnakeCase(string name) => Regex.Replace(name, "[A-Z]", m => "_" + m.Value.ToLowerInvariant());
 
     [Test]
     public async Task A_key_in_the_query_is_masked_in_api_base_and_appears_nowhere_in_the_payload()

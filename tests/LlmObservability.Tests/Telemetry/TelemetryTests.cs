@@ -115,6 +115,7 @@ public class TelemetryTests
     }
 
     [TestCase("https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:generateContent", "gemini/generate-content-request.json", "gemini/generate-content-response.json", 0.4, 0.95, 40.0, 1024L, "END")]
+    [TestCase("https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:generateContent", "gemini/generate-content-request-snake-case.json", "gemini/generate-content-response.json", 0.4, 0.95, 40.0, 1024L, "END")]
     [TestCase("https://bedrock-runtime.us-east-1.amazonaws.com/model/us.anthropic.claude-3-5-sonnet-20240620-v1%3A0/converse", "bedrock/converse-request.json", "bedrock/converse-response.json", 0.5, 0.9, null, 512L, "\n\nHuman:")]
     [TestCase("https://my-ollama.internal/api/generate", "ollama/generate-request.json", "ollama/generate-response.json", 0.8, null, 20.0, 100L, null)]
     public async Task Request_settings_reach_the_spans_gen_ai_request_attributes_under_the_providers_own_names(
