@@ -68,7 +68,8 @@ public sealed class LlmObservabilityOptions
     public bool AddCostResponseHeader { get; set; }
 
     /// <summary>
-    /// Puts message content (<c>gen_ai.input.messages</c>, <c>gen_ai.output.messages</c>) on the OpenTelemetry spans,
+    /// Puts message content (<c>gen_ai.system_instructions</c>, <c>gen_ai.input.messages</c>,
+    /// <c>gen_ai.output.messages</c>, as JSON strings in the GenAI conventions' schemas) on the OpenTelemetry spans,
     /// always after redaction. Null (the default) follows the <c>OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT</c>
     /// environment variable (<c>true</c> opts in); otherwise off. Message logging off (<see cref="LogMessages"/>) wins.
     /// </summary>

@@ -3,15 +3,16 @@ using LlmObservability.Capture;
 using LlmObservability.Payload;
 using LlmObservability.Pricing;
 using LlmObservability.Providers;
+using LlmObservability.Telemetry;
 
 namespace LlmObservability.ReliabilityTests;
 
 /// <summary>
 /// The check every whole-body fast reader is held to (OpenAI chat, Anthropic, Responses, Gemini):
 /// each body and <paramref name="mutationsPerBody"/> fuzzed variants of it are built into a whole payload twice, with
-/// the fast path and without it, and the two payloads' JSON (with the response ID, service tier and speed, which the
-/// payload does not carry) must be equal; a body the fast reader declines must leave the record untouched. Half the
-/// cases cap content at 40 characters.
+/// the fast path and without it, and the two payloads' JSON (with the service tier and speed, which the payload shows
+/// only through the cost, and the span's system instructions, which it does not show) must be equal; a body the fast
+/// reader declines must leave the record untouched. Half the cases cap content at 40 characters.
 /// </summary>
 internal sealed class WholeBodyDifferential(ProviderRoute route, JsonMutator mutator, int mutationsPerBody)
 {
@@ -90,9 +91,11 @@ internal sealed class WholeBodyDifferential(ProviderRoute route, JsonMutator mut
         try
         {
             var payload = record.Build(builder);
-            // The response ID, service tier and speed are not in the payload (the tier only through the cost): compared as read.
+            // The service tier and speed are in the payload only through the cost, and which messages are separate system
+            // instructions only on spans: compared as read.
             return Encoding.UTF8.GetString(LlmPayloadJson.SerializeToUtf8Bytes(payload)) + "\nresponse_id=" + record.ResponseId
-                + "\nservice_tier=" + record.ServiceTier + "\nspeed=" + record.Speed;
+                + "\nservice_tier=" + record.ServiceTier + "\nspeed=" + record.Speed
+                + "\nsystem_instructions=" + (payload.Messages is { } messages ? SpanContent.SystemInstructions(messages) : null);
         }
         finally
         {

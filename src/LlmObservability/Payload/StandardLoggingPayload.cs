@@ -274,6 +274,14 @@ public sealed record LlmMessage
     /// <summary>Tool calls an assistant message made.</summary>
     public IReadOnlyList<LlmToolCall>? ToolCalls { get; init; }
 
+    /// <summary>
+    /// True for system instructions the API takes apart from the chat history (Anthropic's and Bedrock's <c>system</c>,
+    /// Gemini's <c>systemInstruction</c>, the Responses API's <c>instructions</c>, Ollama's <c>system</c>): spans record
+    /// them as <c>gen_ai.system_instructions</c>, while a system message in the history stays in
+    /// <c>gen_ai.input.messages</c>, as the GenAI conventions ask. Not serialized, and not part of equality.
+    /// </summary>
+    internal bool IsSystemInstruction { get; init; }
+
     /// <inheritdoc/>
     public bool Equals(LlmMessage? other) =>
         other is not null && (ReferenceEquals(this, other)

@@ -56,7 +56,7 @@ internal static class AnthropicBodyReader
         record.ModelParameters = parameters;
         if (system is null && messages is null) return true;
         var list = messages ?? [];
-        if (system is not null) list.Insert(0, new LlmMessage { Role = "system", Content = system });
+        if (system is not null) list.Insert(0, new LlmMessage { Role = "system", Content = system, IsSystemInstruction = true });
         record.Messages = list;
         return true;
     }

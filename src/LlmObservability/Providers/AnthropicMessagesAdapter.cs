@@ -90,7 +90,7 @@ internal sealed class AnthropicMessagesAdapter : ProviderAdapter
         var messages = Json.Array(root, "messages");
         if (system is null && messages is null) return;
         var list = new List<LlmMessage>((messages?.GetArrayLength() ?? 0) + 1);
-        if (system is not null) list.Add(new LlmMessage { Role = "system", Content = system });
+        if (system is not null) list.Add(new LlmMessage { Role = "system", Content = system, IsSystemInstruction = true });
         if (messages is { } items)
         {
             foreach (var message in items.EnumerateArray())

@@ -82,7 +82,7 @@ internal sealed class BedrockConverseAdapter : ProviderAdapter
         var messages = new List<LlmMessage>();
         if (Json.Array(root, "system") is { } system)
         {
-            messages.Add(new LlmMessage { Role = "system", Content = Cap(BlocksText(system, out _, out _, limits), limits.MaxContentChars) });
+            messages.Add(new LlmMessage { Role = "system", Content = Cap(BlocksText(system, out _, out _, limits), limits.MaxContentChars), IsSystemInstruction = true });
         }
         if (Json.Array(root, "messages") is { } list)
         {

@@ -87,8 +87,8 @@ internal sealed class GeminiGenerateContentAdapter : ProviderAdapter
         {
             // The REST reference takes a Content; a bare string is tolerated the way the SDKs accept one.
             messages.Add(system.ValueKind == JsonValueKind.String
-                ? new LlmMessage { Role = "system", Content = Cap(system.GetString(), limits.MaxContentChars) }
-                : ReadContent(system, "system", limits));
+                ? new LlmMessage { Role = "system", Content = Cap(system.GetString(), limits.MaxContentChars), IsSystemInstruction = true }
+                : ReadContent(system, "system", limits) with { IsSystemInstruction = true });
         }
         if (Json.Array(root, "contents") is { } contents)
         {

@@ -70,7 +70,7 @@ internal static class GeminiRequestReader
         record.ModelParameters = parameters;
         if (system is null && contents is not { Count: > 0 }) return true;
         var messages = contents ?? [];
-        if (system is not null) messages.Insert(0, system);
+        if (system is not null) messages.Insert(0, system with { IsSystemInstruction = true });
         record.Messages = messages;
         return true;
     }

@@ -103,7 +103,7 @@ internal sealed class OllamaAdapter : ProviderAdapter
             return;
         }
         var prompt = new List<LlmMessage>(2);
-        if (Json.String(root, "system") is { Length: > 0 } system) prompt.Add(new LlmMessage { Role = "system", Content = Cap(system, limits.MaxContentChars) });
+        if (Json.String(root, "system") is { Length: > 0 } system) prompt.Add(new LlmMessage { Role = "system", Content = Cap(system, limits.MaxContentChars), IsSystemInstruction = true });
         if (Json.String(root, "prompt") is { } text) prompt.Add(new LlmMessage { Role = "user", Content = Cap(WithImages(text, root), limits.MaxContentChars) });
         if (prompt.Count > 0) record.Messages = prompt;
     }

@@ -45,7 +45,7 @@ internal sealed class OpenAiResponsesAdapter : ProviderAdapter
         var messages = new List<LlmMessage>();
         if (Json.String(root, "instructions") is { } instructions)
         {
-            messages.Add(new LlmMessage { Role = "system", Content = CaptureLimits.Cap(instructions, limits.MaxContentChars) });
+            messages.Add(new LlmMessage { Role = "system", Content = CaptureLimits.Cap(instructions, limits.MaxContentChars), IsSystemInstruction = true });
         }
         switch (Json.Get(root, "input"))
         {

@@ -73,7 +73,7 @@ internal static class ResponsesBodyReader
         record.ModelParameters = parameters;
 
         var messages = new List<LlmMessage>((items?.Count ?? 0) + 2);
-        if (instructions is not null) messages.Add(new LlmMessage { Role = "system", Content = Cap(instructions, limits.MaxContentChars) });
+        if (instructions is not null) messages.Add(new LlmMessage { Role = "system", Content = Cap(instructions, limits.MaxContentChars), IsSystemInstruction = true });
         if (inputText is not null) messages.Add(new LlmMessage { Role = "user", Content = Cap(inputText, limits.MaxContentChars) });
         if (items is not null) messages.AddRange(items);
         if (messages.Count > 0) record.Messages = messages;

@@ -58,9 +58,6 @@ internal readonly record struct TokenTotals(long? Input, long? Output);
 /// <summary>Starts and finishes the span of one call. Attributes that matter for sampling are set at the start.</summary>
 internal static class CallSpan
 {
-    // Message content on spans is escaped as the payload's JSON is (LlmPayloadJson.Encoder): readable UTF-8.
-    private static readonly TelemetryJsonContext SpanJson = new(new JsonSerializerOptions(TelemetryJsonContext.Default.Options) { Encoder = LlmPayloadJson.Encoder });
-
     public static Activity? Start(CallRecord record, HttpRequestMessage request, string? model)
     {
         var source = LlmTelemetry.Source;
@@ -105,8 +102,13 @@ internal static class CallSpan
             }
             if (captureContent)
             {
-                if (payload.Messages is { } messages) activity.SetTag("gen_ai.input.messages", JsonSerializer.Serialize(messages, SpanJson.IReadOnlyListLlmMessage));
-                if (payload.Response is { } response) activity.SetTag("gen_ai.output.messages", JsonSerializer.Serialize(response, SpanJson.LlmResponseOutput));
+                // In the conventions' JSON schemas' shapes, built from the (redacted) payload.
+                if (payload.Messages is { } messages)
+                {
+                    SetIfNotNull(activity, "gen_ai.system_instructions", SpanContent.SystemInstructions(messages));
+                    SetIfNotNull(activity, "gen_ai.input.messages", SpanContent.InputMessages(messages));
+                }
+                SetIfNotNull(activity, "gen_ai.output.messages", SpanContent.OutputMessages(payload));
             }
         }
         finally

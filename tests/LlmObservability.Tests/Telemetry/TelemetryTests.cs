@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Net;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using LlmObservability.Dispatch;
 using LlmObservability.Payload;
 using LlmObservability.Telemetry;
@@ -162,8 +164,133 @@ public class TelemetryTests
 
         var span = _spans.Single(s => s.Source.Name == LlmTelemetry.SourceName);
         // Escaped as the payload's JSON is: only what JSON requires.
-        Assert.That(span.GetTagItem("gen_ai.input.messages") as string, Does.Contain("""Say \"hello\", it's café time"""));
-        Assert.That(span.GetTagItem("gen_ai.output.messages") as string, Does.Contain("How can I assist you today?"));
+        Assert.That(span.GetTagItem("gen_ai.input.messages"),
+            Is.EqualTo("""[{"role":"user","parts":[{"type":"text","content":"Say \"hello\", it's café time"}]}]"""));
+        AssertJson(span, "gen_ai.output.messages", """
+            [{"role": "assistant", "parts": [{"type": "text", "content": "Hello! How can I assist you today?"}], "finish_reason": "stop"}]
+            """);
+    }
+
+    [Test]
+    public async Task Span_content_follows_the_GenAI_input_and_output_message_schemas()
+    {
+        // OpenAI chat takes its system prompt as a message of the history, so it stays in gen_ai.input.messages.
+        const string request = """
+            {"model": "gpt-4o-mini", "messages": [
+              {"role": "system", "content": "You are a weather assistant."},
+              {"role": "user", "content": "Weather in Paris?"},
+              {"role": "assistant", "content": null, "tool_calls": [
+                {"id": "call_VSPygqKTWdrhaFErNvMV18Yl", "type": "function", "function": {"name": "get_weather", "arguments": "{\"location\":\"Paris\"}"}}
+              ]},
+              {"role": "tool", "tool_call_id": "call_VSPygqKTWdrhaFErNvMV18Yl", "content": "rainy, 57°F"}
+            ]}
+            """;
+        const string response = """
+            {"id": "chatcmpl-123", "object": "chat.completion", "created": 1741569952, "model": "gpt-4o-mini-2024-07-18",
+             "choices": [{"index": 0, "message": {"role": "assistant", "content": "Let me check Orléans too.", "refusal": null, "tool_calls": [
+               {"id": "call_Lyon42", "type": "function", "function": {"name": "get_weather", "arguments": "{\"location\":\"Orléans\"}"}}
+             ]}, "logprobs": null, "finish_reason": "tool_calls"}],
+             "usage": {"prompt_tokens": 60, "completion_tokens": 18, "total_tokens": 78}}
+            """;
+        await using var harness = new Harness(JsonResponse(response), new LlmObservabilityOptions { CaptureMessageContentOnSpans = true });
+        using (await harness.Client.SendAsync(Harness.ChatRequest(request))) { }
+        await harness.SinglePayloadAsync();
+        _tracing.ForceFlush();
+
+        var span = _spans.Single(s => s.Source.Name == LlmTelemetry.SourceName);
+        Assert.Multiple(() =>
+        {
+            AssertJson(span, "gen_ai.input.messages", """
+                [
+                  {"role": "system", "parts": [{"type": "text", "content": "You are a weather assistant."}]},
+                  {"role": "user", "parts": [{"type": "text", "content": "Weather in Paris?"}]},
+                  {"role": "assistant", "parts": [{"type": "tool_call", "id": "call_VSPygqKTWdrhaFErNvMV18Yl", "name": "get_weather", "arguments": {"location": "Paris"}}]},
+                  {"role": "tool", "parts": [{"type": "tool_call_response", "id": "call_VSPygqKTWdrhaFErNvMV18Yl", "response": "rainy, 57°F"}]}
+                ]
+                """);
+            AssertJson(span, "gen_ai.output.messages", """
+                [{"role": "assistant", "parts": [
+                  {"type": "text", "content": "Let me check Orléans too."},
+                  {"type": "tool_call", "id": "call_Lyon42", "name": "get_weather", "arguments": {"location": "Orléans"}}
+                 ], "finish_reason": "tool_calls"}]
+                """);
+            Assert.That(span.GetTagItem("gen_ai.system_instructions"), Is.Null, "a system message of the history is not a separate instruction");
+            Assert.That(span.GetTagItem("gen_ai.output.messages") as string, Does.Contain("""{"location":"Orléans"}"""), "readable UTF-8, arguments included");
+        });
+    }
+
+    [Test]
+    public async Task A_system_prompt_given_apart_from_the_messages_goes_to_gen_ai_system_instructions()
+    {
+        await using var harness = new Harness(StubHandler.Json("anthropic/messages-response-tool-use.json"), new LlmObservabilityOptions { CaptureMessageContentOnSpans = true });
+        using (await harness.Client.SendAsync(Harness.Post("https://api.anthropic.com/v1/messages", Fixture.Text("anthropic/messages-request.json")))) { }
+        var payload = await harness.SinglePayloadAsync();
+        _tracing.ForceFlush();
+
+        var span = _spans.Single(s => s.Source.Name == LlmTelemetry.SourceName);
+        var system = payload.Messages![0];
+        Assert.Multiple(() =>
+        {
+            AssertJson(span, "gen_ai.system_instructions", $$"""[{"type": "text", "content": {{JsonSerializer.Serialize(system.Content)}}}]""");
+            using var input = JsonDocument.Parse((string)span.GetTagItem("gen_ai.input.messages")!);
+            Assert.That(input.RootElement.EnumerateArray().Select(m => m.GetProperty("role").GetString()), Does.Not.Contain("system"));
+            Assert.That(input.RootElement.GetArrayLength(), Is.EqualTo(payload.Messages.Count - 1));
+            AssertJson(span, "gen_ai.output.messages", """
+                [{"role": "assistant", "parts": [
+                  {"type": "text", "content": "I'll check the current weather in San Francisco for you."},
+                  {"type": "tool_call", "id": "toolu_01A09q90qw90lq917835lq9", "name": "get_weather", "arguments": {"location": "San Francisco, CA", "unit": "celsius"}},
+                  {"type": "tool_call", "id": "toolu_01B7hk2lQ3bbnCwKvrgm8Tz1", "name": "get_time", "arguments": {}}
+                 ], "finish_reason": "tool_use"}]
+                """);
+        });
+    }
+
+    [Test]
+    public async Task Content_on_spans_is_the_redacted_content()
+    {
+        await using var harness = new Harness(StubHandler.Json("openai/chat-response.json"), new LlmObservabilityOptions { CaptureMessageContentOnSpans = true });
+        var body = Harness.SimpleChatBody().Replace("Say hello", "Mail me at jane.doe@example.com", StringComparison.Ordinal);
+        using (await harness.Client.SendAsync(Harness.ChatRequest(body))) { }
+        await harness.SinglePayloadAsync();
+        _tracing.ForceFlush();
+
+        var span = _spans.Single(s => s.Source.Name == LlmTelemetry.SourceName);
+        AssertJson(span, "gen_ai.input.messages", """[{"role": "user", "parts": [{"type": "text", "content": "Mail me at [EMAIL]"}]}]""");
+        Assert.That((string)span.GetTagItem("gen_ai.input.messages")!, Does.Not.Contain("jane.doe"));
+    }
+
+    [Test]
+    public async Task The_environment_variable_turns_content_on_spans_on()
+    {
+        var before = Environment.GetEnvironmentVariable(LlmTelemetry.CaptureMessageContentVariable);
+        try
+        {
+            // Read when the dispatcher is made, so it is set before the harness.
+            Environment.SetEnvironmentVariable(LlmTelemetry.CaptureMessageContentVariable, "true");
+            await using var harness = new Harness(StubHandler.Json("openai/chat-response.json"));
+            using (await harness.Client.SendAsync(Harness.ChatRequest(Harness.SimpleChatBody()))) { }
+            await harness.SinglePayloadAsync();
+            _tracing.ForceFlush();
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(LlmTelemetry.CaptureMessageContentVariable, before);
+        }
+
+        var span = _spans.Single(s => s.Source.Name == LlmTelemetry.SourceName);
+        AssertJson(span, "gen_ai.input.messages", """[{"role": "user", "parts": [{"type": "text", "content": "Say hello"}]}]""");
+        Assert.That(span.GetTagItem("gen_ai.output.messages"), Is.Not.Null);
+    }
+
+    private static StubHandler JsonResponse(string body) => new((_, _) =>
+        Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json") }));
+
+    /// <summary>The attribute is a JSON string equal (as JSON) to <paramref name="expected"/>.</summary>
+    private static void AssertJson(Activity span, string attribute, string expected)
+    {
+        var actual = span.GetTagItem(attribute) as string;
+        Assert.That(actual, Is.Not.Null, attribute);
+        Assert.That(JsonNode.DeepEquals(JsonNode.Parse(actual!), JsonNode.Parse(expected)), Is.True, $"{attribute}: {actual}");
     }
 
     [Test]
