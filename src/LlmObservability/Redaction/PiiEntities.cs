@@ -102,7 +102,9 @@ public static class PiiEntities
 
     /// <summary>
     /// <c>SECRET_ASSIGNMENT</c>: the value assigned to a key named like a secret (<c>api_key: …</c>, <c>client_secret=…</c>,
-    /// <c>X-Api-Token: …</c>, <c>"access_token": "…"</c>), and non-Bearer, non-Basic <c>Authorization</c> credentials.
+    /// <c>X-Api-Token: …</c>, <c>"access_token": "…"</c>, <c>Signature=…</c>); non-Bearer, non-Basic <c>Authorization</c>
+    /// credentials, including the <c>response="…"</c> hash of a Digest one; and cookie values after <c>Cookie:</c> /
+    /// <c>Set-Cookie:</c> or in a <c>"cookie": "…"</c> member (values of eight characters or more).
     /// </summary>
     public const string SecretAssignment = "SECRET_ASSIGNMENT";
 

@@ -18,6 +18,8 @@ internal ref partial struct PiiScanner
         Password,
         Secret,
         AwsSecret,
+        Cookie,
+        SetCookie,
     }
 
     // ---- key: value and key=value --------------------------------------------------------------------------------
@@ -79,6 +81,12 @@ internal ref partial struct PiiScanner
             return;
         }
 
+        if (kind is KeyKind.Cookie or KeyKind.SetCookie)
+        {
+            ScanCookieValue(p, kind == KeyKind.SetCookie);
+            return;
+        }
+
         if (!ReadAssignedValue(p, out var vs, out var ve)) return;
         var value = text[vs..ve];
         if (value.Contains("://", StringComparison.Ordinal) || value[0] is '/' or '~' or '.') return; // URLs and paths
@@ -98,9 +106,9 @@ internal ref partial struct PiiScanner
     }
 
     /// <summary>The last three letters of every key word (authorization, token, password, passwd, pwd, passphrase,
-    /// secret, …key, credential, credentials), packed as in <see cref="MayEndWithKeyword"/>.</summary>
+    /// secret, …key, credential, credentials, signature, cookie), packed as in <see cref="MayEndWithKeyword"/>.</summary>
     private static readonly uint[] KeywordEndings =
-        [Pack("ion"), Pack("ken"), Pack("ord"), Pack("swd"), Pack("pwd"), Pack("ase"), Pack("ret"), Pack("key"), Pack("ial"), Pack("als")];
+        [Pack("ion"), Pack("ken"), Pack("ord"), Pack("swd"), Pack("pwd"), Pack("ase"), Pack("ret"), Pack("key"), Pack("ial"), Pack("als"), Pack("ure"), Pack("kie")];
 
     private static uint Pack(string ending) => ending[2] | ((uint)ending[1] << 8) | ((uint)ending[0] << 16);
 
@@ -153,6 +161,10 @@ internal ref partial struct PiiScanner
             'n' when word.EndsWith("token") => KeyKind.Secret,
             'd' when word.EndsWith("password") || word.EndsWith("passwd") || word.EndsWith("pwd") => KeyKind.Password,
             'e' when word.EndsWith("passphrase") => KeyKind.Password,
+            // AWS SigV4: "Signature=<64 hex>" inside an Authorization value, "X-Amz-Signature=" in a presigned URL.
+            'e' when word.EndsWith("signature") => KeyKind.Secret,
+            'e' when word.EndsWith("setcookie") => KeyKind.SetCookie,
+            'e' when word.EndsWith("cookie") => KeyKind.Cookie,
             't' when word.EndsWith("secret") => KeyKind.Secret,
             'y' when word.EndsWith("secretaccesskey") => KeyKind.AwsSecret,
             'y' when word.EndsWith("apikey") || word.EndsWith("accesskey") || word.EndsWith("secretkey") || word.EndsWith("privatekey")
@@ -201,7 +213,8 @@ internal ref partial struct PiiScanner
         var text = _text;
         var n = text.Length;
         if (p < n && text[p] == '\\') p++;
-        if (p < n && text[p] is '"' or '\'') p++;
+        var quoted = p < n && text[p] is '"' or '\'';
+        if (quoted) p++;
 
         var w = p;
         while (w < n && w - p < 32 && (char.IsAsciiLetterOrDigit(text[w]) || text[w] == '-')) w++;
@@ -210,6 +223,12 @@ internal ref partial struct PiiScanner
             var scheme = text[p..w];
             var cs = w;
             while (cs < n && text[cs] == ' ' && cs - w < 8) cs++;
+            if (scheme.Equals("Digest", StringComparison.OrdinalIgnoreCase))
+            {
+                ScanDigestResponse(cs, quoted);
+                return;
+            }
+
             var ce = ReadCredential(cs);
             if (ce < 0) return;
             var credential = text[cs..ce];
@@ -232,6 +251,91 @@ internal ref partial struct PiiScanner
         var end = ReadCredential(p);
         if (end > p && SecretHeuristics.IsSecretLike(text[p..end], 8, checkSequences: true)) Emit(EntityKind.SecretAssignment, p, end);
     }
+
+    /// <summary>
+    /// The <c>response="…"</c> of a Digest Authorization value (RFC 7616) whose parameters start at <paramref name="start"/>:
+    /// the hash that proves the password. The other parameters (username, realm, nonce, uri) are not credentials. The
+    /// value ends at the end of the line or, when it was quoted itself (a JSON member), at its closing quote.
+    /// </summary>
+    private void ScanDigestResponse(int start, bool quoted)
+    {
+        var text = _text;
+        var end = Math.Min(text.Length, start + MaxCredentialLength);
+        for (var k = start; k < end; k++)
+        {
+            if (text[k] is '\r' or '\n' || (quoted && text[k] == '"' && text[k - 1] != '\\'))
+            {
+                end = k;
+                break;
+            }
+        }
+
+        var value = text[start..end];
+        var at = value.IndexOf("response=", StringComparison.OrdinalIgnoreCase);
+        if (at < 0 || (at > 0 && IsWordChar(value[at - 1]))) return; // not "rspauth", not "xresponse"
+        var hs = start + at + 9;
+        if (hs < end && text[hs] == '\\') hs++;
+        if (hs < end && text[hs] == '"') hs++;
+        var he = hs;
+        while (he < end && IsHex(text[he])) he++;
+        if (he - hs >= 32) Emit(EntityKind.SecretAssignment, hs, he); // MD5 (32) or SHA-256 (64) hex digest
+    }
+
+    /// <summary>
+    /// The cookie values of a Cookie (<paramref name="setCookie"/> false: every <c>name=value</c> pair, separated by
+    /// <c>;</c>) or Set-Cookie header value (the first pair of each cookie; what follows are attributes such as Path and
+    /// Expires) starting at <paramref name="p"/>. A JSON array of such values (<c>"set-cookie":["a=…","b=…"]</c>) is
+    /// read item by item. Every value of eight characters or more that is not a placeholder is a credential: the header
+    /// names it one, so no randomness test is needed.
+    /// </summary>
+    private void ScanCookieValue(int p, bool setCookie)
+    {
+        var text = _text;
+        var n = text.Length;
+        var limit = Math.Min(n, p + MaxCredentialLength);
+        var array = p < limit && text[p] == '[';
+        if (array) p++;
+        for (var item = 0; item < 16 && p < limit; item++)
+        {
+            while (p < limit && text[p] is ' ' or '\t') p++;
+            if (p < limit && text[p] == '\\') p++;
+            var quote = p < limit && text[p] is '"' or '\'' ? text[p++] : '\0';
+            for (var pair = 0; pair < 64 && p < limit; pair++)
+            {
+                while (p < limit && text[p] == ' ') p++;
+                var ns = p;
+                while (p < limit && IsCookieNameChar(text[p])) p++;
+                if (p == ns || p >= limit || text[p] != '=') return;
+                p++;
+                if (p + 1 < limit && text[p] == '\\' && text[p + 1] == '"') p++;
+                var dquoted = p < limit && text[p] == '"';
+                if (dquoted) p++;
+                var vs = p;
+                while (p < limit && IsCookieOctet(text[p])) p++;
+                var value = text[vs..p];
+                if (value.Length >= 8 && !SecretHeuristics.IsPlaceholder(value, checkSequences: true)) Emit(EntityKind.SecretAssignment, vs, p);
+                if (dquoted && p < limit && text[p] == '\\') p++;
+                if (dquoted && p < limit && text[p] == '"') p++;
+                if (setCookie || p >= limit || text[p] != ';') break;
+                p++;
+            }
+
+            if (!array || quote == '\0') return;
+            // The rest of this item (a Set-Cookie's attributes) up to its closing quote, then ',' and the next item.
+            while (p < limit && !(text[p] == quote && text[p - 1] != '\\')) p++;
+            p++;
+            while (p < limit && text[p] is ' ' or '\t' or '\r' or '\n') p++;
+            if (p >= limit || text[p] != ',') return;
+            p++;
+            while (p < limit && text[p] is ' ' or '\t' or '\r' or '\n') p++;
+        }
+    }
+
+    /// <summary>Characters of a cookie name (an RFC 9110 token).</summary>
+    private static bool IsCookieNameChar(char c) => char.IsAsciiLetterOrDigit(c) || c is '!' or '#' or '$' or '%' or '&' or '\'' or '*' or '+' or '-' or '.' or '^' or '_' or '`' or '|' or '~';
+
+    /// <summary>Characters of a cookie value (RFC 6265 cookie-octet): printable ASCII except space, '"', ',', ';' and '\\'.</summary>
+    private static bool IsCookieOctet(char c) => c > ' ' && c < (char)127 && c is not ('"' or ',' or ';' or '\\');
 
     /// <summary>End of a credential starting at <paramref name="start"/>, or -1 when it is empty or too long.</summary>
     private readonly int ReadCredential(int start)

@@ -78,6 +78,20 @@ public class RedactionInPipelineTests
         Assert.That(payload.Error.Body, Does.Not.Contain(OpenAiKey).And.Not.Contain(Email));
     }
 
+    /// <summary>A gateway's error body that echoes the request's headers: the cookie's value must not reach the payload.</summary>
+    [Test]
+    public async Task Cookie_values_echoed_in_an_error_body_are_redacted()
+    {
+        const string session = "Zx8vLm2Tq9wR4yU7iO0pA3sD6fG";
+        var body = $$$"""{"error":{"message":"Bad request","type":"invalid_request_error"},"headers":{"cookie":"session={{{session}}}","set-cookie":"__cf_bm={{{session}}}; path=/"}}""";
+        await using var harness = new Harness(Json(body, HttpStatusCode.BadRequest));
+        using (await harness.Client.SendAsync(Harness.ChatRequest(Harness.SimpleChatBody()))) { }
+        var payload = await harness.SinglePayloadAsync();
+
+        Assert.That(payload.Error!.Body, Does.Contain("\"cookie\":\"session=[SECRET_ASSIGNMENT]\""));
+        Assert.That(LlmPayloadJson.Serialize(payload), Does.Not.Contain(session));
+    }
+
     [Test]
     public async Task Metadata_string_values_are_redacted()
     {
