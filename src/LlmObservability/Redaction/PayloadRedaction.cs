@@ -9,8 +9,8 @@ namespace LlmObservability.Redaction;
 
 /// <summary>
 /// Applies redaction to a payload's content, once, before the payload is made and shared with the sinks: every text a person or a model
-/// wrote (messages and every part of them, response text, reasoning, refusals, tool-call arguments, error messages and
-/// bodies, metadata values, model parameters' strings) loses its inline data blobs and then its PII and secrets. The
+/// wrote (messages and every part of them, response text, reasoning, refusals, tool-call arguments, error messages,
+/// bodies, codes and types, metadata values, model parameters' strings) loses its inline data blobs and then its PII and secrets. The
 /// payload records how many matches of each entity were replaced.
 /// </summary>
 internal sealed class PayloadRedaction(LlmRedactionOptions options)
@@ -46,8 +46,11 @@ internal sealed class PayloadRedaction(LlmRedactionOptions options)
         content.ToolCalls = RedactCalls(content.ToolCalls, counts);
         if (content.Error is { } error)
         {
+            // The code and type come from the provider's body too, and a provider or proxy may put anything there.
             var (message, body) = (R(error.Message, counts), R(error.Body, counts));
-            if (!ReferenceEquals(message, error.Message) || !ReferenceEquals(body, error.Body)) content.Error = error with { Message = message, Body = body };
+            var (code, type) = (R(error.Code, counts), R(error.Type, counts));
+            if (!ReferenceEquals(message, error.Message) || !ReferenceEquals(body, error.Body) || !ReferenceEquals(code, error.Code) || !ReferenceEquals(type, error.Type))
+                content.Error = error with { Message = message, Body = body, Code = code, Type = type };
         }
         content.Metadata = RedactMetadata(content.Metadata, counts);
         content.ModelParameters = RedactParameters(content.ModelParameters, counts);

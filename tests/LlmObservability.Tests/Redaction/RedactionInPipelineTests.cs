@@ -78,6 +78,22 @@ public class RedactionInPipelineTests
         Assert.That(payload.Error.Body, Does.Not.Contain(OpenAiKey).And.Not.Contain(Email));
     }
 
+    /// <summary>A 200 whose body is an error: its code and type are the provider's (or a proxy's) text like its message.</summary>
+    [TestCase(HttpStatusCode.OK)]
+    [TestCase(HttpStatusCode.BadRequest)]
+    public async Task Error_codes_and_types_are_redacted(HttpStatusCode status)
+    {
+        var body = $$$"""{"error":{"message":"Quota exceeded","type":"quota for {{{Email}}}","code":"{{{Email}}}"}}""";
+        await using var harness = new Harness(Json(body, status));
+        using (await harness.Client.SendAsync(Harness.ChatRequest(Harness.SimpleChatBody()))) { }
+        var payload = await harness.SinglePayloadAsync();
+
+        Assert.That(payload.Status, Is.EqualTo(LlmCallStatus.Failure));
+        Assert.That(payload.Error!.Code, Is.EqualTo("[EMAIL]"));
+        Assert.That(payload.Error.Type, Is.EqualTo("quota for [EMAIL]"));
+        Assert.That(LlmPayloadJson.Serialize(payload), Does.Not.Contain(Email));
+    }
+
     /// <summary>A gateway's error body that echoes the request's headers: the cookie's value must not reach the payload.</summary>
     [Test]
     public async Task Cookie_values_echoed_in_an_error_body_are_redacted()
