@@ -21,7 +21,8 @@ public sealed class LlmObservabilityOptions
 
     /// <summary>
     /// Whether request messages, response text and tool calls are recorded. When false, payloads keep metadata only
-    /// (tokens, cost, timing, status). Default: true.
+    /// (tokens, cost, timing, status), and model parameters keep settings only (numbers, booleans, short strings; the
+    /// rest becomes a size note). Default: true.
     /// </summary>
     public bool LogMessages { get; set; } = true;
 
@@ -36,7 +37,7 @@ public sealed class LlmObservabilityOptions
     [Range(0, int.MaxValue)]
     public int MaxResponseCaptureBytes { get; set; } = 1024 * 1024;
 
-    /// <summary>Longest text, in characters, kept for one message, the response text, or one tool call's arguments. Default: 256 KiB.</summary>
+    /// <summary>Longest text, in characters, kept for one message, the response text, one tool call's arguments, or one string in the model parameters. Default: 256 KiB.</summary>
     [Range(0, int.MaxValue)]
     public int MaxContentChars { get; set; } = 256 * 1024;
 

@@ -91,9 +91,15 @@ internal sealed class PayloadBuilder
             output = new LlmResponseOutput { Text = string.Empty };
         }
 
+        // Parameters can hold content too (prediction, a vendor's extras): capped like it, or cut to settings without it.
+        // The notes are made from the parameters as sent, also when content is kept, for the sinks that must not get it.
+        var parameterNotes = ModelParameterPolicy.ContentNotes(record.ModelParameters);
+        var parameters = logMessages
+            ? ModelParameterPolicy.Capped(record.ModelParameters, options.MaxContentChars)
+            : ModelParameterPolicy.WithNotes(record.ModelParameters, parameterNotes);
         // Redacted before the payload is made, so it is made once.
         var content = new PayloadContent(logMessages ? record.Messages : null, logMessages ? output : null, logMessages ? toolCalls : null,
-            BuildError(record, status), BuildMetadata(record.Scope), record.ModelParameters);
+            BuildError(record, status), BuildMetadata(record.Scope), parameters);
         var entities = redaction?.Apply(ref content) ?? PayloadRedaction.NoEntities;
         return new StandardLoggingPayload
         {
@@ -140,6 +146,7 @@ internal sealed class PayloadBuilder
             ApiKey = DescribeKeyOfCall(record.ApiKey.Span),
             Redaction = new LlmRedactionSummary { MessageLogging = logMessages, Entities = entities },
             ScopeLogMessages = record.Scope?.LogMessages,
+            ContentParameterNotes = logMessages ? parameterNotes : null,
         };
     }
 

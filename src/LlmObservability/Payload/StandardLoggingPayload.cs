@@ -58,7 +58,11 @@ public sealed record StandardLoggingPayload
     /// <summary>The model that actually served the call, as the response reports it.</summary>
     public string? ResponseModel { get; init; }
 
-    /// <summary>Request parameters other than the input: temperature, max_tokens, top_p, tools count, ...</summary>
+    /// <summary>
+    /// Request parameters other than the input: temperature, max_tokens, top_p, tools count, ... With message content,
+    /// strings are capped like it; without, only settings are kept (numbers, booleans, short strings, flat lists of
+    /// them) and anything else is a size note such as <c>[object, 2.5 KB]</c>.
+    /// </summary>
     public IReadOnlyDictionary<string, JsonElement>? ModelParameters { get; init; }
 
     // timing
@@ -171,10 +175,35 @@ public sealed record StandardLoggingPayload
     /// <summary>The call's scope override of message logging, which beats a sink's own setting. Not serialized.</summary>
     internal bool? ScopeLogMessages { get; init; }
 
-    /// <summary>This payload without message content (for a sink that must not get it), or itself when it has none.</summary>
-    internal StandardLoggingPayload WithoutContent() => Messages is null && Response is null && ToolCalls is null
-        ? this
-        : this with { Messages = null, Response = null, ToolCalls = null, Redaction = (Redaction ?? new LlmRedactionSummary()) with { MessageLogging = false } };
+    /// <summary>
+    /// For a payload that keeps message content: the notes that replace its model parameters that are not settings in
+    /// <see cref="WithoutContent"/>, made from the parameters as sent (the kept ones are capped). Null when there are
+    /// none or the payload has no content. Not serialized.
+    /// </summary>
+    internal IReadOnlyDictionary<string, JsonElement>? ContentParameterNotes { get; init; }
+
+    /// <summary>
+    /// This payload without message content (for a sink that must not get it): no messages, response or tool calls, and
+    /// model parameters cut to settings (see <see cref="ModelParameterPolicy"/>). Itself when it has none.
+    /// </summary>
+    internal StandardLoggingPayload WithoutContent()
+    {
+        // A payload made elsewhere (tests, a sink's own copy) has no notes: its parameters are judged as they are.
+        var parameters = ContentParameterNotes is { } notes
+            ? ModelParameterPolicy.WithNotes(ModelParameters, notes)
+            : ModelParameterPolicy.SettingsOnly(ModelParameters);
+        return Messages is null && Response is null && ToolCalls is null && ReferenceEquals(parameters, ModelParameters)
+            ? this
+            : this with
+            {
+                Messages = null,
+                Response = null,
+                ToolCalls = null,
+                ModelParameters = parameters,
+                ContentParameterNotes = null,
+                Redaction = (Redaction ?? new LlmRedactionSummary()) with { MessageLogging = false },
+            };
+    }
 }
 
 /// <summary>Outcome of a call.</summary>
