@@ -35,7 +35,19 @@ internal static class ModelParameterPolicy
     /// is (the usual case, checked without making strings).
     /// </summary>
     public static Dictionary<string, JsonElement>? Capped(Dictionary<string, JsonElement>? parameters, int maxChars) =>
-        Replace(parameters, maxChars, static (value, max) => HasLongString(value, max) ? CapStrings(value, max) : null) ?? parameters;
+        Replace(parameters, maxChars, static (value, max) =>
+        {
+            try
+            {
+                return HasLongString(value, max) ? CapStrings(value, max) : null;
+            }
+            catch (InvalidOperationException)
+            {
+                // A long string that is not valid UTF-8 (an adapter that keeps values as the document has them) cannot be
+                // cut as text: it becomes a note, as it would without content.
+                return Note(value);
+            }
+        }) ?? parameters;
 
     /// <summary>The parameters without content (see the class); the same instance when they hold settings only.</summary>
     public static IReadOnlyDictionary<string, JsonElement>? SettingsOnly(IReadOnlyDictionary<string, JsonElement>? parameters) =>
@@ -101,7 +113,7 @@ internal static class ModelParameterPolicy
     private static bool IsScalarSetting(JsonElement value) => value.ValueKind switch
     {
         JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False or JsonValueKind.Null => true,
-        JsonValueKind.String => Fits(value, MaxSettingChars),
+        JsonValueKind.String => FitsReadable(value, MaxSettingChars),
         JsonValueKind.Array => value.GetArrayLength() == 0,
         JsonValueKind.Object => CountUpTo(value.EnumerateObject(), 1) == 0,
         _ => false,
@@ -121,8 +133,22 @@ internal static class ModelParameterPolicy
     /// Whether a string value has at most <paramref name="max"/> characters. Its JSON text (quotes included) has at
     /// least as many bytes as the string has characters, so a short one is known without making the string.
     /// </summary>
+    /// <exception cref="InvalidOperationException">The string is longer in JSON than <paramref name="max"/> and not valid UTF-8.</exception>
     private static bool Fits(JsonElement text, int max) =>
         JsonMarshal.GetRawUtf8Value(text).Length - 2 <= max || text.GetString()!.Length <= max;
+
+    /// <summary><see cref="Fits"/>, with a string that cannot be read (not valid UTF-8) judged not to: it is no setting.</summary>
+    private static bool FitsReadable(JsonElement text, int max)
+    {
+        try
+        {
+            return Fits(text, max);
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
 
     private static bool HasLongString(JsonElement value, int max) => value.ValueKind switch
     {

@@ -167,4 +167,16 @@ public class ModelParameterPolicyTests
         Assert.That(trimmed.Redaction!.MessageLogging, Is.False);
         Assert.That(new StandardLoggingPayload { Id = "y", ModelParameters = Parameters("""{"n":1}""") } is var clean && ReferenceEquals(clean.WithoutContent(), clean), "nothing to take out");
     }
+
+    /// <summary>Some adapters keep values as the document has them, where a string need not be valid UTF-8 (found by fuzzing).</summary>
+    [Test]
+    public void A_string_that_is_not_valid_UTF8_is_a_note_and_never_throws()
+    {
+        byte[] json = [.. "{\"v\":\""u8, 0xA1, .. Enumerable.Repeat((byte)'a', 70), .. "\"}"u8];
+        using var document = JsonDocument.Parse(json);
+        var parameters = new Dictionary<string, JsonElement> { ["v"] = document.RootElement.GetProperty("v").Clone(), ["n"] = JsonDocument.Parse("1").RootElement };
+        Assert.That(ModelParameterPolicy.SettingsOnly(parameters)!["v"].GetString(), Is.EqualTo("[string, 73 bytes]"));
+        Assert.That(ModelParameterPolicy.Capped(parameters, 10)!["v"].GetString(), Is.EqualTo("[string, 73 bytes]"));
+        Assert.That(ModelParameterPolicy.Capped(parameters, 100), Is.SameAs(parameters), "short enough by its JSON length: left to redaction");
+    }
 }
