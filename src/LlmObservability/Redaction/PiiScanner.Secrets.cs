@@ -133,10 +133,31 @@ internal ref partial struct PiiScanner
         if (letters != 3) return false;
         foreach (var ending in KeywordEndings)
         {
-            if (ending == packed) return true;
+            if (ending != packed) continue;
+            // Of the many words ending in "ure" (temperature, feature, failure...), only "signature" is a key word: its
+            // three letters before are looked at here, so the others cost no classification.
+            return ending != SignatureEnding || LettersBefore(text, k) == Pack("nat");
         }
 
         return false;
+    }
+
+    private static readonly uint SignatureEnding = Pack("ure");
+
+    /// <summary>The three letters (lower-cased, packed as in <see cref="MayEndWithKeyword"/>) ending at <paramref name="k"/>, skipping '_', '-', '.'; 0 if there are not three.</summary>
+    private static uint LettersBefore(ReadOnlySpan<char> text, int k)
+    {
+        uint packed = 0;
+        var letters = 0;
+        for (var steps = 0; k >= 0 && letters < 3 && steps < 8; k--, steps++)
+        {
+            var c = text[k];
+            if (c is '_' or '-' or '.') continue;
+            if (!char.IsAsciiLetter(c)) return 0;
+            packed |= (uint)(c | 0x20) << (8 * letters++);
+        }
+
+        return letters == 3 ? packed : 0;
     }
 
     private static KeyKind ClassifyKey(ReadOnlySpan<char> key)
