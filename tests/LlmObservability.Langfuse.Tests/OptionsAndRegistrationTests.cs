@@ -108,22 +108,28 @@ public class OptionsAndRegistrationTests
         Assert.That(failure!.Message, Does.Contain("LANGFUSE_PUBLIC_KEY").And.Contain("LANGFUSE_SECRET_KEY").And.Contain("Langfuse sink 'langfuse'"));
     }
 
+    /// <summary>A Langfuse sink bound from a "Langfuse" section holding <paramref name="section"/>, with both keys and a release in the environment.</summary>
+    private static ServiceProvider WithSectionAndEnvironment(Dictionary<string, string?> section)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(section).Build();
+        var variables = new Dictionary<string, string> { ["LANGFUSE_PUBLIC_KEY"] = "pk-lf-env", ["LANGFUSE_SECRET_KEY"] = "sk-lf-env", ["LANGFUSE_RELEASE"] = "from-env" };
+        var services = new ServiceCollection();
+        services.AddLlmObservability().AddLangfuseSink(o => configuration.GetSection("Langfuse").Bind(o), null, variables.GetValueOrDefault);
+        return services.BuildServiceProvider();
+    }
+
     [Test]
     public void Empty_values_in_the_section_are_not_set_so_the_environment_variables_and_defaults_stay()
     {
         // appsettings.json placeholders: every value present but empty.
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        using var provider = WithSectionAndEnvironment(new Dictionary<string, string?>
         {
             ["Langfuse:Host"] = "",
             ["Langfuse:PublicKey"] = "",
             ["Langfuse:SecretKey"] = " ",
             ["Langfuse:Environment"] = "",
             ["Langfuse:Release"] = "",
-        }).Build();
-        var variables = new Dictionary<string, string> { ["LANGFUSE_PUBLIC_KEY"] = "pk-lf-env", ["LANGFUSE_SECRET_KEY"] = "sk-lf-env", ["LANGFUSE_RELEASE"] = "from-env" };
-        var services = new ServiceCollection();
-        services.AddLlmObservability().AddLangfuseSink(o => configuration.GetSection("Langfuse").Bind(o), null, variables.GetValueOrDefault);
-        using var provider = services.BuildServiceProvider();
+        });
 
         var options = provider.GetRequiredService<IOptionsMonitor<LangfuseSinkOptions>>().Get(LangfuseSink.DefaultName);
 
@@ -135,17 +141,13 @@ public class OptionsAndRegistrationTests
     [Test]
     public void The_configuration_section_overrides_the_environment_variables_it_sets_and_keeps_the_others()
     {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        using var provider = WithSectionAndEnvironment(new Dictionary<string, string?>
         {
             ["Langfuse:Host"] = LangfuseSinkOptions.UsCloudHost,
             ["Langfuse:Release"] = "from-config",
             ["Langfuse:Timeout"] = "00:00:03",
             ["Langfuse:MaxRequestBytes"] = "1048576",
-        }).Build();
-        var variables = new Dictionary<string, string> { ["LANGFUSE_PUBLIC_KEY"] = "pk-lf-env", ["LANGFUSE_SECRET_KEY"] = "sk-lf-env", ["LANGFUSE_RELEASE"] = "from-env" };
-        var services = new ServiceCollection();
-        services.AddLlmObservability().AddLangfuseSink(o => configuration.GetSection("Langfuse").Bind(o), null, variables.GetValueOrDefault);
-        using var provider = services.BuildServiceProvider();
+        });
 
         var options = provider.GetRequiredService<IOptionsMonitor<LangfuseSinkOptions>>().Get(LangfuseSink.DefaultName);
 
