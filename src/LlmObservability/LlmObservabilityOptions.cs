@@ -107,6 +107,7 @@ public sealed class LlmObservabilityOptions
             if (mapping is null) errors.Add($"ProviderMappings[{i}] is null.");
             else if (!Providers.ProviderDetector.IsKnownFormat(mapping.Format)) errors.Add($"ProviderMappings[{i}].Format '{mapping.Format}' is not one of: {string.Join(", ", LlmProviderMapping.KnownFormats)}.");
             else if (string.IsNullOrEmpty(mapping.Host) && string.IsNullOrEmpty(mapping.PathPrefix)) errors.Add($"ProviderMappings[{i}] needs a Host or a PathPrefix; otherwise it would claim every request.");
+            else if (Providers.ProviderDetector.OperationError(mapping) is { } operationError) errors.Add($"ProviderMappings[{i}].{operationError}");
         }
         if (ShutdownTimeout < TimeSpan.Zero) errors.Add($"ShutdownTimeout must not be negative (was {ShutdownTimeout}).");
         return errors;

@@ -55,7 +55,8 @@ internal abstract class ProviderAdapter
     /// <summary>
     /// Matches a request whose host the user has declared to speak this format (<see cref="LlmProviderMapping"/>): the
     /// path still decides the operation, but signatures that guard against other APIs (well-known hosts, provider
-    /// headers, default ports) are not required. The default is <see cref="Match"/>.
+    /// headers, default ports) are not required. The default is <see cref="Match"/>. A path that names no operation is
+    /// left to the mapping's <see cref="LlmProviderMapping.Operation"/> (see <see cref="ProviderDetector"/>).
     /// </summary>
     public virtual ProviderRoute? MatchTrusted(HttpRequestMessage request, Uri uri) => Match(request, uri);
 

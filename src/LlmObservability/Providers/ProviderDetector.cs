@@ -86,6 +86,66 @@ internal static class ProviderDetector
 
     internal static bool IsKnownFormat(string? format) => format is not null && Formats.ContainsKey(format);
 
+    /// <summary>
+    /// The operations an <see cref="LlmProviderMapping.Operation"/> may name, per format, by <c>call_type</c>, with the
+    /// provider name the route gets (null: OpenAI-compatible naming by host). Formats whose URL names the model (Azure
+    /// deployments, Gemini, Bedrock) have none: on another path the model would be lost.
+    /// </summary>
+    private static readonly Dictionary<string, Dictionary<string, (ProviderAdapter Adapter, string? Provider)>> Operations = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["openai"] = new(StringComparer.OrdinalIgnoreCase)
+        {
+            ["chat_completion"] = (OpenAiChatAdapter.Instance, null),
+            ["responses"] = (OpenAiResponsesAdapter.Instance, null),
+            ["embedding"] = (OpenAiEmbeddingsAdapter.Instance, null),
+            ["text_completion"] = (OpenAiCompletionsAdapter.Instance, null),
+        },
+        ["anthropic"] = new(StringComparer.OrdinalIgnoreCase) { ["messages"] = (AnthropicMessagesAdapter.Instance, "anthropic") },
+        ["ollama"] = new(StringComparer.OrdinalIgnoreCase)
+        {
+            ["chat_completion"] = (OllamaAdapter.Instance, "ollama"),
+            ["text_completion"] = (OllamaAdapter.Generate, "ollama"),
+        },
+    };
+
+    /// <summary>Why <paramref name="mapping"/>'s <see cref="LlmProviderMapping.Operation"/> is invalid, or null when it is valid (or unset). The format is known.</summary>
+    internal static string? OperationError(LlmProviderMapping mapping)
+    {
+        if (mapping.Operation is null) return null;
+        if (!Operations.TryGetValue(mapping.Format, out var operations))
+        {
+            return $"Operation '{mapping.Operation}' cannot be declared for Format '{mapping.Format}' (only for openai, anthropic and ollama: the other formats' URLs name the model).";
+        }
+        if (!operations.ContainsKey(mapping.Operation))
+        {
+            return $"Operation '{mapping.Operation}' is not one of Format '{mapping.Format}''s: {string.Join(", ", operations.Keys)}.";
+        }
+        if (string.IsNullOrEmpty(mapping.PathPrefix))
+        {
+            return "Operation needs a PathPrefix (the requests it applies to); without one it would claim every POST to the host.";
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// The route for a request under a mapping that declares an <see cref="LlmProviderMapping.Operation"/>, once the
+    /// format's own paths did not match: api_base is the URL up to the prefix, the endpoint the rest of the path (the
+    /// last segment when the path is the prefix itself). Null when the mapping declares none (or an invalid one).
+    /// </summary>
+    private static ProviderRoute? DeclaredRoute(LlmProviderMapping mapping, Uri uri)
+    {
+        if (mapping.Operation is not { } operation || !Operations.TryGetValue(mapping.Format, out var operations)
+            || !operations.TryGetValue(operation, out var declared) || mapping.PathPrefix is not { Length: > 0 } prefix)
+        {
+            return null;
+        }
+        var path = uri.AbsolutePath;
+        var endpointStart = prefix.AsSpan().TrimEnd('/').Length;
+        if (path.AsSpan(endpointStart).TrimEnd('/').IsEmpty) endpointStart = Math.Max(path.AsSpan().TrimEnd('/').LastIndexOf('/'), 0);
+        var provider = declared.Provider ?? OpenAiChatAdapter.ProviderName(uri);
+        return ProviderRoute.Create(declared.Adapter, provider, uri, endpointStart);
+    }
+
     public static ProviderRoute? Detect(HttpRequestMessage request, IList<LlmProviderMapping>? mappings = null)
     {
         if (request.Method != HttpMethod.Post || request.RequestUri is not { IsAbsoluteUri: true } uri) return null;
@@ -97,8 +157,10 @@ internal static class ProviderDetector
                 if (!Formats.TryGetValue(mapping.Format, out var declared) || declared.Length == 0) return null; // "none": never recorded
                 foreach (var adapter in declared)
                 {
-                    if (adapter.MatchTrusted(request, uri) is { } mapped) return mapping.Provider is { Length: > 0 } name ? mapped with { Provider = name } : mapped;
+                    if (adapter.MatchTrusted(request, uri) is { } mapped) return Named(mapped, mapping);
                 }
+                // A gateway's own path: the operation the mapping declares for it (when it declares one).
+                if (DeclaredRoute(mapping, uri) is { } route) return Named(route, mapping);
             }
         }
         // An application calls the same few URLs over and over: a route decided by the URL alone is remembered, so the
@@ -120,6 +182,9 @@ internal static class ProviderDetector
         }
         return null;
     }
+
+    private static ProviderRoute Named(ProviderRoute route, LlmProviderMapping mapping) =>
+        mapping.Provider is { Length: > 0 } name ? route with { Provider = name } : route;
 
     // A small direct-mapped memo of the table's answers: a URL that collides with another is decided again, never
     // confused with it.
