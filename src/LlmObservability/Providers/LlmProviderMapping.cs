@@ -29,9 +29,16 @@ public sealed class LlmProviderMapping
     /// <c>anthropic</c>: <c>messages</c>; <c>ollama</c>: <c>chat_completion</c> (<c>/api/chat</c>), <c>text_completion</c>
     /// (<c>/api/generate</c>). A path that does name one of the format's operations is still read as that one. Needs a
     /// <see cref="PathPrefix"/>; not available for <c>azure_openai</c>, <c>gemini</c> and <c>bedrock</c>, whose URLs name
-    /// the model. Null (the default): only the format's own paths are recorded.
+    /// the model. Null or empty (the default; an appsettings.json placeholder <c>""</c> counts as unset): only the
+    /// format's own paths are recorded.
     /// </summary>
-    public string? Operation { get; set; }
+    public string? Operation
+    {
+        get => _operation;
+        set => _operation = string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+    }
+
+    private string? _operation;
 
     /// <summary>The provider name written to payloads (e.g. <c>my-gateway</c>); null keeps the format's usual name.</summary>
     public string? Provider { get; set; }
