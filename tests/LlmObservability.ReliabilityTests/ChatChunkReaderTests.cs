@@ -215,7 +215,7 @@ public class ChatChunkReaderTests
 
     private static IEnumerable<List<byte[]>> FixtureStreams()
     {
-        string[] folders = ["openai", "azure_openai", "deepseek", "groq", "mistral", "openrouter", "vllm"];
+        string[] folders = ["openai", "azure_openai", "deepseek", "groq", "lmstudio", "mistral", "openrouter", "together", "vllm"];
         foreach (var folder in folders)
         {
             foreach (var file in Directory.GetFiles(Path.Combine(FixtureRoot, folder), "chat-stream*.sse"))

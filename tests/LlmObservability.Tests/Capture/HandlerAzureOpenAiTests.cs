@@ -168,4 +168,28 @@ public class HandlerAzureOpenAiTests
         Assert.That(payload.RequestedModel, Is.EqualTo("instruct"));
         Assert.That(payload.Response!.Text, Is.EqualTo("\n\nScoops of happiness in every cone."));
     }
+
+    [Test]
+    public async Task A_tool_call_response_keeps_the_call_and_its_filter_results_do_not_get_in_the_way()
+    {
+        // https://learn.microsoft.com/azure/ai-foundry/openai/how-to/function-calling
+        await using var harness = new Harness(StubHandler.Json("azure_openai/chat-response-tool-calls.json"));
+        using var response = await harness.Client.SendAsync(AzureRequest(ChatUrl, "{\"messages\":[{\"role\":\"user\",\"content\":\"Weather in Seattle?\"}],\"tools\":[]}"));
+        var payload = await harness.SinglePayloadAsync();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(payload.Provider, Is.EqualTo("azure_openai"));
+            Assert.That(payload.RequestedModel, Is.EqualTo("gpt4o-prod"));
+            Assert.That(payload.ResponseModel, Is.EqualTo("gpt-4o-2024-11-20"));
+            Assert.That(payload.ToolCalls, Is.EqualTo(new[] { new LlmToolCall { Id = "call_9pWq2mZx4Lk7Rt1Vb3Nc6Hd8", Type = "function", Name = "get_current_weather", Arguments = "{\"location\":\"Seattle, WA\",\"unit\":\"celsius\"}" } }));
+            Assert.That(payload.PromptTokens, Is.EqualTo(88));
+            Assert.That(payload.CompletionTokens, Is.EqualTo(21));
+            Assert.That(payload.TotalTokens, Is.EqualTo(109));
+            Assert.That(payload.CachedPromptTokens, Is.EqualTo(0));
+            Assert.That(payload.ReasoningTokens, Is.EqualTo(0));
+            Assert.That(payload.FinishReasons, Is.EqualTo(new[] { "tool_calls" }));
+            Assert.That(payload.Status, Is.EqualTo(LlmCallStatus.Success));
+        });
+    }
 }

@@ -13,6 +13,14 @@ public class HandlerOpenAiCompatibleTests
         return await harness.SinglePayloadAsync();
     }
 
+    private static async Task<StandardLoggingPayload> JsonAsync(string fixture, string url, System.Net.HttpStatusCode status = System.Net.HttpStatusCode.OK)
+    {
+        await using var harness = new Harness(StubHandler.Json(fixture, status));
+        using var response = await harness.Client.SendAsync(Harness.Post(url, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"));
+        Assert.That(await response.Content.ReadAsByteArrayAsync(), Is.EqualTo(Fixture.Bytes(fixture)));
+        return await harness.SinglePayloadAsync();
+    }
+
     [Test]
     public async Task DeepSeek_reasoner_stream_reports_reasoning_text_cache_hits_and_reasoning_tokens()
     {
@@ -161,5 +169,306 @@ public class HandlerOpenAiCompatibleTests
             Assert.That(payload.CompletionTokens, Is.EqualTo(5));
             Assert.That(payload.TotalTokens, Is.EqualTo(17));
         });
+    }
+
+    [Test]
+    public async Task Together_response_reads_text_usage_and_a_seed_beyond_64_bits()
+    {
+        // https://docs.together.ai/reference/chat-completions-1
+        var payload = await JsonAsync("together/chat-response.json", "https://api.together.xyz/v1/chat/completions");
+        Assert.Multiple(() =>
+        {
+            Assert.That(payload.Provider, Is.EqualTo("together_ai"));
+            Assert.That(payload.ApiBase, Is.EqualTo("https://api.together.xyz/v1"));
+            Assert.That(payload.ResponseModel, Is.EqualTo("meta-llama/Llama-3.3-70B-Instruct-Turbo"));
+            Assert.That(payload.Response!.Text, Is.EqualTo("The Latin name of the Sun is Sol."));
+            Assert.That(payload.ToolCalls, Is.Null, "an empty tool_calls array is no tool call");
+            Assert.That(payload.PromptTokens, Is.EqualTo(47));
+            Assert.That(payload.CompletionTokens, Is.EqualTo(10));
+            Assert.That(payload.TotalTokens, Is.EqualTo(57));
+            Assert.That(payload.FinishReasons, Is.EqualTo(new[] { "stop" }));
+            Assert.That(payload.Status, Is.EqualTo(LlmCallStatus.Success));
+        });
+    }
+
+    [Test]
+    public async Task Together_stream_takes_usage_from_the_finishing_chunk_after_usage_null()
+    {
+        // https://docs.together.ai/docs/chat-overview
+        var payload = await StreamAsync("together/chat-stream.sse", "https://api.together.xyz/v1/chat/completions");
+        Assert.Multiple(() =>
+        {
+            Assert.That(payload.Provider, Is.EqualTo("together_ai"));
+            Assert.That(payload.ResponseModel, Is.EqualTo("meta-llama/Llama-3.3-70B-Instruct-Turbo"));
+            Assert.That(payload.Response!.Text, Is.EqualTo("Hello! How can I help?"));
+            Assert.That(payload.PromptTokens, Is.EqualTo(39));
+            Assert.That(payload.CompletionTokens, Is.EqualTo(8));
+            Assert.That(payload.TotalTokens, Is.EqualTo(47));
+            Assert.That(payload.FinishReasons, Is.EqualTo(new[] { "stop" }));
+            Assert.That(payload.Status, Is.EqualTo(LlmCallStatus.Success));
+        });
+    }
+
+    [Test]
+    public async Task Together_tool_call_response_names_the_call()
+    {
+        // https://docs.together.ai/docs/function-calling
+        var payload = await JsonAsync("together/chat-response-tool-calls.json", "https://api.together.xyz/v1/chat/completions");
+        Assert.Multiple(() =>
+        {
+            Assert.That(payload.ResponseModel, Is.EqualTo("Qwen/Qwen2.5-72B-Instruct-Turbo"));
+            Assert.That(payload.ToolCalls, Is.EqualTo(new[] { new LlmToolCall { Id = "call_x7qvm3r9pk1t0zq2b6w4n8sd", Type = "function", Name = "get_weather", Arguments = "{\"location\":\"Tokyo, Japan\"}" } }));
+            Assert.That(payload.PromptTokens, Is.EqualTo(214));
+            Assert.That(payload.CompletionTokens, Is.EqualTo(22));
+            Assert.That(payload.TotalTokens, Is.EqualTo(236));
+            Assert.That(payload.FinishReasons, Is.EqualTo(new[] { "tool_calls" }));
+        });
+    }
+
+    [Test]
+    public async Task Together_invalid_key_is_a_failure_with_its_type_and_code()
+    {
+        // https://docs.together.ai/docs/error-codes
+        var payload = await JsonAsync("together/error-401.json", "https://api.together.xyz/v1/chat/completions", System.Net.HttpStatusCode.Unauthorized);
+        Assert.Multiple(() =>
+        {
+            Assert.That(payload.Provider, Is.EqualTo("together_ai"));
+            Assert.That(payload.Status, Is.EqualTo(LlmCallStatus.Failure));
+            Assert.That(payload.Error!.Type, Is.EqualTo("invalid_request_error"));
+            Assert.That(payload.Error.Code, Is.EqualTo("invalid_api_key"));
+            Assert.That(payload.Error.Message, Does.StartWith("Invalid API key provided."));
+        });
+    }
+
+    [Test]
+    public async Task LmStudio_response_is_read_as_openai_compatible()
+    {
+        // https://lmstudio.ai/docs/app/api/endpoints/openai
+        var payload = await JsonAsync("lmstudio/chat-response.json", "http://localhost:1234/v1/chat/completions");
+        Assert.Multiple(() =>
+        {
+            Assert.That(payload.Provider, Is.EqualTo("openai_compatible"));
+            Assert.That(payload.ApiBase, Is.EqualTo("http://localhost:1234/v1"));
+            Assert.That(payload.ResponseModel, Is.EqualTo("qwen2.5-7b-instruct"));
+            Assert.That(payload.Response!.Text, Is.EqualTo("This is a test!"));
+            Assert.That(payload.ToolCalls, Is.Null);
+            Assert.That(payload.PromptTokens, Is.EqualTo(14));
+            Assert.That(payload.CompletionTokens, Is.EqualTo(6));
+            Assert.That(payload.TotalTokens, Is.EqualTo(20));
+            Assert.That(payload.FinishReasons, Is.EqualTo(new[] { "stop" }));
+        });
+    }
+
+    [Test]
+    public async Task LmStudio_streamed_tool_call_is_assembled_from_its_argument_pieces()
+    {
+        // https://lmstudio.ai/docs/app/api/tools
+        var payload = await StreamAsync("lmstudio/chat-stream-tool-calls.sse", "http://localhost:1234/v1/chat/completions");
+        Assert.Multiple(() =>
+        {
+            Assert.That(payload.Provider, Is.EqualTo("openai_compatible"));
+            Assert.That(payload.ResponseModel, Is.EqualTo("qwen2.5-7b-instruct"));
+            Assert.That(payload.ToolCalls, Is.EqualTo(new[] { new LlmToolCall { Id = "365174485", Type = "function", Name = "get_delivery_date", Arguments = "{\"order_id\":\"123\"}" } }));
+            Assert.That(payload.PromptTokens, Is.EqualTo(187));
+            Assert.That(payload.CompletionTokens, Is.EqualTo(21));
+            Assert.That(payload.TotalTokens, Is.EqualTo(208));
+            Assert.That(payload.FinishReasons, Is.EqualTo(new[] { "tool_calls" }));
+            Assert.That(payload.Status, Is.EqualTo(LlmCallStatus.Success));
+        });
+    }
+
+    [Test]
+    public async Task LmStudio_without_a_loaded_model_is_a_failure_with_its_code()
+    {
+        // https://lmstudio.ai/docs/app/api/endpoints/openai
+        var payload = await JsonAsync("lmstudio/error-model-not-loaded.json", "http://localhost:1234/v1/chat/completions", System.Net.HttpStatusCode.NotFound);
+        Assert.Multiple(() =>
+        {
+            Assert.That(payload.Status, Is.EqualTo(LlmCallStatus.Failure));
+            Assert.That(payload.Error!.Type, Is.EqualTo("invalid_request_error"));
+            Assert.That(payload.Error.Code, Is.EqualTo("model_not_found"));
+            Assert.That(payload.Error.Message, Does.StartWith("No models loaded."));
+        });
+    }
+
+    [Test]
+    public async Task Groq_response_reads_usage_beside_its_timings()
+    {
+        // https://console.groq.com/docs/api-reference#chat-create
+        var payload = await JsonAsync("groq/chat-response.json", "https://api.groq.com/openai/v1/chat/completions");
+        Assert.Multiple(() =>
+        {
+            Assert.That(payload.Provider, Is.EqualTo("groq"));
+            Assert.That(payload.ApiBase, Is.EqualTo("https://api.groq.com/openai/v1"));
+            Assert.That(payload.ResponseModel, Is.EqualTo("llama-3.3-70b-versatile"));
+            Assert.That(payload.Response!.Text, Is.EqualTo("Fast language models matter because they make AI feel instant."));
+            Assert.That(payload.PromptTokens, Is.EqualTo(18));
+            Assert.That(payload.CompletionTokens, Is.EqualTo(12));
+            Assert.That(payload.TotalTokens, Is.EqualTo(30));
+            Assert.That(payload.FinishReasons, Is.EqualTo(new[] { "stop" }));
+        });
+    }
+
+    [Test]
+    public async Task Groq_streams_a_tool_call_whole_with_usage_in_x_groq()
+    {
+        // https://console.groq.com/docs/tool-use
+        var payload = await StreamAsync("groq/chat-stream-tool-calls.sse", "https://api.groq.com/openai/v1/chat/completions");
+        Assert.Multiple(() =>
+        {
+            Assert.That(payload.Provider, Is.EqualTo("groq"));
+            Assert.That(payload.ResponseModel, Is.EqualTo("llama-3.3-70b-versatile"));
+            Assert.That(payload.ToolCalls, Is.EqualTo(new[] { new LlmToolCall { Id = "call_2m4n6p8q", Type = "function", Name = "get_weather", Arguments = "{\"location\":\"New York, NY\"}" } }));
+            Assert.That(payload.PromptTokens, Is.EqualTo(231));
+            Assert.That(payload.CompletionTokens, Is.EqualTo(19));
+            Assert.That(payload.TotalTokens, Is.EqualTo(250));
+            Assert.That(payload.FinishReasons, Is.EqualTo(new[] { "tool_calls" }));
+        });
+    }
+
+    [Test]
+    public async Task Groq_rate_limit_maps_type_code_and_message()
+    {
+        // https://console.groq.com/docs/errors
+        var payload = await JsonAsync("groq/error-429.json", "https://api.groq.com/openai/v1/chat/completions", System.Net.HttpStatusCode.TooManyRequests);
+        Assert.Multiple(() =>
+        {
+            Assert.That(payload.Provider, Is.EqualTo("groq"));
+            Assert.That(payload.Status, Is.EqualTo(LlmCallStatus.Failure));
+            Assert.That(payload.Error!.Type, Is.EqualTo("tokens"));
+            Assert.That(payload.Error.Code, Is.EqualTo("rate_limit_exceeded"));
+            Assert.That(payload.Error.Message, Does.StartWith("Rate limit reached for model `llama-3.3-70b-versatile`"));
+        });
+    }
+
+    [Test]
+    public async Task OpenRouter_tool_call_response_reads_the_call_and_cache_reads()
+    {
+        // https://openrouter.ai/docs/api/reference/overview
+        var payload = await JsonAsync("openrouter/chat-response-tool-calls.json", "https://openrouter.ai/api/v1/chat/completions");
+        Assert.Multiple(() =>
+        {
+            Assert.That(payload.Provider, Is.EqualTo("openrouter"));
+            Assert.That(payload.ApiBase, Is.EqualTo("https://openrouter.ai/api/v1"));
+            Assert.That(payload.ResponseModel, Is.EqualTo("openai/gpt-4o-mini"));
+            Assert.That(payload.ToolCalls, Is.EqualTo(new[] { new LlmToolCall { Id = "call_Qw8eRt5yUi2oPa4sDf6gHj1k", Type = "function", Name = "search_gutenberg_books", Arguments = "{\"search_terms\":[\"James\",\"Joyce\"]}" } }));
+            Assert.That(payload.PromptTokens, Is.EqualTo(1310));
+            Assert.That(payload.CachedPromptTokens, Is.EqualTo(1152));
+            Assert.That(payload.CompletionTokens, Is.EqualTo(23));
+            Assert.That(payload.TotalTokens, Is.EqualTo(1333));
+            Assert.That(payload.ReasoningTokens, Is.EqualTo(0));
+            Assert.That(payload.FinishReasons, Is.EqualTo(new[] { "tool_calls" }));
+        });
+    }
+
+    [Test]
+    public async Task OpenRouter_rate_limit_maps_its_numeric_code_and_message()
+    {
+        // https://openrouter.ai/docs/api/reference/errors-and-debugging
+        var payload = await JsonAsync("openrouter/error-429.json", "https://openrouter.ai/api/v1/chat/completions", System.Net.HttpStatusCode.TooManyRequests);
+        Assert.Multiple(() =>
+        {
+            Assert.That(payload.Provider, Is.EqualTo("openrouter"));
+            Assert.That(payload.Status, Is.EqualTo(LlmCallStatus.Failure));
+            Assert.That(payload.Error!.Code, Is.EqualTo("429"));
+            Assert.That(payload.Error.Type, Is.EqualTo("rate_limit_error"));
+            Assert.That(payload.Error.Message, Is.EqualTo("Provider returned error"));
+            Assert.That(payload.Error.Body, Does.Contain("temporarily rate-limited upstream"));
+        });
+    }
+
+    [Test]
+    public async Task DeepSeek_tool_call_response_reads_the_call_and_cache_hits()
+    {
+        // https://api-docs.deepseek.com/guides/function_calling
+        var payload = await JsonAsync("deepseek/chat-response-tool-calls.json", "https://api.deepseek.com/chat/completions");
+        Assert.Multiple(() =>
+        {
+            Assert.That(payload.Provider, Is.EqualTo("deepseek"));
+            Assert.That(payload.ResponseModel, Is.EqualTo("deepseek-chat"));
+            Assert.That(payload.ToolCalls, Is.EqualTo(new[] { new LlmToolCall { Id = "call_0_8c2f6b1e-3d4a-4b5c-9e7f-0a1b2c3d4e5f", Type = "function", Name = "get_weather", Arguments = "{\"location\":\"Hangzhou\"}" } }));
+            Assert.That(payload.PromptTokens, Is.EqualTo(236));
+            Assert.That(payload.CachedPromptTokens, Is.EqualTo(192));
+            Assert.That(payload.CompletionTokens, Is.EqualTo(19));
+            Assert.That(payload.TotalTokens, Is.EqualTo(255));
+            Assert.That(payload.FinishReasons, Is.EqualTo(new[] { "tool_calls" }));
+        });
+    }
+
+    [Test]
+    public async Task DeepSeek_insufficient_balance_maps_type_code_and_message()
+    {
+        // https://api-docs.deepseek.com/quick_start/error_codes
+        var payload = await JsonAsync("deepseek/error-402.json", "https://api.deepseek.com/chat/completions", System.Net.HttpStatusCode.PaymentRequired);
+        Assert.Multiple(() =>
+        {
+            Assert.That(payload.Status, Is.EqualTo(LlmCallStatus.Failure));
+            Assert.That(payload.Error!.Type, Is.EqualTo("unknown_error"));
+            Assert.That(payload.Error.Code, Is.EqualTo("invalid_request_error"));
+            Assert.That(payload.Error.Message, Is.EqualTo("Insufficient Balance"));
+        });
+    }
+
+    [Test]
+    public async Task Mistral_tool_call_without_a_type_is_still_read()
+    {
+        // https://docs.mistral.ai/capabilities/function_calling
+        var payload = await JsonAsync("mistral/chat-response-tool-calls.json", "https://api.mistral.ai/v1/chat/completions");
+        Assert.Multiple(() =>
+        {
+            Assert.That(payload.Provider, Is.EqualTo("mistral"));
+            Assert.That(payload.ResponseModel, Is.EqualTo("mistral-large-latest"));
+            Assert.That(payload.ToolCalls, Has.Count.EqualTo(1));
+            Assert.That(payload.ToolCalls![0].Id, Is.EqualTo("D681PevKs"));
+            Assert.That(payload.ToolCalls[0].Name, Is.EqualTo("retrieve_payment_status"));
+            Assert.That(payload.ToolCalls[0].Arguments, Is.EqualTo("{\"transaction_id\": \"T1001\"}"));
+            Assert.That(payload.PromptTokens, Is.EqualTo(167));
+            Assert.That(payload.CompletionTokens, Is.EqualTo(32));
+            Assert.That(payload.TotalTokens, Is.EqualTo(199));
+            Assert.That(payload.FinishReasons, Is.EqualTo(new[] { "tool_calls" }));
+        });
+    }
+
+    [Test]
+    public async Task Mistral_error_object_at_the_root_maps_type_code_and_message()
+    {
+        // https://docs.mistral.ai/resources/error-glossary
+        var payload = await JsonAsync("mistral/error-400.json", "https://api.mistral.ai/v1/chat/completions", System.Net.HttpStatusCode.BadRequest);
+        Assert.Multiple(() =>
+        {
+            Assert.That(payload.Status, Is.EqualTo(LlmCallStatus.Failure));
+            Assert.That(payload.Error!.Type, Is.EqualTo("invalid_request_error"));
+            Assert.That(payload.Error.Code, Is.EqualTo("unknown_model"));
+            Assert.That(payload.Error.Message, Is.EqualTo("Invalid model: mistral-huge-latest"));
+        });
+    }
+
+    [Test]
+    public async Task Mistral_streams_a_tool_call_whole_on_the_finishing_chunk_with_usage()
+    {
+        // https://docs.mistral.ai/capabilities/function_calling
+        var payload = await StreamAsync("mistral/chat-stream-tool-calls.sse", "https://api.mistral.ai/v1/chat/completions");
+        Assert.Multiple(() =>
+        {
+            Assert.That(payload.Provider, Is.EqualTo("mistral"));
+            Assert.That(payload.ResponseModel, Is.EqualTo("mistral-large-latest"));
+            Assert.That(payload.ToolCalls, Has.Count.EqualTo(1));
+            Assert.That(payload.ToolCalls![0].Id, Is.EqualTo("TCnI3Pv2r"));
+            Assert.That(payload.ToolCalls[0].Name, Is.EqualTo("retrieve_payment_status"));
+            Assert.That(payload.ToolCalls[0].Arguments, Is.EqualTo("{\"transaction_id\": \"T1001\"}"));
+            Assert.That(payload.PromptTokens, Is.EqualTo(167));
+            Assert.That(payload.CompletionTokens, Is.EqualTo(31));
+            Assert.That(payload.TotalTokens, Is.EqualTo(198));
+            Assert.That(payload.FinishReasons, Is.EqualTo(new[] { "tool_calls" }));
+            Assert.That(payload.Status, Is.EqualTo(LlmCallStatus.Success));
+        });
+    }
+
+    [Test]
+    public async Task Mistral_tool_call_type_is_what_the_body_says_on_both_paths()
+    {
+        var whole = await JsonAsync("mistral/chat-response-tool-calls.json", "https://api.mistral.ai/v1/chat/completions");
+        var streamed = await StreamAsync("mistral/chat-stream-tool-calls.sse", "https://api.mistral.ai/v1/chat/completions");
+        Assert.That(streamed.ToolCalls![0].Type, Is.EqualTo(whole.ToolCalls![0].Type));
     }
 }
