@@ -453,5 +453,10 @@ internal sealed class OpenAiChatAdapter : ProviderAdapter
         /// would have; false (the default) when it cannot, having changed nothing.
         /// </summary>
         protected virtual bool TryReadFast(ReadOnlySpan<byte> json) => false;
+
+        // OpenRouter's mid-stream error is a chat.completion.chunk with an error member and a choice finishing with
+        // "error": the finish reason (and any usage) is as much the provider's report as the error is. The fast reader
+        // declines such chunks, so this document path is the only one that reads them.
+        protected sealed override bool ReadsChunkBesideError => true;
     }
 }

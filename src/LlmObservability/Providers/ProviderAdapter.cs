@@ -222,10 +222,17 @@ internal abstract class JsonChunkParser(ProviderAdapter adapter, CallRecord reco
         {
             adapter.ParseError(root, Record);
             Record.ErrorType ??= "stream_error";
+            if (ReadsChunkBesideError) OnChunk(root);
             return;
         }
         OnChunk(root);
     }
+
+    /// <summary>
+    /// Whether an error object is also read as a chunk, for streams whose error event is a whole chunk whose choices
+    /// still report something (OpenRouter ends a failed generation with <c>finish_reason: "error"</c> beside the error).
+    /// </summary>
+    protected virtual bool ReadsChunkBesideError => false;
 
     /// <summary>One chunk (a JSON object that is not an error); set <see cref="StreamParser.LastEventHadContent"/> when it carried content.</summary>
     protected abstract void OnChunk(JsonElement root);

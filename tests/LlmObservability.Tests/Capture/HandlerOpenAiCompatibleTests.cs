@@ -444,6 +444,23 @@ public class HandlerOpenAiCompatibleTests
     }
 
     [Test]
+    public async Task OpenRouter_error_event_inside_a_200_stream_fails_the_call_and_keeps_the_text_so_far()
+    {
+        // https://openrouter.ai/docs/api/reference/streaming
+        var payload = await StreamAsync("openrouter/chat-stream-error.sse", "https://openrouter.ai/api/v1/chat/completions", chunkSize: 5);
+        Assert.Multiple(() =>
+        {
+            Assert.That(payload.Provider, Is.EqualTo("openrouter"));
+            Assert.That(payload.ResponseModel, Is.EqualTo("meta-llama/llama-3.3-70b-instruct"));
+            Assert.That(payload.Response!.Text, Is.EqualTo("The tallest building"));
+            Assert.That(payload.Status, Is.EqualTo(LlmCallStatus.Failure));
+            Assert.That(payload.Error!.Code, Is.EqualTo("server_error"));
+            Assert.That(payload.Error.Message, Is.EqualTo("Provider disconnected unexpectedly"));
+            Assert.That(payload.FinishReasons, Is.EqualTo(new[] { "error" }));
+        });
+    }
+
+    [Test]
     public async Task Mistral_streams_a_tool_call_whole_on_the_finishing_chunk_with_usage()
     {
         // https://docs.mistral.ai/capabilities/function_calling
