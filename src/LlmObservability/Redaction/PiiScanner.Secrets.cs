@@ -90,6 +90,7 @@ internal ref partial struct PiiScanner
         if (!ReadAssignedValue(p, out var vs, out var ve)) return;
         var value = text[vs..ve];
         if (value.Contains("://", StringComparison.Ordinal) || value[0] is '/' or '~' or '.') return; // URLs and paths
+        if (kind != KeyKind.Password && IsElided(text, vs, ve)) return;
 
         switch (kind)
         {
@@ -103,6 +104,21 @@ internal ref partial struct PiiScanner
                 if (SecretHeuristics.IsSecretLike(value, 8, checkSequences: true)) Emit(EntityKind.SecretAssignment, vs, ve);
                 break;
         }
+    }
+
+    /// <summary>
+    /// A short head followed by an ellipsis (<c>sk_live_...</c>, <c>"AIzaSy..."</c>, <c>sk-ant-api03-…</c>): how
+    /// documentation and chat show which kind of key goes there, not a key. Only heads under 20 characters count, so
+    /// a full API key followed by "..." as punctuation is still a secret; passwords are short, so they are not asked.
+    /// </summary>
+    private static bool IsElided(ReadOnlySpan<char> text, int start, int end)
+    {
+        var value = text[start..end];
+        var head = value.TrimEnd('.').TrimEnd('\u2026');
+        var rest = text[end..];
+        var ellipsis = value.Length - head.Length >= 3 || value.EndsWith('\u2026')
+            || rest.StartsWith("...", StringComparison.Ordinal) || rest.StartsWith('\u2026');
+        return ellipsis && head.Length < 20;
     }
 
     /// <summary>The last three letters of every key word (authorization, token, password, passwd, pwd, passphrase,
@@ -189,7 +205,7 @@ internal ref partial struct PiiScanner
             't' when word.EndsWith("secret") => KeyKind.Secret,
             'y' when word.EndsWith("secretaccesskey") => KeyKind.AwsSecret,
             'y' when word.EndsWith("apikey") || word.EndsWith("accesskey") || word.EndsWith("secretkey") || word.EndsWith("privatekey")
-                || word.EndsWith("authkey") || word.EndsWith("sessionkey") => KeyKind.Secret,
+                || word.EndsWith("authkey") || word.EndsWith("sessionkey") || word.EndsWith("signingkey") => KeyKind.Secret,
             'l' when word.EndsWith("credential") => KeyKind.Secret,
             's' when word.EndsWith("credentials") => KeyKind.Secret,
             _ => KeyKind.None,
@@ -774,7 +790,8 @@ internal ref partial struct PiiScanner
         {
             var e = i + 4;
             while (e < i + 20 && (char.IsAsciiLetterUpper(text[e]) || char.IsAsciiDigit(text[e]))) e++;
-            if (e == i + 20 && (e >= n || !char.IsAsciiLetterOrDigit(text[e])) && SecretHeuristics.LooksRandom(text[(i + 4)..e]))
+            // Key IDs are base32 (A-Z, 2-7): about one in 28 has no digit after the prefix, so two character classes are not required.
+            if (e == i + 20 && (e >= n || !char.IsAsciiLetterOrDigit(text[e])) && SecretHeuristics.LooksRandom(text[(i + 4)..e], requireMixedClasses: false))
             {
                 Emit(EntityKind.AwsAccessKeyId, i, e);
                 return e;

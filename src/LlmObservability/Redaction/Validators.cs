@@ -161,7 +161,7 @@ internal static class IbanRegistry
 internal static class SecretHeuristics
 {
     private static readonly SearchValues<string> PlaceholderMarkers = SearchValues.Create(
-        ["example", "your_", "_your", "placeholder", "changeme", "redacted", "dummy"], StringComparison.OrdinalIgnoreCase);
+        ["example", "your_", "_your", "your-", "-your", "placeholder", "changeme", "redacted", "dummy"], StringComparison.OrdinalIgnoreCase);
 
     /// <summary>
     /// Whether a value looks like a credential rather than a word, a variable or a placeholder: at least
@@ -190,7 +190,7 @@ internal static class SecretHeuristics
     /// Placeholders and template variables: <c>$VAR</c>, <c>${…}</c>, <c>%VAR%</c>, <c>{{…}}</c>, <c>#…</c>, <c>*…</c>;
     /// a bracketed name such as <c>&lt;token&gt;</c>, <c>[PASSWORD]</c> or <c>{apikey}</c> (unless what is inside mixes
     /// letters and digits like a real credential); six or more of one character in a row (<c>xxxxxx</c>,
-    /// <c>******</c>); documentation markers in values of up to 64 characters (<c>example</c>, <c>your_</c>,
+    /// <c>******</c>); documentation markers in values of up to 64 characters (<c>example</c>, <c>your_</c>, <c>your-</c>,
     /// <c>placeholder</c>, <c>changeme</c>, <c>redacted</c>, <c>dummy</c>); and, when <paramref name="checkSequences"/> is set, an ascending run of six
     /// (<c>abcdef</c>, <c>123456</c>). A random credential contains none of these except by a chance far below one in
     /// a million. Sequences are checked only for context-based detections, whose format alone is weak evidence.
@@ -225,14 +225,15 @@ internal static class SecretHeuristics
 
     /// <summary>
     /// For prefix-keyed tokens whose body is random: no template syntax, no run of six equal characters, no
-    /// <c>EXAMPLE</c>/<c>example</c> marker, and, for bodies of 16 or more characters, at least two character classes.
+    /// <c>EXAMPLE</c>/<c>example</c> marker, and, for bodies of 16 or more characters, at least two character classes
+    /// unless <paramref name="requireMixedClasses"/> is false (for formats whose alphabet often yields one class).
     /// The vendor prefix and exact format are strong evidence already, so the wider word list of
     /// <see cref="IsPlaceholder"/> is not needed here.
     /// </summary>
-    public static bool LooksRandom(ReadOnlySpan<char> body)
+    public static bool LooksRandom(ReadOnlySpan<char> body, bool requireMixedClasses = true)
     {
         if (body.IsEmpty || body[0] is '$' or '%' or '<' or '[' or '{' or '#' or '*') return false;
-        if (body.Length >= 16 && CharacterClasses(body) < 2) return false;
+        if (requireMixedClasses && body.Length >= 16 && CharacterClasses(body) < 2) return false;
         var run = 1;
         for (var i = 1; i < body.Length; i++)
         {

@@ -46,6 +46,11 @@ public sealed class PiiRedactorTests
         new object[] { "postgres://app:Zq9vLm2Tx@db.internal:5432/app", PiiEntities.Password, "Zq9vLm2Tx" },
         new object[] { "{\"api_key\": \"a8f5f167f44f4964e6c998dee827110c\"}", PiiEntities.SecretAssignment, "a8f5f167f44f4964e6c998dee827110c" },
         new object[] { "X-Api-Token: 3fea6af1349166ea", PiiEntities.SecretAssignment, "3fea6af1349166ea" },
+        // AWS key IDs are base32: a body of letters only (no digit, one character class) is still a key ID.
+        new object[] { "temporary creds ASIATESTTESTTESTTEST expire soon", PiiEntities.AwsAccessKeyId, "ASIATESTTESTTESTTEST" },
+        new object[] { "MAILGUN_SIGNING_KEY: Zq9vLm2Tx4Kp7Rw1Yb3", PiiEntities.SecretAssignment, "Zq9vLm2Tx4Kp7Rw1Yb3" },
+        // A full credential followed by "..." as punctuation is not an elided placeholder.
+        new object[] { "api_key=a8f5f167f44f4964e6c998dee827110c... then it failed", PiiEntities.SecretAssignment, "a8f5f167f44f4964e6c998dee827110c" },
     ];
 
     private static readonly string[] CleanTexts =
@@ -64,6 +69,8 @@ public sealed class PiiRedactorTests
         "max_tokens: 1024, temperature=0.7, top_p: 0.95, token_type: Bearer",
         "Ratio 1:2:3:4, port 80:443, 12:34:56, MAC 00:1A:2B:3C:4D:5E",
         "ISBN 978-3-16-148410-0, ZIP 94105-1234",
+        "OPENAI_API_KEY=sk-your-key-goes-here and SLACK_BOT_TOKEN=xoxb-your-token",
+        "STRIPE_SECRET_KEY=sk_live_... and apiKey: \"AIzaSy...\" and ANTHROPIC_API_KEY=sk-ant-api03-\u2026",
     ];
 
     private static string Random93()
