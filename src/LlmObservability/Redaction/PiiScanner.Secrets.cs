@@ -136,23 +136,14 @@ internal ref partial struct PiiScanner
     {
         var k = keyEnd - 1;
         while (k >= 0 && char.IsAsciiDigit(text[k])) k--;
-        uint packed = 0;
-        var letters = 0;
-        for (var steps = 0; k >= 0 && letters < 3 && steps < 8; k--, steps++)
-        {
-            var c = text[k];
-            if (c is '_' or '-' or '.') continue;
-            if (!char.IsAsciiLetter(c)) return false;
-            packed |= (uint)(c | 0x20) << (8 * letters++);
-        }
-
-        if (letters != 3) return false;
+        var packed = LettersBefore(text, ref k);
+        if (packed == 0) return false;
         foreach (var ending in KeywordEndings)
         {
             if (ending != packed) continue;
             // Of the many words ending in "ure" (temperature, feature, failure...), only "signature" is a key word: its
             // three letters before are looked at here, so the others cost no classification.
-            return ending != SignatureEnding || LettersBefore(text, k) == Pack("nat");
+            return ending != SignatureEnding || LettersBefore(text, ref k) == Pack("nat");
         }
 
         return false;
@@ -160,8 +151,12 @@ internal ref partial struct PiiScanner
 
     private static readonly uint SignatureEnding = Pack("ure");
 
-    /// <summary>The three letters (lower-cased, packed as in <see cref="MayEndWithKeyword"/>) ending at <paramref name="k"/>, skipping '_', '-', '.'; 0 if there are not three.</summary>
-    private static uint LettersBefore(ReadOnlySpan<char> text, int k)
+    /// <summary>
+    /// The three letters ending at <paramref name="k"/>, lower-cased and packed (the last in the low byte, as
+    /// <see cref="Pack"/> packs a word's ending), skipping '_', '-', '.'; 0 when a character other than those comes
+    /// first or eight characters hold fewer than three letters. <paramref name="k"/> moves to the character before them.
+    /// </summary>
+    private static uint LettersBefore(ReadOnlySpan<char> text, ref int k)
     {
         uint packed = 0;
         var letters = 0;
