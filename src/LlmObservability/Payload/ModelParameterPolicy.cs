@@ -1,8 +1,8 @@
 using System.Buffers;
-using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using LlmObservability.Providers;
+using LlmObservability.Redaction;
 
 namespace LlmObservability.Payload;
 
@@ -193,12 +193,9 @@ internal static class ModelParameterPolicy
         }
     }
 
-    /// <summary>As <see cref="CaptureLimits.Cap"/>, without cutting a surrogate pair in two (a lone half cannot be written as JSON).</summary>
-    private static string Cap(string text, int max)
-    {
-        var cut = max > 0 && char.IsHighSurrogate(text[max - 1]) ? max - 1 : max;
-        return string.Concat(text.AsSpan(0, cut), "…[truncated]");
-    }
+    /// <summary><see cref="CaptureLimits.Cap"/> of a string longer than <paramref name="max"/>, without cutting a surrogate pair in two (a lone half cannot be written as JSON).</summary>
+    private static string Cap(string text, int max) =>
+        CaptureLimits.Cap(text, max > 0 && char.IsHighSurrogate(text[max - 1]) ? max - 1 : max)!;
 
     /// <summary>A value that is not a setting, as a note of its kind and size in the style of the inline-data notes: <c>[object, 2.5 KB]</c>.</summary>
     private static JsonElement Note(JsonElement value)
@@ -209,11 +206,7 @@ internal static class ModelParameterPolicy
             JsonValueKind.Array => "array",
             _ => "string",
         };
-        var bytes = JsonMarshal.GetRawUtf8Value(value).Length;
-        var size = bytes >= 1024
-            ? string.Create(CultureInfo.InvariantCulture, $"{bytes / 1024.0:0.0} KB")
-            : string.Create(CultureInfo.InvariantCulture, $"{bytes} bytes");
-        return TextElement($"[{kind}, {size}]");
+        return TextElement($"[{kind}, {PayloadRedaction.SizeText(JsonMarshal.GetRawUtf8Value(value).Length)}]");
     }
 
     private static JsonElement TextElement(string text) => JsonSerializer.SerializeToElement(text, ProviderJsonContext.Default.String);

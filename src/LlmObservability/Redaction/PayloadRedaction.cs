@@ -276,11 +276,11 @@ internal sealed class PayloadRedaction(LlmRedactionOptions options)
         return output.ToString();
     }
 
-    private static string Size(int base64Chars)
-    {
-        var bytes = base64Chars * 3 / 4;
-        return bytes >= 1024 ? string.Create(CultureInfo.InvariantCulture, $"{bytes / 1024.0:0.0} KB") : string.Create(CultureInfo.InvariantCulture, $"{bytes} bytes");
-    }
+    private static string Size(int base64Chars) => SizeText(base64Chars * 3 / 4);
+
+    /// <summary>A size as the notes show it: <c>812 bytes</c>, <c>48.2 KB</c>.</summary>
+    internal static string SizeText(int bytes) =>
+        bytes >= 1024 ? string.Create(CultureInfo.InvariantCulture, $"{bytes / 1024.0:0.0} KB") : string.Create(CultureInfo.InvariantCulture, $"{bytes} bytes");
 }
 
 /// <summary>The parts of a payload that redaction reads and may replace.</summary>
