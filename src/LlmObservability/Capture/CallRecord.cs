@@ -153,6 +153,12 @@ internal sealed class CallRecord : PendingRecord
     public string? Speed { get; set; }
     public long? ReasoningTokens { get; set; }
 
+    /// <summary>
+    /// The token counts with the provider's accounting (<see cref="ProviderAdapter.ToUsage"/>), taken once when the
+    /// payload is built (after any estimate) for its price, then for the span's and the metrics' totals. Null: no usage.
+    /// </summary>
+    public Pricing.LlmUsage? Usage { get; set; }
+
     // outcome
     public CallEnd End { get; set; }
     public Exception? Exception { get; set; }
@@ -211,10 +217,9 @@ internal sealed class CallRecord : PendingRecord
     {
         // The conventions' token counts include cache reads and writes (Anthropic and Bedrock count them beside the prompt)
         // and reasoning (Gemini counts it beside the output); the payload keeps each provider's own counts.
-        var usage = Route.Adapter.ToUsage(this);
         var tokens = new Telemetry.TokenTotals(
-            PromptTokens is null ? null : usage?.TotalInputTokens,
-            CompletionTokens is null ? null : usage?.TotalOutputTokens);
+            PromptTokens is null ? null : Usage?.TotalInputTokens,
+            CompletionTokens is null ? null : Usage?.TotalOutputTokens);
         metrics.Record(payload, tokens, ChunkIntervals);
         if (Activity is { } activity)
         {

@@ -53,6 +53,7 @@ internal sealed class PayloadBuilder
         ParseRequest(record, adapter);
         ParseResponseBody(record, adapter);
         var estimated = EstimateUsageIfMissing(record);
+        record.Usage = adapter.ToUsage(record);
 
         var status = DecideStatus(record);
         // Content is kept when the scope says so, or (without a scope override) when the options or any sink want it;
@@ -188,7 +189,7 @@ internal sealed class PayloadBuilder
 
     private LlmCost? Price(CallRecord record, ProviderAdapter adapter)
     {
-        if (prices is null || adapter.ToUsage(record) is not { } usage) return null;
+        if (prices is null || record.Usage is not { } usage) return null;
         return prices.Calculate(record.Route.Provider, record.RequestedModel, record.ResponseModel, usage, adapter.PricedServiceTier(record));
     }
 
